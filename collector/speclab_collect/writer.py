@@ -1,0 +1,536 @@
+"""Streaming writer for SpecLab trace format v1 (docs/trace-format.md).
+
+Tokens are buffered and published in fixed-size shards (Arrow IPC *file* format). A shard is written to a
+temporary name, fsynced and renamed before the manifest that names it is rewritten (also atomically), so a
+reader never sees a manifest pointing at a missing or half-written shard, even if the producer dies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+FORMAT_NAME = "speclab-trace"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+SCHEMA_METADATA = {"speclab.format": "1"}
+MAX_EXPERTS = 32768  # expert ids are stored as int16
+MAX_DATASETS = 65536  # the dataset column is uint16
+DEFAULT_SHARD_TOKENS = 16384
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_SHARD_RE = re.compile(r"^shard-\d{5,}\.arrow$")
+_TMP_PREFIX = ".speclab-tmp-"
+
+
+def shard_name(index: int) -> str:
+    return f"shard-{index:05d}.arrow"
+
+
+def trace_schema(
+    num_layers: int,
+    num_experts: int,
+    top_k: int,
+    *,
+    has_weights: bool,
+    has_logits: bool,
+    has_token_ids: bool,
+    has_token_text: bool,
+) -> pa.Schema:
+    """The Arrow schema of a v1 shard with the given shape and optional columns."""
+
+    def fixed(name: str, item: pa.DataType, size: int) -> pa.Field:
+        return pa.field(name, pa.list_(pa.field("item", item, nullable=False), size), nullable=False)
+
+    lk, le = num_layers * top_k, num_layers * num_experts
+    fields = [
+        pa.field("seq", pa.int32(), nullable=False),
+        pa.field("pos", pa.int32(), nullable=False),
+        pa.field("dataset", pa.uint16(), nullable=False),
+    ]
+    if has_token_ids:
+        fields.append(pa.field("token_id", pa.int32(), nullable=False))
+    if has_token_text:
+        fields.append(pa.field("token_text", pa.string(), nullable=False))
+    fields.append(fixed("experts", pa.int16(), lk))
+    if has_weights:
+        fields.append(fixed("weights", pa.float32(), lk))
+    if has_logits:
+        fields.append(fixed("logits", pa.float32(), le))
+    return pa.schema(fields, metadata=SCHEMA_METADATA)
+
+
+class TraceWriter:
+    """Writes one trace set into `out_dir`.
+
+    Add tokens with `add_tokens` (a batch of rows as arrays) or `add_token` (one row); call `close()` (or use
+    the writer as a context manager) to publish the last, partial shard. Every call validates its whole input
+    before buffering any of it, so a rejected call leaves the writer unchanged.
+    """
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike[str],
+        model_name: str,
+        model_revision: str | None,
+        engine: str,
+        quantization: str,
+        num_layers: int,
+        num_experts: int,
+        top_k: int,
+        moe_layer_ids: Sequence[int],
+        datasets: Sequence[str],
+        has_weights: bool,
+        has_logits: bool,
+        has_token_ids: bool,
+        has_token_text: bool,
+        shard_tokens: int = DEFAULT_SHARD_TOKENS,
+        description: str | None = None,
+        source: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        if not isinstance(model_name, str) or not model_name:
+            raise ValueError("model_name must be a non-empty string")
+        if model_revision is not None and not isinstance(model_revision, str):
+            raise ValueError("model_revision must be a string or None")
+        for name, value in (("engine", engine), ("quantization", quantization)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string")
+        _check_int("num_layers", num_layers, 1, None)
+        _check_int("num_experts", num_experts, 2, MAX_EXPERTS)
+        _check_int("top_k", top_k, 1, num_experts)
+        _check_int("shard_tokens", shard_tokens, 1, None)
+        ids = list(moe_layer_ids)
+        if len(ids) != num_layers:
+            raise ValueError(f"moe_layer_ids has {len(ids)} entries, expected num_layers={num_layers}")
+        for i, v in enumerate(ids):
+            _check_int(f"moe_layer_ids[{i}]", v, 0, None)
+            if i > 0 and v <= ids[i - 1]:
+                raise ValueError(f"moe_layer_ids must be strictly increasing, got {ids}")
+        names = list(datasets)
+        if not names or len(names) > MAX_DATASETS:
+            raise ValueError(f"datasets must list 1..{MAX_DATASETS} names, got {len(names)}")
+        if not all(isinstance(n, str) and n for n in names):
+            raise ValueError("dataset names must be non-empty strings")
+        if len(set(names)) != len(names):
+            raise ValueError(f"dataset names must be distinct, got {names}")
+        if description is not None and not isinstance(description, str):
+            raise ValueError("description must be a string or None")
+        if source is not None:
+            if not isinstance(source, Mapping):
+                raise ValueError("source must be a mapping (JSON object) or None")
+            try:  # fail now rather than at the first shard, hours into a run
+                json.dumps(source, allow_nan=False)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"source must be JSON-serialisable: {e}") from None
+
+        self.out_dir = Path(out_dir)
+        self.num_layers, self.num_experts, self.top_k = num_layers, num_experts, top_k
+        self.has_weights, self.has_logits = bool(has_weights), bool(has_logits)
+        self.has_token_ids, self.has_token_text = bool(has_token_ids), bool(has_token_text)
+        self.shard_tokens = shard_tokens
+        self.datasets = names
+        self._dataset_index = {n: i for i, n in enumerate(names)}
+        self._header: dict[str, Any] = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "model": {"name": model_name} | ({"revision": model_revision} if model_revision is not None else {}),
+            "engine": engine,
+            "quantization": quantization,
+            "numLayers": num_layers,
+            "numExperts": num_experts,
+            "topK": top_k,
+            "moeLayerIds": ids,
+            "datasets": names,
+            "hasWeights": self.has_weights,
+            "hasLogits": self.has_logits,
+            "hasTokenIds": self.has_token_ids,
+            "hasTokenText": self.has_token_text,
+        }
+        self._description = description
+        self._source = dict(source) if source is not None else None
+        self.schema = trace_schema(
+            num_layers,
+            num_experts,
+            top_k,
+            has_weights=self.has_weights,
+            has_logits=self.has_logits,
+            has_token_ids=self.has_token_ids,
+            has_token_text=self.has_token_text,
+        )
+
+        self._prepare_dir(overwrite)
+        self._shards: list[dict[str, Any]] = []
+        self._dropped = 0
+        self._buffer: list[dict[str, Any]] = []  # validated column chunks waiting for a shard
+        self._buffered = 0
+        self._written = 0
+        # Ordering state: the sequence being written and every sequence already finished.
+        self._cur_seq: int | None = None
+        self._cur_pos = -1
+        self._cur_dataset = -1
+        self._done_seqs: set[int] = set()
+        self._closed = False
+
+    # ----------------------------------------------------------------------------------------------- public
+
+    @property
+    def shards(self) -> list[dict[str, Any]]:
+        """Published shards, as listed in the manifest."""
+        return [dict(s) for s in self._shards]
+
+    @property
+    def tokens_written(self) -> int:
+        """Tokens in published shards."""
+        return self._written
+
+    @property
+    def tokens_buffered(self) -> int:
+        return self._buffered
+
+    def add_dropped(self, count: int) -> None:
+        """Count tokens the producer left out (e.g. some layers missing); recorded as droppedTokens."""
+        self._check_open()
+        _check_int("count", count, 0, None)
+        self._dropped += count
+
+    def add_token(
+        self,
+        seq: int,
+        pos: int,
+        dataset: int | str,
+        experts: Any,
+        weights: Any = None,
+        logits: Any = None,
+        token_id: int | None = None,
+        token_text: str | None = None,
+    ) -> None:
+        """Add one token: experts/weights shaped [L, K] (or flat L*K), logits [L, E] (or flat L*E)."""
+
+        def one(x: Any) -> Any:
+            return None if x is None else np.asarray(x)[None]
+
+        self.add_tokens(
+            seq,
+            [pos],
+            dataset,
+            one(experts),
+            weights=one(weights),
+            logits=one(logits),
+            token_id=None if token_id is None else [token_id],
+            token_text=None if token_text is None else [token_text],
+        )
+
+    def add_tokens(
+        self,
+        seq: Any,
+        pos: Any,
+        dataset: Any,
+        experts: Any,
+        weights: Any = None,
+        logits: Any = None,
+        token_id: Any = None,
+        token_text: Sequence[str] | None = None,
+    ) -> None:
+        """Add N tokens in order.
+
+        seq, dataset: scalar (broadcast) or length-N; dataset is an index into `datasets` or a name.
+        pos: length-N. experts, weights: [N, L, K] or [N, L*K]. logits: [N, L, E] or [N, L*E].
+        token_id: length-N ints (-1 = unknown). token_text: N strings.
+        """
+        self._check_open()
+        L, E, K = self.num_layers, self.num_experts, self.top_k
+        ex = np.asarray(experts)
+        if ex.ndim not in (2, 3):
+            raise ValueError(f"experts must be shaped [N, {L}, {K}] or [N, {L * K}], got {ex.shape}")
+        n = ex.shape[0]
+        ex = _reshape("experts", ex, n, L, K)
+        if not np.issubdtype(ex.dtype, np.integer):
+            raise ValueError(f"experts must be integers, got dtype {ex.dtype}")
+        if n and (ex.min() < 0 or ex.max() >= E):
+            bad = np.argwhere((ex < 0) | (ex >= E))[0]
+            raise ValueError(
+                f"expert id {ex[tuple(bad)]} out of range 0..{E - 1} (token {bad[0]}, layer {bad[1]}, rank {bad[2]})"
+            )
+        if K > 1 and n:
+            s = np.sort(ex, axis=2)
+            dup = np.argwhere(s[:, :, 1:] == s[:, :, :-1])
+            if len(dup):
+                t, layer = dup[0][0], dup[0][1]
+                raise ValueError(
+                    f"expert ids must be distinct within a token and layer: token {t}, layer {layer} has {ex[t, layer].tolist()}"
+                )
+
+        seq_a = _int_column("seq", seq, n, 0, _INT32_MAX)
+        pos_a = _int_column("pos", pos, n, 0, _INT32_MAX, allow_scalar=(n == 1))
+        ds_a = self._dataset_column(dataset, n)
+
+        w = self._float_block("weights", weights, self.has_weights, n, K, finite=True)
+        lg = self._float_block("logits", logits, self.has_logits, n, E, finite=False)
+
+        tid = None
+        if self.has_token_ids:
+            if token_id is None:
+                raise ValueError("token_id is required: the writer was opened with has_token_ids=True")
+            tid = _int_column("token_id", token_id, n, -1, _INT32_MAX)
+        elif token_id is not None:
+            raise ValueError("token_id given but the writer was opened with has_token_ids=False")
+
+        texts = None
+        if self.has_token_text:
+            if token_text is None:
+                raise ValueError("token_text is required: the writer was opened with has_token_text=True")
+            if isinstance(token_text, str):
+                raise ValueError("token_text must be a sequence of N strings, not one string")
+            texts = list(token_text)
+            if len(texts) != n:
+                raise ValueError(f"token_text has {len(texts)} entries, expected {n}")
+            for i, t in enumerate(texts):
+                if not isinstance(t, str):
+                    raise ValueError(f"token_text[{i}] must be a string, got {type(t).__name__}")
+        elif token_text is not None:
+            raise ValueError("token_text given but the writer was opened with has_token_text=False")
+
+        if n == 0:
+            return
+        new_state = self._check_order(seq_a, pos_a, ds_a)
+
+        # All checks passed: commit.
+        self._cur_seq, self._cur_pos, self._cur_dataset, finished = new_state
+        self._done_seqs.update(finished)
+        chunk: dict[str, Any] = {
+            "seq": seq_a.astype(np.int32),
+            "pos": pos_a.astype(np.int32),
+            "dataset": ds_a.astype(np.uint16),
+            "experts": ex.reshape(n, L * K).astype(np.int16),
+        }
+        if tid is not None:
+            chunk["token_id"] = tid.astype(np.int32)
+        if texts is not None:
+            chunk["token_text"] = texts
+        if w is not None:
+            chunk["weights"] = w
+        if lg is not None:
+            chunk["logits"] = lg
+        self._buffer.append(chunk)
+        self._buffered += n
+        while self._buffered >= self.shard_tokens:
+            self._flush(self.shard_tokens)
+
+    def close(self) -> None:
+        """Publish the last partial shard and the final manifest. Idempotent."""
+        if self._closed:
+            return
+        if self._buffered:
+            self._flush(self._buffered)
+        self._write_manifest()  # also for an empty trace set, so the folder always ends with a manifest
+        self._closed = True
+
+    def abort(self) -> None:
+        """Drop buffered tokens; the folder keeps the last published manifest and its shards."""
+        self._buffer, self._buffered = [], 0
+        self._closed = True
+
+    def __enter__(self) -> "TraceWriter":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        # On an error, publish nothing more: a silently truncated trace is worse than a short, honest one.
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    # ---------------------------------------------------------------------------------------------- internals
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("writer is closed")
+
+    def _prepare_dir(self, overwrite: bool) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        existing = [
+            p
+            for p in self.out_dir.iterdir()
+            if p.name == MANIFEST_NAME or _SHARD_RE.match(p.name) or p.name.startswith(_TMP_PREFIX)
+        ]
+        published = [p for p in existing if not p.name.startswith(_TMP_PREFIX)]
+        if published and not overwrite:
+            raise FileExistsError(f"{self.out_dir} already holds a trace set; pass overwrite=True to replace it")
+        # Remove the manifest first so the folder never names shards that are being deleted.
+        for p in sorted(existing, key=lambda p: p.name != MANIFEST_NAME):
+            p.unlink()
+
+    def _dataset_column(self, dataset: Any, n: int) -> np.ndarray:
+        if isinstance(dataset, str):
+            dataset = [dataset] * n
+        arr = np.asarray(dataset)
+        if arr.dtype.kind in "US" or arr.dtype == object:
+            flat = arr.reshape(-1).tolist()
+            try:
+                idx = [self._dataset_index[d] for d in flat]
+            except KeyError as e:
+                raise ValueError(f"unknown dataset {e.args[0]!r}; known: {self.datasets}") from None
+            arr = np.asarray(idx, dtype=np.int64).reshape(arr.shape)
+        return _int_column("dataset", arr, n, 0, len(self.datasets) - 1)
+
+    def _float_block(self, name: str, value: Any, wanted: bool, n: int, width: int, finite: bool) -> np.ndarray | None:
+        L = self.num_layers
+        if not wanted:
+            if value is not None:
+                raise ValueError(f"{name} given but the writer was opened with has_{name}=False")
+            return None
+        if value is None:
+            raise ValueError(f"{name} is required: the writer was opened with has_{name}=True")
+        a = np.asarray(value)
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
+        a = _reshape(name, a, n, L, width).astype(np.float32)
+        bad = ~np.isfinite(a) if finite else np.isnan(a)
+        if bad.any():
+            t, layer, j = np.argwhere(bad)[0]
+            what = "finite" if finite else "NaN-free"
+            raise ValueError(f"{name} must be {what}: token {t}, layer {layer}, index {j} is {a[t, layer, j]}")
+        return a.reshape(n, L * width)
+
+    def _check_order(self, seq: np.ndarray, pos: np.ndarray, ds: np.ndarray) -> tuple[int, int, int, list[int]]:
+        """Check rows of a sequence are contiguous, ascending in pos and of one dataset; return the new state."""
+        cur_seq, cur_pos, cur_ds = self._cur_seq, self._cur_pos, self._cur_dataset
+        finished: list[int] = []
+        starts = np.concatenate([[0], np.flatnonzero(seq[1:] != seq[:-1]) + 1, [len(seq)]])
+        for a, b in zip(starts[:-1], starts[1:]):
+            s = int(seq[a])
+            if s != cur_seq:
+                if s in self._done_seqs or s in finished:
+                    raise ValueError(f"sequence {s} appears again at row {a} after other sequences; rows of a sequence must be contiguous")
+                if cur_seq is not None:
+                    finished.append(cur_seq)
+                cur_seq, cur_pos, cur_ds = s, -1, int(ds[a])
+            p = pos[a:b]
+            if p[0] <= cur_pos or (b - a > 1 and np.any(np.diff(p) <= 0)):
+                raise ValueError(f"positions of sequence {s} must be strictly increasing (rows {a}..{b - 1}, previous pos {cur_pos})")
+            if np.any(ds[a:b] != cur_ds):
+                raise ValueError(f"sequence {s} mixes datasets {sorted(set(ds[a:b].tolist()) | {cur_ds})}")
+            cur_pos = int(p[-1])
+        return cur_seq, cur_pos, cur_ds, finished  # type: ignore[return-value]
+
+    def _take(self, count: int) -> dict[str, Any]:
+        """Remove the first `count` buffered rows, as one array per column."""
+        cols: dict[str, Any] = {}
+        for key in self._buffer[0]:
+            parts = [c[key] for c in self._buffer]
+            cols[key] = [t for p in parts for t in p] if key == "token_text" else np.concatenate(parts)
+        rest = {k: v[count:] for k, v in cols.items()}
+        total = self._buffered
+        self._buffer = [rest] if total > count else []
+        self._buffered = total - count
+        return {k: v[:count] for k, v in cols.items()}
+
+    def _flush(self, count: int) -> None:
+        cols = self._take(count)
+        arrays: list[pa.Array] = []
+        for field in self.schema:
+            v = cols[field.name]
+            if pa.types.is_fixed_size_list(field.type):
+                flat = pa.array(np.ascontiguousarray(v).reshape(-1), type=field.type.value_type)
+                arrays.append(pa.FixedSizeListArray.from_arrays(flat, type=field.type))
+            else:
+                arrays.append(pa.array(v, type=field.type))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+        name = shard_name(len(self._shards))
+        final = self.out_dir / name
+        tmp = self.out_dir / f"{_TMP_PREFIX}{name}"
+        with open(tmp, "wb") as f:
+            # One record batch per shard: the reader maps each column straight onto one typed array.
+            with pa.ipc.new_file(f, self.schema) as w:
+                w.write_batch(batch)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(self.out_dir)
+        self._shards.append({"file": name, "tokens": count, "sha256": _sha256_file(final)})
+        self._written += count
+        self._write_manifest()
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest as it would be written now (published shards only)."""
+        m = dict(self._header)
+        m["droppedTokens"] = self._dropped
+        m["shards"] = self.shards
+        if self._description is not None:
+            m["description"] = self._description
+        if self._source is not None:
+            m["source"] = self._source
+        return m
+
+    def _write_manifest(self) -> None:
+        text = json.dumps(self.manifest(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        tmp = self.out_dir / f"{_TMP_PREFIX}{MANIFEST_NAME}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.out_dir / MANIFEST_NAME)
+        _fsync_dir(self.out_dir)
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+
+def _check_int(name: str, value: Any, lo: int | None, hi: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ValueError(f"{name} must be in {lo}..{hi if hi is not None else 'inf'}, got {value}")
+
+
+def _int_column(name: str, value: Any, n: int, lo: int, hi: int, allow_scalar: bool = True) -> np.ndarray:
+    a = np.asarray(value)
+    if a.ndim == 0 and allow_scalar:
+        a = np.broadcast_to(a, (n,))
+    if a.shape != (n,):
+        raise ValueError(f"{name} must be a scalar or shaped [{n}], got shape {a.shape}")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
+    if n and (a.min() < lo or a.max() > hi):
+        i = int(np.flatnonzero((a < lo) | (a > hi))[0])
+        raise ValueError(f"{name}[{i}] = {a[i]} is out of range {lo}..{hi}")
+    return a.astype(np.int64)
+
+
+def _reshape(name: str, a: np.ndarray, n: int, layers: int, width: int) -> np.ndarray:
+    if a.shape == (n, layers, width):
+        return a
+    if a.shape == (n, layers * width):
+        return a.reshape(n, layers, width)
+    raise ValueError(f"{name} must be shaped [{n}, {layers}, {width}] or [{n}, {layers * width}], got {a.shape}")
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    # Make the rename itself durable; not every platform lets you open a directory.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

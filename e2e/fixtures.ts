@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { test as base, expect } from '@playwright/test';
+import type { Manifest } from '../src/core/trace/types';
+
+/** The bundled demo's manifest, read from disk: what the page must show. */
+export function demoManifest(): Manifest {
+  return JSON.parse(readFileSync(new URL('../traces/demo/manifest.json', import.meta.url), 'utf8')) as Manifest;
+}
+
+/**
+ * Every test fails on an uncaught page error or a Content-Security-Policy violation
+ * (a violation means the CSP and the app disagree, in the built app or in dev).
+ */
+export const test = base.extend<{ guard: void }>({
+  guard: [
+    async ({ page }, use) => {
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('dialog', (d) => {
+        problems.push(`unexpected dialog: ${d.message()}`);
+        void d.dismiss();
+      });
+      await page.exposeFunction('__reportCsp', (s: string) => problems.push(`CSP violation: ${s}`));
+      await page.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) => {
+          (window as unknown as { __reportCsp(s: string): void }).__reportCsp(
+            `${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`,
+          );
+        });
+      });
+      await use();
+      expect(problems, 'page errors, dialogs and CSP violations').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };

@@ -1,0 +1,82 @@
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { rechunk } from '../core/trace/chunk';
+import { sha256Hex } from '../core/trace/hash';
+import { serializeManifest } from '../core/trace/manifest';
+import type { TraceSource } from '../core/trace/read';
+import { encodeShard } from '../core/trace/shard';
+import { TraceError, type Manifest, type ShardEntry, type TraceSet } from '../core/trace/types';
+
+/** A trace source over a folder on disk. */
+export function dirSource(dir: string): TraceSource {
+  const abs = resolve(dir);
+  const path = (name: string) => {
+    if (basename(name) !== name) throw new TraceError('file names in a trace set may not contain folders', join(abs, name));
+    return join(abs, name);
+  };
+  const read = async (name: string) => {
+    try {
+      return await readFile(path(name));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err instanceof TraceError) throw err;
+      throw new TraceError(err.code === 'ENOENT' ? 'file not found' : err.message, path(name));
+    }
+  };
+  return {
+    label: abs,
+    readText: async (name) => (await read(name)).toString('utf8'),
+    readBytes: async (name) => {
+      const b = await read(name);
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    },
+  };
+}
+
+async function writeFileDurably(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+export interface WriteOptions {
+  /** Rows per shard. */
+  shardTokens?: number;
+}
+
+/**
+ * Writes a trace set: shards first (each published by rename once complete), the manifest last, so a
+ * folder whose manifest exists is always whole. Returns the manifest written.
+ */
+export async function writeTraceSet(dir: string, set: TraceSet, opts: WriteOptions = {}): Promise<Manifest> {
+  const shardTokens = opts.shardTokens ?? 262_144;
+  await mkdir(dir, { recursive: true });
+  const manifestPath = join(dir, 'manifest.json');
+  // An older manifest must not describe shards that are about to be replaced.
+  await rm(manifestPath, { force: true });
+  const shards: ShardEntry[] = [];
+  const pieces = rechunk(set, shardTokens);
+  for (let i = 0; i < pieces.length; i++) {
+    const file = `shard-${String(i).padStart(5, '0')}.arrow`;
+    const bytes = encodeShard(pieces[i], set.manifest);
+    await writeFileDurably(join(dir, file), bytes);
+    shards.push({ file, tokens: pieces[i].tokens, sha256: await sha256Hex(bytes) });
+  }
+  const manifest: Manifest = { ...set.manifest, shards };
+  await writeFileDurably(manifestPath, serializeManifest(manifest));
+  return manifest;
+}
+
+export async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,75 @@
+import { scaleBand, scaleLinear } from 'd3';
+
+const WIDTH = 640;
+const HEIGHT = 220;
+const M = { top: 18, right: 12, bottom: 30, left: 40 };
+
+interface Props {
+  /** [layer] entropy of expert selections, bits. */
+  entropyBits: number[];
+  /** log2(experts): uniform routing. */
+  maxEntropyBits: number;
+  /** The model's layer index of each MoE layer, for the axis labels. */
+  layerIds: number[];
+}
+
+/** Bar chart of per-layer entropy; d3 computes the scales, React renders the SVG. */
+export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
+  const layers = entropyBits.map((_, l) => l);
+  const x = scaleBand<number>().domain(layers).range([M.left, WIDTH - M.right]).padding(0.15);
+  const yMax = Math.max(maxEntropyBits, ...entropyBits) || 1;
+  const y = scaleLinear().domain([0, yMax]).range([HEIGHT - M.bottom, M.top]).nice();
+  const labelEvery = Math.ceil(layers.length / 16);
+  const yRef = y(maxEntropyBits);
+
+  return (
+    <svg
+      className="entropy-chart"
+      viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+      role="img"
+      aria-label={`Routing entropy per MoE layer, in bits; uniform routing is ${maxEntropyBits.toFixed(2)} bits`}
+      data-testid="entropy-chart"
+    >
+      {y.ticks(4).map((t) => (
+        <g key={t} className="tick">
+          <line x1={M.left} x2={WIDTH - M.right} y1={y(t)} y2={y(t)} />
+          <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
+            {t}
+          </text>
+        </g>
+      ))}
+      {layers.map((l) => (
+        <rect
+          key={l}
+          className="bar"
+          data-testid="entropy-bar"
+          x={x(l)}
+          y={y(entropyBits[l])}
+          width={x.bandwidth()}
+          height={Math.max(0, y(0) - y(entropyBits[l]))}
+        >
+          <title>{`layer ${layerIds[l] ?? l}: ${entropyBits[l].toFixed(3)} bits`}</title>
+        </rect>
+      ))}
+      {layers
+        .filter((l) => l % labelEvery === 0)
+        .map((l) => (
+          <text key={l} className="axis-label" x={(x(l) ?? 0) + x.bandwidth() / 2} y={HEIGHT - M.bottom + 14} textAnchor="middle">
+            {layerIds[l] ?? l}
+          </text>
+        ))}
+      <text className="axis-label" x={M.left - 6} y={HEIGHT - M.bottom + 14} textAnchor="end">
+        layer
+      </text>
+      <text className="axis-label" x={4} y={M.top - 6}>
+        bits
+      </text>
+      <g data-testid="entropy-max">
+        <line className="max-line" x1={M.left} x2={WIDTH - M.right} y1={yRef} y2={yRef} />
+        <text className="max-label" x={WIDTH - M.right} y={yRef - 4} textAnchor="end">
+          {`max log₂E = ${maxEntropyBits.toFixed(2)} bits`}
+        </text>
+      </g>
+    </svg>
+  );
+}

@@ -1,0 +1,13 @@
+const intFormat = new Intl.NumberFormat('en-US');
+
+/** 1234567 -> "1,234,567" (fixed locale so the page and tests agree). */
+export function formatInt(n: number): string {
+  return intFormat.format(n);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
