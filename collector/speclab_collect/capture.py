@@ -111,23 +111,24 @@ class RoutingRecorder:
             raise RuntimeError(f"no router output recorded for layers {missing}; run a forward pass first")
         B, S = input_ids.shape
         mask = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
-        flat = mask.reshape(-1).to(self._out[0][0].device)  # routers see tokens flattened to [B*S, ...]
+        flat = mask.reshape(-1)  # routers see tokens flattened to [B*S, ...]
         logits, weights, experts = [], [], []
         for li, (lg, w, ex) in enumerate(self._out):  # type: ignore[misc]
             if lg.shape[0] != B * S:
                 raise RuntimeError(f"layer {self.layer_ids[li]}: router saw {lg.shape[0]} tokens, expected {B * S}")
-            logits.append(lg[flat].float())
-            weights.append(w[flat].float())
-            experts.append(ex[flat])
+            keep = flat.to(lg.device)  # layers may sit on different devices
+            logits.append(lg[keep].float().cpu())
+            weights.append(w[keep].float().cpu())
+            experts.append(ex[keep].cpu())
         self.clear()
         rows = torch.arange(B).unsqueeze(1).expand(B, S)[mask.cpu()]
         return TokenRouting(
             row=rows.numpy(),
             pos=positions(mask).cpu()[mask.cpu()].numpy(),
             token_id=input_ids.cpu()[mask.cpu()].numpy(),
-            experts=torch.stack(experts, 1).cpu().numpy(),
-            weights=torch.stack(weights, 1).cpu().numpy(),
-            logits=torch.stack(logits, 1).cpu().numpy(),
+            experts=torch.stack(experts, 1).numpy(),
+            weights=torch.stack(weights, 1).numpy(),
+            logits=torch.stack(logits, 1).numpy(),
         )
 
 

@@ -131,6 +131,9 @@ class TraceWriter:
             except (TypeError, ValueError) as e:
                 raise ValueError(f"source must be JSON-serialisable: {e}") from None
 
+        # Plain ints from here on: numpy integers would pass the checks but not json.dumps.
+        num_layers, num_experts, top_k, shard_tokens = int(num_layers), int(num_experts), int(top_k), int(shard_tokens)
+        ids = [int(v) for v in ids]
         self.out_dir = Path(out_dir)
         self.num_layers, self.num_experts, self.top_k = num_layers, num_experts, top_k
         self.has_weights, self.has_logits = bool(has_weights), bool(has_logits)
@@ -279,7 +282,7 @@ class TraceWriter:
         if self.has_token_ids:
             if token_id is None:
                 raise ValueError("token_id is required: the writer was opened with has_token_ids=True")
-            tid = _int_column("token_id", token_id, n, -1, _INT32_MAX)
+            tid = _int_column("token_id", token_id, n, -1, _INT32_MAX, allow_scalar=(n == 1))
         elif token_id is not None:
             raise ValueError("token_id given but the writer was opened with has_token_ids=False")
 
@@ -295,6 +298,10 @@ class TraceWriter:
             for i, t in enumerate(texts):
                 if not isinstance(t, str):
                     raise ValueError(f"token_text[{i}] must be a string, got {type(t).__name__}")
+                try:  # e.g. lone surrogates; caught here rather than when the shard is written
+                    t.encode("utf-8")
+                except UnicodeEncodeError as e:
+                    raise ValueError(f"token_text[{i}] is not valid Unicode: {e}") from None
         elif token_text is not None:
             raise ValueError("token_text given but the writer was opened with has_token_text=False")
 
@@ -497,7 +504,8 @@ def _int_column(name: str, value: Any, n: int, lo: int, hi: int, allow_scalar: b
     if a.ndim == 0 and allow_scalar:
         a = np.broadcast_to(a, (n,))
     if a.shape != (n,):
-        raise ValueError(f"{name} must be a scalar or shaped [{n}], got shape {a.shape}")
+        what = f"a scalar or shaped [{n}]" if allow_scalar else f"shaped [{n}]"
+        raise ValueError(f"{name} must be {what}, got shape {a.shape}")
     if not np.issubdtype(a.dtype, np.integer):
         raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
     if n and (a.min() < lo or a.max() > hi):

@@ -150,6 +150,12 @@ def test_optional_columns_absent(tmp_path):
     assert not (m["hasWeights"] or m["hasLogits"] or m["hasTokenIds"] or m["hasTokenText"])
 
 
+def test_numpy_header_values(tmp_path):
+    w = make_writer(tmp_path, num_layers=np.int64(L), top_k=np.int32(K), moe_layer_ids=np.array([0, 4, 9]))
+    w.close()
+    assert json.loads((tmp_path / "manifest.json").read_text())["moeLayerIds"] == [0, 4, 9]
+
+
 def test_add_token_single_rows(tmp_path):
     rng = np.random.default_rng(3)
     ex, wt, lg, ids = random_tokens(rng, 3)
@@ -245,7 +251,7 @@ def test_rejects_repeated_expert_in_layer(writer):
         ("lg", np.zeros((2, L, K)), "logits must be shaped"),
         ("wt", np.full((2, L, K), np.inf), "weights must be finite"),
         ("lg", np.full((2, L, E), np.nan), "logits must be NaN-free"),
-        ("pos", np.arange(3), r"pos must be a scalar or shaped \[2\]"),
+        ("pos", np.arange(3), r"pos must be shaped \[2\]"),
         ("pos", np.array([0.0, 1.0]), "pos must be integers"),
         ("pos", np.array([-1, 0]), "out of range"),
         ("ds", 2, "dataset.* out of range 0..1"),
@@ -254,6 +260,9 @@ def test_rejects_repeated_expert_in_layer(writer):
         ("texts", ["only one"], "token_text has 1 entries, expected 2"),
         ("texts", "ab", "not one string"),
         ("texts", ["a", 3], r"token_text\[1\] must be a string"),
+        ("texts", ["a", "\ud800"], r"token_text\[1\] is not valid Unicode"),
+        ("ids", 5, r"token_id must be shaped \[2\]"),
+        ("seq", np.array([0, 0, 0]), r"seq must be a scalar or shaped \[2\]"),
         ("seq", -1, "out of range"),
     ],
 )

@@ -15,9 +15,7 @@ export class GuardedDecoder {
   ) {}
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./decodeWorker.ts', import.meta.url), {
-      // The worker is TypeScript too: load it through tsx like the CLI itself.
-      execArgv: ['--import', 'tsx'],
+    const w = new Worker(new URL('./decodeWorker.mjs', import.meta.url), {
       resourceLimits: { maxOldGenerationSizeMb: this.opts.maxHeapMb ?? 8192 },
     });
     w.unref();

@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+// The speclab CLI: import, stats and eval over the same core the notebook uses.
+// Usage: npm run --silent speclab -- <command> [options]   (see `help`)
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { computeStats } from '../core/analysis/stats';
+import { BASELINES } from '../core/predictors/baselines';
+import { evaluate, type PredictorResult } from '../core/predictors/evaluate';
+import { readTraceSet } from '../core/trace/read';
+import { detectFormat, importFiles, SNIFF_BYTES, type ImportFormat, type RawFile } from '../core/trace/importers';
+import { DEFAULT_TASK, splitBySequence } from '../core/tasks/task';
+import { TraceError, type TraceSet } from '../core/trace/types';
+import { dirSource, isDirectory, writeTraceSet } from './fsTrace';
+import { GuardedDecoder } from './guardedDecode';
+
+const HELP = `speclab <command> [options]
+
+  import <file-or-folder>... -o <dir> [--format auto|jsonl|hook-csv] [--model NAME]
+         [--num-experts E] [--dataset NAME] [--shard-tokens N] [--json]
+      Convert routing logs (JSONL per token and layer, or per-layer hook CSV) into a trace set.
+  stats <dir> [--dataset NAME,...] [--json]
+      Per-layer utilisation entropy and temporal reuse of a trace set.
+  eval <train-dir> (--test <test-dir> | --test-fraction F) [--predictor LIST|all]
+       [--context C] [--horizon H] [--seed S] [--json]
+      Fit predictors on the training set and score them on the test set, per horizon step.
+      Predictors: ${Object.keys(BASELINES).join(', ')}.
+`;
+
+class UsageError extends Error {}
+
+function intOption(v: string | undefined, name: string, def: number, min: number): number {
+  if (v === undefined) return def;
+  if (!/^-?\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer ≥ ${min} (got "${v}")`);
+  return Number(v);
+}
+
+async function withTraceSet<T>(dir: string, fn: (set: TraceSet) => T | Promise<T>): Promise<T> {
+  if (!(await isDirectory(dir))) throw new TraceError('not a folder (expected a trace set: manifest.json and shards)', resolve(dir));
+  const decoder = new GuardedDecoder();
+  try {
+    return await fn(await readTraceSet(dirSource(dir), { decode: (b, m, w, n) => decoder.decode(b, m, w, n) }));
+  } finally {
+    await decoder.close();
+  }
+}
+
+/** Files to import: named files as given, folders walked for files whose contents look like routing logs. */
+async function collectInputs(paths: string[], format: ImportFormat): Promise<RawFile[]> {
+  const out: RawFile[] = [];
+  const visit = async (p: string, named: boolean, root: string) => {
+    if (await isDirectory(p)) {
+      const entries = (await readdir(p)).sort();
+      for (const e of entries) await visit(join(p, e), false, root);
+      return;
+    }
+    const data = await readFile(p).catch((e: NodeJS.ErrnoException) => {
+      throw new TraceError(e.code === 'ENOENT' ? 'no such file or folder' : e.message, p);
+    });
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // Inside folders, judge by content alone: a folder may hold other JSONL (e.g. generated text) beside the logs.
+    const fmt = detectFormat(named ? p : '', bytes.subarray(0, SNIFF_BYTES));
+    const wanted = format === 'auto' ? fmt === 'jsonl' || fmt === 'hook-csv' : fmt === format || named;
+    if (!wanted) {
+      if (named) throw new TraceError(`not a routing log this importer reads (detected: ${fmt ?? 'unknown'})`, p);
+      process.stderr.write(`skipping ${p}: not a routing log\n`);
+      return;
+    }
+    // Names keep the folder relative to the argument, so hook-csv can use the parent folder as dataset name.
+    out.push({ name: named ? p : join(root.split('/').filter(Boolean).pop() ?? '', relative(root, p)), data: bytes });
+  };
+  for (const p of paths) await visit(p, true, p);
+  if (!out.length) throw new TraceError('no routing logs found', paths.join(', '));
+  return out;
+}
+
+function printEvalTable(results: Record<string, PredictorResult>): string {
+  const rows: string[] = [];
+  const H = Object.values(results)[0]?.recallAtK.length ?? 0;
+  const head = ['predictor', 'kind', ...Array.from({ length: H }, (_, h) => `recall@k l+${h + 1}`), ...Array.from({ length: H }, (_, h) => `exact l+${h + 1}`), 'top1', 'top3', 'top5'];
+  rows.push(head.join('\t'));
+  for (const [name, r] of Object.entries(results))
+    rows.push([name, r.kind, ...r.recallAtK.map((v) => v.toFixed(4)), ...r.exact.map((v) => v.toFixed(4)), r.top1[0].toFixed(4), r.top3[0].toFixed(4), r.top5[0].toFixed(4)].join('\t'));
+  return rows.join('\n') + '\n';
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(HELP);
+    return;
+  }
+  type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
+  const parse = (options: Options) => {
+    try {
+      const r = parseArgs({ args: rest, options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
+      return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  };
+  const emit = (json: boolean | undefined, value: unknown, text: () => string) =>
+    process.stdout.write(json ? JSON.stringify(value) + '\n' : text());
+
+  switch (cmd) {
+    case 'import': {
+      const { values: v, positionals } = parse({
+        out: { type: 'string', short: 'o' },
+        format: { type: 'string', default: 'auto' },
+        model: { type: 'string' },
+        'num-experts': { type: 'string' },
+        dataset: { type: 'string' },
+        'shard-tokens': { type: 'string' },
+      });
+      if (!positionals.length) throw new UsageError('import needs at least one file or folder');
+      if (!v.out) throw new UsageError('import needs -o <dir>');
+      const format = v.format as string;
+      if (!['auto', 'jsonl', 'hook-csv'].includes(format)) throw new UsageError(`--format must be auto, jsonl or hook-csv (got "${format}")`);
+      const files = await collectInputs(positionals, format as ImportFormat);
+      const r = importFiles(files, format as ImportFormat, {
+        model: v.model as string | undefined,
+        numExperts: v['num-experts'] === undefined ? undefined : intOption(v['num-experts'] as string, 'num-experts', 0, 2),
+        dataset: v.dataset as string | undefined,
+        description: `Imported by speclab from ${positionals.join(', ')}.`,
+      });
+      const m = await writeTraceSet(v.out as string, r.set, { shardTokens: intOption(v['shard-tokens'] as string | undefined, 'shard-tokens', 262_144, 1) });
+      const summary = { out: resolve(v.out as string), files: files.length, records: r.records, tokens: r.tokens, droppedTokens: r.droppedTokens, sequences: r.sequences, layers: m.numLayers, experts: m.numExperts, topK: m.topK, shards: m.shards.length };
+      emit(v.json as boolean, summary, () => `imported ${summary.tokens} tokens (${summary.droppedTokens} dropped) in ${summary.sequences} sequences, ${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}, into ${summary.out}\n`);
+      return;
+    }
+    case 'stats': {
+      const { values: v, positionals } = parse({ dataset: { type: 'string' } });
+      if (positionals.length !== 1) throw new UsageError('stats takes one trace set folder');
+      await withTraceSet(positionals[0], (set) => {
+        let datasets: Set<number> | undefined;
+        if (v.dataset) {
+          datasets = new Set(
+            (v.dataset as string).split(',').map((name) => {
+              const i = set.manifest.datasets.indexOf(name);
+              if (i < 0) throw new UsageError(`--dataset "${name}" is not in this trace set (it has: ${set.manifest.datasets.join(', ')})`);
+              return i;
+            }),
+          );
+        }
+        const s = computeStats(set, { datasets });
+        emit(v.json as boolean, s, () => {
+          const lines = [`${set.manifest.model.name}: ${s.tokens} tokens (${s.droppedTokens} dropped), ${s.sequences} sequences, ${s.layers} layers x ${s.experts} experts top-${s.topK}`, 'layer\tentropy bits\treuseFirst\treuseAny'];
+          s.entropyBits.forEach((h, l) => lines.push(`${set.manifest.moeLayerIds[l]}\t${h.toFixed(3)}\t${s.reuseFirst[l].toFixed(3)}\t${s.reuseAny[l].toFixed(3)}`));
+          return lines.join('\n') + '\n';
+        });
+      });
+      return;
+    }
+    case 'eval': {
+      const { values: v, positionals } = parse({
+        test: { type: 'string' },
+        'test-fraction': { type: 'string' },
+        predictor: { type: 'string', default: 'frequency,markov,temporal' },
+        context: { type: 'string' },
+        horizon: { type: 'string' },
+        seed: { type: 'string' },
+      });
+      if (positionals.length !== 1) throw new UsageError('eval takes one training trace set folder');
+      if (!v.test === (v['test-fraction'] === undefined)) throw new UsageError('eval needs exactly one of --test <dir> or --test-fraction F');
+      const task = { context: intOption(v.context as string | undefined, 'context', DEFAULT_TASK.context, 1), horizon: intOption(v.horizon as string | undefined, 'horizon', DEFAULT_TASK.horizon, 1) };
+      const seed = intOption(v.seed as string | undefined, 'seed', 0, 0);
+      const names = (v.predictor as string) === 'all' ? Object.keys(BASELINES) : (v.predictor as string).split(',').map((s) => s.trim());
+      for (const n of names) if (!BASELINES[n]) throw new UsageError(`unknown predictor "${n}" (known: ${Object.keys(BASELINES).join(', ')}, all)`);
+      const results = await withTraceSet(positionals[0], async (first) => {
+        let train = first;
+        let test: TraceSet;
+        if (v.test) test = await withTraceSet(v.test as string, (t) => t);
+        else {
+          const f = Number(v['test-fraction']);
+          ({ train, test } = splitBySequence(first, f, seed));
+        }
+        const predictors = names.map((n) => BASELINES[n](train.manifest, seed));
+        try {
+          return await evaluate(predictors, train, test, task);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+      });
+      emit(v.json as boolean, results, () => printEvalTable(results));
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    const err = e as Error;
+    // Errors about input or usage are one clear line; anything else is a bug worth its stack.
+    if (err instanceof TraceError || err instanceof UsageError) process.stderr.write(`speclab: ${err.message}\n`);
+    else process.stderr.write(`speclab: internal error: ${err?.stack ?? String(e)}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

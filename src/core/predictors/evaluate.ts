@@ -1,0 +1,79 @@
+import { StepMetrics } from '../metrics/speculation';
+import { checkTask, windowLayers, type TaskSpec } from '../tasks/task';
+import type { TraceSet, TraceShape } from '../trace/types';
+import type { PredictionContext, Predictor, PredictorKind } from './types';
+
+/** One predictor's accuracy on a test set; arrays are per horizon step (index 0 = layer l+1). */
+export interface PredictorResult {
+  kind: PredictorKind;
+  recallAtK: number[];
+  exact: number[];
+  top1: number[];
+  top3: number[];
+  top5: number[];
+  /** Windows scored: (token, last context layer) pairs; each is scored once per horizon step. */
+  samples: number;
+}
+
+/** Scores every window of the test set with one predictor (already fitted) and accumulates the metrics. */
+export function scorePredictor(p: Predictor, test: TraceSet, task: TaskSpec): PredictorResult {
+  const shape: TraceShape = test.manifest;
+  const { numLayers: L, numExperts: E, topK: K } = shape;
+  checkTask(L, task);
+  const { first, last } = windowLayers(L, task);
+  const steps = Array.from({ length: task.horizon }, () => new StepMetrics(E, K));
+  const scores = new Float64Array(E);
+  const LK = L * K;
+  const prevBuf = new Int16Array(LK);
+  const ctx: PredictionContext = { token: new Int16Array(0), prev: null, layer: 0 };
+  let havePrev = false;
+  let prevSeq = NaN;
+  let windows = 0;
+  for (const c of test.chunks) {
+    for (let t = 0; t < c.tokens; t++) {
+      const token = c.experts.subarray(t * LK, (t + 1) * LK);
+      ctx.token = token;
+      ctx.prev = havePrev && c.seq[t] === prevSeq ? prevBuf : null;
+      for (let l = first; l <= last; l++) {
+        ctx.layer = l;
+        for (let h = 1; h <= task.horizon; h++) {
+          p.score(ctx, l + h, scores);
+          steps[h - 1].add(scores, token, (l + h) * K);
+        }
+        windows++;
+      }
+      prevBuf.set(token);
+      havePrev = true;
+      prevSeq = c.seq[t];
+    }
+  }
+  const r = steps.map((s) => s.result());
+  return {
+    kind: p.kind,
+    recallAtK: r.map((x) => x.recallAtK),
+    exact: r.map((x) => x.exact),
+    top1: r.map((x) => x.top1),
+    top3: r.map((x) => x.top3),
+    top5: r.map((x) => x.top5),
+    samples: windows,
+  };
+}
+
+export function checkCompatible(train: TraceSet, test: TraceSet): void {
+  const a = train.manifest;
+  const b = test.manifest;
+  for (const k of ['numLayers', 'numExperts', 'topK'] as const)
+    if (a[k] !== b[k]) throw new Error(`training and test traces differ in ${k} (${a[k]} vs ${b[k]})`);
+}
+
+/** Fits each predictor on `train` and scores it on `test`. */
+export async function evaluate(predictors: Predictor[], train: TraceSet, test: TraceSet, task: TaskSpec): Promise<Record<string, PredictorResult>> {
+  checkCompatible(train, test);
+  checkTask(test.manifest.numLayers, task);
+  const out: Record<string, PredictorResult> = {};
+  for (const p of predictors) {
+    await p.fit(train, task);
+    out[p.name] = scorePredictor(p, test, task);
+  }
+  return out;
+}
