@@ -57,17 +57,24 @@ export class TraceAnalyzer {
 
   add(c: TraceChunk): void {
     const { numLayers: L, numExperts: E, topK: K } = this.shape;
-    const { selections, coactivation, transitions, reuseFirst, reuseAny } = this.counts;
     const ex = c.experts;
     const LK = L * K;
     const EE = E * E;
     const filter = this.opts.datasets;
-    // Counts in local Int32-backed accumulators would be faster still, but Float64 keeps exact integers
-    // up to 2^53 with no overflow checks on 10M-token sets.
+    // Integer counters for this chunk (fast increments), folded into the Float64 totals at the end.
+    // A chunk holds far fewer than 2^32 / K tokens, so they cannot overflow.
+    const co = new Uint32Array(L * EE);
+    const tr = new Uint32Array(Math.max(1, L - 1) * EE);
+    // Only the last layer's selections are counted directly: the others are row sums of the transitions.
+    const lastSel = new Uint32Array(E);
+    const rFirst = new Uint32Array(L);
+    const rAny = new Uint32Array(L);
     let tokens = 0;
     let sequences = 0;
     let pairs = 0;
-    const prev = this.prev;
+    let prevArr: Int16Array = this.prev;
+    let prevOff = 0;
+    const lastBase = (L - 1) * K;
     for (let t = 0; t < c.tokens; t++) {
       if (filter && !filter.has(c.dataset[t])) continue;
       const base = t * LK;
@@ -76,48 +83,105 @@ export class TraceAnalyzer {
       if (s !== this.prevSeq) sequences++;
       const consecutive = this.hasPrev && s === this.prevSeq && p === this.prevPos + 1;
       tokens++;
-      for (let l = 0; l < L; l++) {
+      if (K === 2) {
+        // Top-2 (Mixtral and most routers) unrolled: the generic loops below cost about twice as much.
+        let a = ex[base];
+        let b = ex[base + 1];
+        for (let l = 0, o = base, lEE = 0; l < L; l++, o += 2, lEE += EE) {
+          co[a < b ? lEE + a * E + b : lEE + b * E + a]++;
+          if (l + 1 < L) {
+            const c0 = ex[o + 2];
+            const c1 = ex[o + 3];
+            const ra = lEE + a * E;
+            const rb = lEE + b * E;
+            tr[ra + c0]++;
+            tr[ra + c1]++;
+            tr[rb + c0]++;
+            tr[rb + c1]++;
+            a = c0;
+            b = c1;
+          }
+        }
+      } else for (let l = 0; l < L; l++) {
         const o = base + l * K;
-        const lE = l * E;
+        const lEE = l * EE;
         for (let j = 0; j < K; j++) {
           const e = ex[o + j];
-          selections[lE + e]++;
-          const row = (lE + e) * E;
+          // Co-activation: upper triangle (e < f) only; mirrored when the counts are read.
           for (let q = j + 1; q < K; q++) {
             const f = ex[o + q];
-            coactivation[row + f]++;
-            coactivation[(lE + f) * E + e]++;
+            if (e < f) co[lEE + e * E + f]++;
+            else co[lEE + f * E + e]++;
           }
           if (l + 1 < L) {
             const o2 = o + K;
-            const trow = l * EE + e * E;
-            for (let q = 0; q < K; q++) transitions[trow + ex[o2 + q]]++;
+            const trow = lEE + e * E;
+            for (let q = 0; q < K; q++) tr[trow + ex[o2 + q]]++;
           }
-        }
-        if (consecutive) {
-          const po = l * K;
-          if (prev[po] === ex[o]) reuseFirst[l]++;
-          let any = false;
-          for (let j = 0; j < K && !any; j++) {
-            const e = ex[o + j];
-            for (let q = 0; q < K; q++)
-              if (prev[po + q] === e) {
-                any = true;
-                break;
-              }
-          }
-          if (any) reuseAny[l]++;
         }
       }
-      if (consecutive) pairs++;
-      prev.set(ex.subarray(base, base + LK));
+      for (let j = 0; j < K; j++) lastSel[ex[base + lastBase + j]]++;
+      if (consecutive) {
+        pairs++;
+        for (let l = 0; l < L; l++) {
+          const o = base + l * K;
+          const po = prevOff + l * K;
+          if (prevArr[po] === ex[o]) rFirst[l]++;
+          if (K === 2) {
+            const e0 = ex[o];
+            const e1 = ex[o + 1];
+            const p0 = prevArr[po];
+            const p1 = prevArr[po + 1];
+            if (e0 === p0 || e0 === p1 || e1 === p0 || e1 === p1) rAny[l]++;
+            continue;
+          }
+          search: for (let j = 0; j < K; j++) {
+            const e = ex[o + j];
+            for (let q = 0; q < K; q++)
+              if (prevArr[po + q] === e) {
+                rAny[l]++;
+                break search;
+              }
+          }
+        }
+      }
+      // The previous token is read in place; only the chunk's last one is copied (for the next chunk).
+      prevArr = ex;
+      prevOff = base;
       this.hasPrev = true;
       this.prevSeq = s;
       this.prevPos = p;
     }
+    if (prevArr === ex) this.prev.set(ex.subarray(prevOff, prevOff + LK));
+    this.fold(co, tr, lastSel, rFirst, rAny);
     this.counts.tokens += tokens;
     this.counts.sequences += sequences;
     this.counts.consecutivePairs += pairs;
+  }
+
+  private fold(co: Uint32Array, tr: Uint32Array, lastSel: Uint32Array, rFirst: Uint32Array, rAny: Uint32Array): void {
+    const { numLayers: L, numExperts: E, topK: K } = this.shape;
+    const { selections, coactivation, transitions, reuseFirst, reuseAny } = this.counts;
+    const EE = E * E;
+    for (let l = 0; l < L; l++) {
+      for (let e = 0; e < E; e++)
+        for (let f = e + 1; f < E; f++) {
+          const v = co[l * EE + e * E + f];
+          coactivation[l * EE + e * E + f] += v;
+          coactivation[l * EE + f * E + e] += v;
+        }
+      reuseFirst[l] += rFirst[l];
+      reuseAny[l] += rAny[l];
+    }
+    for (let i = 0; i < transitions.length; i++) transitions[i] += tr[i];
+    // Each selection of e at layer l < L-1 pairs with the K experts of layer l+1: a row sum is K times it.
+    for (let l = 0; l + 1 < L; l++)
+      for (let e = 0; e < E; e++) {
+        let sum = 0;
+        for (let f = 0; f < E; f++) sum += tr[l * EE + e * E + f];
+        selections[l * E + e] += sum / K;
+      }
+    for (let e = 0; e < E; e++) selections[(L - 1) * E + e] += lastSel[e];
   }
 }
 

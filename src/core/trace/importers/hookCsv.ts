@@ -140,24 +140,10 @@ function lineBreak(text: string): '\n' | '\r\n' {
   return nl > 0 && text.charCodeAt(nl - 1) === 13 ? '\r\n' : '\n';
 }
 
-/**
- * 1-based line on which CSV row `row` (0 = header) starts. Re-parses the text in papaparse's step mode, whose
- * cursor marks where each row ends (= where the next begins); only called to report an error.
- */
-export function rowStartLine(text: string, row: number): number {
-  let start = 0;
-  let r = 0;
-  Papa.parse<string[]>(text, {
-    delimiter: ',',
-    newline: lineBreak(text),
-    step: (res, parser) => {
-      if (r === row) return parser.abort();
-      r++;
-      start = res.meta.cursor;
-    },
-  });
+/** 1-based line number of character `offset` of `text`; only called to report an error. */
+function lineAt(text: string, offset: number): number {
   let line = 1;
-  for (let p = text.indexOf('\n'); p >= 0 && p < start; p = text.indexOf('\n', p + 1)) line++;
+  for (let p = text.indexOf('\n'); p >= 0 && p < offset; p = text.indexOf('\n', p + 1)) line++;
   return line;
 }
 
@@ -168,7 +154,7 @@ export function importHookCsv(files: InputFile[], opts: ImportOptions = {}): Imp
   const datasets: string[] = [];
   const datasetIndex = new Map<string, number>();
   let topK = -1;
-  let topKWhere = () => '';
+  let topKWhere = '';
   let records = 0;
   const ids: number[] = [];
   const parsed: ParsedFile[] = [];
@@ -186,58 +172,51 @@ export function importHookCsv(files: InputFile[], opts: ImportOptions = {}): Imp
     parsed.push(pf);
 
     const text = file.text.charCodeAt(0) === 0xfeff ? file.text.slice(1) : file.text;
-    // Whole-file parse (much faster than papaparse's per-row step mode); line numbers are only
-    // worked out for the row an error names.
-    const res = Papa.parse<string[]>(text, { delimiter: ',', newline: lineBreak(text) });
-    const rows = res.data;
-    const whereRow = (r: number) => `${file.name}:${rowStartLine(text, r)}`;
-    if (res.errors.length > 0) {
-      const e = res.errors[0];
-      throw new TraceError(`malformed CSV: ${e.message}`, whereRow(e.row ?? 0));
-    }
-    if (rows.length === 0 || (rows.length === 1 && rows[0].length === 1 && rows[0][0].trim() === ''))
-      throw new TraceError(`CSV header missing: expected ${HOOK_CSV_COLUMNS.join(', ')}`, `${file.name}:1`);
-    const names = rows[0].map((h) => h.trim());
-    const col = HOOK_CSV_COLUMNS.map((c) => names.indexOf(c));
-    const missing = HOOK_CSV_COLUMNS.filter((_, i) => col[i] < 0);
-    if (missing.length > 0)
-      throw new TraceError(
-        `CSV header: expected columns ${HOOK_CSV_COLUMNS.join(', ')}; missing ${missing.map((m) => `"${m}"`).join(', ')} (got ${clip(rows[0].join(','))})`,
-        whereRow(0),
-      );
-    const nFields = rows[0].length;
-    const [cLayer, cBatch, cToken, cExperts] = col;
+    let col: number[] | null = null; // positions of HOOK_CSV_COLUMNS in the header
+    let nFields = 0;
+    let rowStart = 0; // offset where the current row starts: papaparse's cursor after the previous row
+    const where = () => `${file.name}:${lineAt(text, rowStart)}`;
 
-    for (let r = 1; r < rows.length; r++) {
-      const row = rows[r];
-      if (row.length === 1 && row[0] === '') continue; // blank line
-      if (row.length !== nFields) throw new TraceError(`expected ${nFields} fields as in the header, got ${row.length}`, whereRow(r));
+    const onRow = (row: string[]): void => {
+      if (col === null) {
+        const names = row.map((h) => h.trim());
+        col = HOOK_CSV_COLUMNS.map((c) => names.indexOf(c));
+        const missing = HOOK_CSV_COLUMNS.filter((_, i) => col![i] < 0);
+        if (missing.length > 0)
+          throw new TraceError(
+            `CSV header: expected columns ${HOOK_CSV_COLUMNS.join(', ')}; missing ${missing.map((m) => `"${m}"`).join(', ')} (got ${clip(row.join(','))})`,
+            where(),
+          );
+        nFields = row.length;
+        return;
+      }
+      if (row.length === 1 && row[0] === '') return; // blank line
+      if (row.length !== nFields) throw new TraceError(`expected ${nFields} fields as in the header, got ${row.length}`, where());
       records++;
+      const [cLayer, cBatch, cToken, cExperts] = col;
 
       const layerText = row[cLayer].trim();
       const layer = /^\d{1,7}$/.test(layerText) ? Number(layerText) : NaN;
-      if (Number.isNaN(layer)) throw new TraceError(`${F_LAYER}: expected an integer layer id, got ${clip(layerText)}`, whereRow(r));
+      if (Number.isNaN(layer)) throw new TraceError(`${F_LAYER}: expected an integer layer id, got ${clip(layerText)}`, where());
       if (!layerIds.has(layer)) {
         const bad = checkLayerId(layer, layerIds.size, F_LAYER);
-        if (bad !== null) throw new TraceError(bad, whereRow(r));
+        if (bad !== null) throw new TraceError(bad, where());
         layerIds.add(layer);
       }
       const batch = row[cBatch].trim();
-      if (batch !== '0')
-        throw new TraceError(`${F_BATCH}: expected 0 (one sequence per file, batch size 1), got ${clip(batch)}`, whereRow(r));
+      if (batch !== '0') throw new TraceError(`${F_BATCH}: expected 0 (one sequence per file, batch size 1), got ${clip(batch)}`, where());
       if (!parseIdList(row[cExperts], ids))
-        throw new TraceError(`${F_EXPERTS}: expected a list of integer expert ids like [1, 2, 3], got ${clip(row[cExperts])}`, whereRow(r));
+        throw new TraceError(`${F_EXPERTS}: expected a list of integer expert ids like [1, 2, 3], got ${clip(row[cExperts])}`, where());
       if (topK < 0) {
         const bad = checkTopK(ids.length, givenE, F_EXPERTS);
-        if (bad !== null) throw new TraceError(bad, whereRow(r));
+        if (bad !== null) throw new TraceError(bad, where());
         topK = ids.length;
-        const first = r;
-        topKWhere = () => whereRow(first);
+        topKWhere = where();
       } else if (ids.length !== topK) {
-        throw new TraceError(`${F_EXPERTS}: expected ${topK} expert ids (top-k set by ${topKWhere()}), got ${ids.length}`, whereRow(r));
+        throw new TraceError(`${F_EXPERTS}: expected ${topK} expert ids (top-k set by ${topKWhere}), got ${ids.length}`, where());
       }
       const bad = checker.check(ids, 0, topK, F_EXPERTS);
-      if (bad !== null) throw new TraceError(bad, whereRow(r));
+      if (bad !== null) throw new TraceError(bad, where());
 
       let lr = pf.layers.get(layer);
       if (lr === undefined) {
@@ -251,7 +230,27 @@ export function importHookCsv(files: InputFile[], opts: ImportOptions = {}): Imp
       }
       if (layer === pf.textLayer) pf.texts.push(row[cToken]);
       lr.push(ids, topK);
-    }
+    };
+
+    // Step mode: each row becomes garbage at once (a whole-file parse keeps every row alive and measured
+    // ~3x slower, mostly GC). An explicit newline spares papaparse's guess, which rescans the text.
+    let failure: unknown = null;
+    Papa.parse<string[]>(text, {
+      delimiter: ',',
+      newline: lineBreak(text),
+      step: (res, parser) => {
+        try {
+          if (res.errors.length > 0) throw new TraceError(`malformed CSV: ${res.errors[0].message}`, where());
+          onRow(res.data);
+          rowStart = res.meta.cursor;
+        } catch (e) {
+          failure = e;
+          parser.abort();
+        }
+      },
+    });
+    if (failure !== null) throw failure;
+    if (col === null) throw new TraceError(`CSV header missing: expected ${HOOK_CSV_COLUMNS.join(', ')}`, `${file.name}:1`);
   }
 
   requireInput(files, records, 'CSV data rows');
@@ -297,7 +296,10 @@ export function importHookCsv(files: InputFile[], opts: ImportOptions = {}): Imp
     }
     moeLayerIds.forEach((id, l) => {
       const src = pf.layers.get(id)!.ids;
-      for (let i = 0; i < m; i++) chunk.experts.set(src.subarray(i * K, i * K + K), ((t0 + i) * L + l) * K);
+      for (let i = 0; i < m; i++) {
+        const out = ((t0 + i) * L + l) * K;
+        for (let j = 0; j < K; j++) chunk.experts[out + j] = src[i * K + j];
+      }
     });
     t0 += m;
   });
