@@ -149,7 +149,11 @@ describe('speclab CLI on bad input', () => {
     for (const layer of [1, 2, 4]) for (const tok of ['a', 'b']) rows.push(`${layer},0,${tok},"[0, 1]"`);
     writeFileSync(join(src, 'prompt_1_data.csv'), rows.join('\n') + '\n');
     const msg = oneLine(await speclab('import', src, '-o', join(tmp, 'gap-out')));
-    expect(msg).toMatch(/prompt_1_data\.csv.*layer 3 is missing/);
+    expect(msg).toMatch(/prompt_1_data\.csv.*layer 3 is missing in every record/);
+    expect(existsSync(join(tmp, 'gap-out', 'manifest.json'))).toBe(false);
+    // Interleaved MoE models are imported when the user says so.
+    const ok = await speclab('import', src, '-o', join(tmp, 'gap-ok'), '--allow-layer-gaps', '--json');
+    expect(JSON.parse(ok.stdout)).toMatchObject({ layers: 3, tokens: 2 });
   }, 60_000);
 
   it('usage errors exit 2 with a message', async () => {

@@ -17,7 +17,7 @@ import { GuardedDecoder } from './guardedDecode';
 const HELP = `speclab <command> [options]
 
   import <file-or-folder>... -o <dir> [--format auto|jsonl|hook-csv] [--model NAME]
-         [--num-experts E] [--dataset NAME] [--shard-tokens N] [--json]
+         [--num-experts E] [--dataset NAME] [--shard-tokens N] [--allow-layer-gaps] [--json]
       Convert routing logs (JSONL per token and layer, or per-layer hook CSV) into a trace set.
   stats <dir> [--dataset NAME,...] [--json]
       Per-layer utilisation entropy and temporal reuse of a trace set.
@@ -111,6 +111,7 @@ async function main(argv: string[]): Promise<void> {
         'num-experts': { type: 'string' },
         dataset: { type: 'string' },
         'shard-tokens': { type: 'string' },
+        'allow-layer-gaps': { type: 'boolean' },
       });
       if (!positionals.length) throw new UsageError('import needs at least one file or folder');
       if (!v.out) throw new UsageError('import needs -o <dir>');
@@ -121,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
         model: v.model as string | undefined,
         numExperts: v['num-experts'] === undefined ? undefined : intOption(v['num-experts'] as string, 'num-experts', 0, 2),
         dataset: v.dataset as string | undefined,
+        allowLayerGaps: v['allow-layer-gaps'] as boolean | undefined,
         description: `Imported by speclab from ${positionals.join(', ')}.`,
       });
       const m = await writeTraceSet(v.out as string, r.set, { shardTokens: intOption(v['shard-tokens'] as string | undefined, 'shard-tokens', 262_144, 1) });

@@ -15,6 +15,11 @@ export interface ImportOptions {
   engine?: string;
   quantization?: string;
   description?: string;
+  /**
+   * Accept layer ids with holes (models whose MoE layers are interleaved with dense ones). Off by default:
+   * a hole usually means a layer's records were lost, and silently renumbering layers would corrupt analyses.
+   */
+  allowLayerGaps?: boolean;
 }
 
 export interface ImportResult {
@@ -97,6 +102,20 @@ export function checkLayerId(id: number, distinct: number, field: string): strin
   if (!Number.isInteger(id) || id < 0 || id > 1_000_000) return `${field}: expected an integer layer id in 0..1000000, got ${id}`;
   if (distinct >= LIMITS.maxLayers) return `${field}: more than ${LIMITS.maxLayers} distinct layer ids`;
   return null;
+}
+
+/** The distinct layer ids in order; a hole between the first and last is an error unless allowed. */
+export function orderedLayerIds(ids: ReadonlySet<number>, allowGaps: boolean | undefined, where: string): number[] {
+  const sorted = [...ids].sort((a, b) => a - b);
+  if (!allowGaps)
+    for (let i = 1; i < sorted.length; i++)
+      if (sorted[i] !== sorted[i - 1] + 1)
+        throw new TraceError(
+          `layer ${sorted[i - 1] + 1} is missing in every record (layer ids ${sorted[0]}..${sorted[sorted.length - 1]} have a hole); ` +
+            'if the model interleaves dense and MoE layers, import with allowLayerGaps (CLI: --allow-layer-gaps)',
+          where,
+        );
+  return sorted;
 }
 
 /** E = opts.numExperts, else inferred from the largest id (the format needs E ≥ 2). */

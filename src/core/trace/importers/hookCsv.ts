@@ -19,6 +19,7 @@ import {
   type ImportOptions,
   type ImportResult,
   type InputFile,
+  orderedLayerIds,
 } from './common';
 
 export const HOOK_CSV_COLUMNS = ['Layer ID', 'Batch Number', 'Token', 'Activated Expert IDs'] as const;
@@ -255,7 +256,7 @@ export function importHookCsv(files: InputFile[], opts: ImportOptions = {}): Imp
 
   requireInput(files, records, 'CSV data rows');
   const numExperts = resolveNumExperts(givenE, checker.maxId, files[0].name);
-  const moeLayerIds = [...layerIds].sort((a, b) => a - b);
+  const moeLayerIds = orderedLayerIds(layerIds, opts.allowLayerGaps, files[0].name);
   const L = moeLayerIds.length;
   const K = topK;
 

@@ -119,7 +119,8 @@ describe('importJsonl on small inputs', () => {
       line({ dataset: 'e', problem_id: 7, token_idx: 3, layer: 5 }),
       '',
     ].join('\r\n');
-    const r = one(text);
+    expectTraceError(() => one(text), 'x.jsonl', 'layer 3 is missing in every record');
+    const r = one(text, { allowLayerGaps: true });
     const m = r.set.manifest;
     const c = r.set.chunks[0];
     expect(m.moeLayerIds).toEqual([2, 5]);

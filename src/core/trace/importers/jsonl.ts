@@ -17,6 +17,7 @@ import {
   type ImportOptions,
   type ImportResult,
   type InputFile,
+  orderedLayerIds,
 } from './common';
 
 const MAX_INT32 = 0x7fffffff;
@@ -148,7 +149,7 @@ export function importJsonl(files: InputFile[], opts: ImportOptions = {}): Impor
   requireInput(files, records, 'JSON records');
   const whereOf = (rec: number) => `${files[recFile[rec]].name}:${recLine[rec]}`;
   const numExperts = resolveNumExperts(givenE, checker.maxId, whereOf(0));
-  const moeLayerIds = [...layerIds].sort((a, b) => a - b);
+  const moeLayerIds = orderedLayerIds(layerIds, opts.allowLayerGaps, files[0].name);
   const L = moeLayerIds.length;
   const rank = new Map<number, number>(moeLayerIds.map((id, i) => [id, i]));
 
