@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { computeStats } from '../src/core/analysis/stats';
+import { analyze, computeStats } from '../src/core/analysis/stats';
 import { parseManifest } from '../src/core/trace/manifest';
 import { readTraceSet } from '../src/core/trace/read';
 import { decodeShard } from '../src/core/trace/shard';
@@ -48,6 +48,9 @@ async function main() {
     fullMs = Math.min(fullMs, performance.now() - t0);
   }
   const analysis = best(REPEAT, () => computeStats(set));
+  const counts = analyze(set);
+  // The same position-weighted checksums numpy prints, so the pair matrices are compared too.
+  const checksum = (a: Float64Array) => a.reduce((acc, c, i) => acc + ((c * i) % 1000003), 0);
 
   const np = JSON.parse(execFileSync(python, ['bench/numpy_analyses.py', dir, '--repeat', String(REPEAT)], { encoding: 'utf8', maxBuffer: 1 << 26 }));
   const maxDiff = Math.max(
@@ -55,6 +58,8 @@ async function main() {
     ...analysis.value.reuseFirst.map((v, l) => Math.abs(v - np.reuseFirst[l])),
     ...analysis.value.reuseAny.map((v, l) => Math.abs(v - np.reuseAny[l])),
   );
+  if (checksum(counts.coactivation) !== np.coactivationChecksum || checksum(counts.transitions) !== np.transitionsChecksum)
+    throw new Error('TypeScript and numpy disagree on co-activation or transition counts');
   if (!(maxDiff < 1e-9) || np.tokens !== analysis.value.tokens) throw new Error(`TypeScript and numpy disagree (max difference ${maxDiff})`);
 
   const tokS = (ms: number) => TOKENS / (ms / 1000);
@@ -67,7 +72,7 @@ async function main() {
     ['analyses (TypeScript)', `${analysis.ms.toFixed(1)} ms`],
     ['analyses (numpy)', `${(np.analysisSeconds * 1000).toFixed(1)} ms`],
     ['ratio TS / numpy', `${(analysis.ms / (np.analysisSeconds * 1000)).toFixed(3)} (target <= 0.5)`],
-    ['results agree', `max |difference| ${maxDiff.toExponential(1)}`],
+    ['results agree', `max |difference| ${maxDiff.toExponential(1)}; pair and transition counts equal`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);

@@ -31,25 +31,33 @@ def load(folder):
 
 
 def analyze(m, seq, pos, ex):
+    """Counts with one np.bincount per statistic over fused integer codes (the fast numpy idiom)."""
     L, E, K = m["numLayers"], m["numExperts"], m["topK"]
-    ex = ex.astype(np.int64)
-    layer = np.arange(L, dtype=np.int64)[None, :, None]
+    n = len(seq)
+    # int32 codes keep the temporaries small; bincount widens once.
+    ex = ex.astype(np.int32)
+    layer = np.arange(L, dtype=np.int32)[None, :, None]
     selections = np.bincount((layer * E + ex).ravel(), minlength=L * E).reshape(L, E)
+    # Co-activation: every ordered pair (j, q), j != q, of one token-layer's top-k, as code (l, e, f).
+    lay2 = np.arange(L, dtype=np.int32)[None, :]
     co = np.zeros(L * E * E, dtype=np.int64)
-    lay2 = np.arange(L, dtype=np.int64)[None, :]
-    for j in range(K):
-        for q in range(j + 1, K):
-            a, b = ex[:, :, j], ex[:, :, q]
-            co += np.bincount(((lay2 * E + a) * E + b).ravel(), minlength=L * E * E)
-            co += np.bincount(((lay2 * E + b) * E + a).ravel(), minlength=L * E * E)
     tr = np.zeros(max(0, L - 1) * E * E, dtype=np.int64)
-    lay1 = np.arange(L - 1, dtype=np.int64)[None, :]
-    for j in range(K):
-        for q in range(K):
-            idx = (lay1 * E + ex[:, :-1, j]) * E + ex[:, 1:, q]
-            tr += np.bincount(idx.ravel(), minlength=(L - 1) * E * E)
+    lay1 = np.arange(L - 1, dtype=np.int32)[None, :]
+    if K == 1:
+        pass
+    else:
+        jj, qq = np.triu_indices(K, 1)
+        a = ex[:, :, jj]  # (n, L, P)
+        b = ex[:, :, qq]
+        up = np.bincount(((lay2[:, :, None] * E + a) * E + b).ravel(), minlength=L * E * E).reshape(L, E, E)
+        co = (up + up.transpose(0, 2, 1)).ravel()
+    # Transitions: all K x K pairs between layer l and l+1 in one bincount.
+    src = ex[:, :-1, :, None]
+    dst = ex[:, 1:, None, :]
+    tr = np.bincount(((lay1[:, :, None, None] * E + src) * E + dst).ravel(), minlength=max(0, L - 1) * E * E)
     consecutive = (seq[1:] == seq[:-1]) & (pos[1:] == pos[:-1] + 1)
-    cur, prev = ex[1:][consecutive], ex[:-1][consecutive]
+    idx = np.nonzero(consecutive)[0]
+    cur, prev = ex[idx + 1], ex[idx]
     reuse_first = (cur[:, :, 0] == prev[:, :, 0]).sum(axis=0)
     reuse_any = (cur[:, :, :, None] == prev[:, :, None, :]).any(axis=(2, 3)).sum(axis=0)
     return selections, co, tr, reuse_first, reuse_any, int(consecutive.sum())
