@@ -1,3 +1,4 @@
+import { CoverageCurve, topKShare } from './confidence';
 import { topIndices } from './ranking';
 
 /** The N of the top-N hit rates: is the true first choice among the N best-scored experts. */
@@ -10,6 +11,8 @@ export class StepMetrics {
   private exactSum = 0;
   private readonly topHits = new Float64Array(TOP_N.length);
   private readonly ranked: Int32Array;
+  /** Coverage and precision when speculating only above a confidence threshold. */
+  readonly coverage = new CoverageCurve();
   private readonly m: number;
 
   constructor(
@@ -34,6 +37,7 @@ export class StepMetrics {
         }
     }
     this.recallSum += hit / K;
+    this.coverage.add(topKShare(scores, ranked, K), hit / K);
     if (hit === K) this.exactSum++;
     const first = truth[offset];
     TOP_N.forEach((n, i) => {
@@ -55,6 +59,7 @@ export class StepMetrics {
       top1: this.topHits[0] / s,
       top3: this.topHits[1] / s,
       top5: this.topHits[2] / s,
+      coverage: this.coverage.points(),
     };
   }
 }

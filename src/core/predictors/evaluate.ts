@@ -1,3 +1,4 @@
+import type { CoveragePoint } from '../metrics/confidence';
 import { StepMetrics } from '../metrics/speculation';
 import { checkTask, windowLayers, type TaskSpec } from '../tasks/task';
 import type { TraceSet, TraceShape } from '../trace/types';
@@ -11,6 +12,8 @@ export interface PredictorResult {
   top1: number[];
   top3: number[];
   top5: number[];
+  /** Per horizon step: coverage and precision of speculating only above each confidence threshold. */
+  coverage: CoveragePoint[][];
   /** Windows scored: (token, last context layer) pairs; each is scored once per horizon step. */
   samples: number;
 }
@@ -55,6 +58,7 @@ export function scorePredictor(p: Predictor, test: TraceSet, task: TaskSpec): Pr
     top1: r.map((x) => x.top1),
     top3: r.map((x) => x.top3),
     top5: r.map((x) => x.top5),
+    coverage: r.map((x) => x.coverage),
     samples: windows,
   };
 }
