@@ -78,6 +78,16 @@ describe('speclab CLI on real traces', () => {
     // On DeepSeek-V2-Lite the inter-layer counts are far ahead of temporal reuse.
     expect(out.markov.recallAtK[0]).toBeGreaterThan(out.temporal.recallAtK[0] + 0.05);
   }, 60_000);
+
+  it('reports hit rates per policy and capacity and the implied decode speed', async () => {
+    const r = await speclab('cache', join(tmp, 'mixtral'), '--capacity', '2,8', '--policy', 'lru,prefetch', '--test-fraction', '0.5', '--json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { capacity: number; policy: string; hitRate: number; estTokensPerSecond: number }[];
+    expect(rows.map((x) => `${x.capacity}/${x.policy}`)).toEqual(['2/lru', '2/prefetch', '8/lru', '8/prefetch']);
+    expect(rows[2].hitRate).toBeGreaterThan(rows[0].hitRate);
+    expect(rows[2].estTokensPerSecond).toBeGreaterThan(rows[0].estTokensPerSecond);
+    expect(rows[1].hitRate).toBeGreaterThan(rows[0].hitRate);
+  }, 60_000);
 });
 
 describe('speclab CLI on bad input', () => {

@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { computeStats } from '../core/analysis/stats';
 import { BASELINES } from '../core/predictors/baselines';
 import { evaluate, type PredictorResult } from '../core/predictors/evaluate';
+import { simulateCache, type CachePolicy } from '../core/metrics/cache';
+import { estimateOffload, MIXTRAL_3090 } from '../core/metrics/offload';
 import { readTraceSet } from '../core/trace/read';
 import { detectFormat, importFiles, SNIFF_BYTES, type ImportFormat, type RawFile } from '../core/trace/importers';
 import { DEFAULT_TASK, splitBySequence } from '../core/tasks/task';
@@ -25,6 +27,10 @@ const HELP = `speclab <command> [options]
        [--context C] [--horizon H] [--seed S] [--json]
       Fit predictors on the training set and score them on the test set, per horizon step.
       Predictors: ${Object.keys(BASELINES).join(', ')}.
+  cache <dir> [--capacity C,...] [--policy lru,lfu,prefetch] [--predictor markov] [--test-fraction F]
+        [--bits 8] [--bandwidth-gbs 25] [--compute-ms-per-layer 0.45] [--hidden 4096] [--ffn 14336] [--json]
+      Expert-cache hit rates per policy and cache size (experts per layer), and the decode speed they imply
+      when experts are offloaded (defaults: Mixtral 8x7B, 8-bit experts, RTX 3090 over PCIe 4.0 x16).
 `;
 
 class UsageError extends Error {}
@@ -184,6 +190,51 @@ async function main(argv: string[]): Promise<void> {
         }
       });
       emit(v.json as boolean, results, () => printEvalTable(results));
+      return;
+    }
+    case 'cache': {
+      const { values: v, positionals } = parse({
+        capacity: { type: 'string' },
+        policy: { type: 'string', default: 'lru,lfu,prefetch' },
+        predictor: { type: 'string', default: 'markov' },
+        'test-fraction': { type: 'string', default: '0.2' },
+        seed: { type: 'string' },
+        bits: { type: 'string', default: String(MIXTRAL_3090.bitsPerWeight) },
+        'bandwidth-gbs': { type: 'string', default: String(MIXTRAL_3090.bandwidthGBs) },
+        'compute-ms-per-layer': { type: 'string', default: String(MIXTRAL_3090.computeMsPerLayer) },
+        hidden: { type: 'string', default: String(MIXTRAL_3090.hidden) },
+        ffn: { type: 'string', default: String(MIXTRAL_3090.ffn) },
+      });
+      if (positionals.length !== 1) throw new UsageError('cache takes one trace set folder');
+      const policies = (v.policy as string).split(',');
+      for (const p of policies) if (!['lru', 'lfu', 'prefetch'].includes(p)) throw new UsageError(`unknown cache policy "${p}" (lru, lfu, prefetch)`);
+      const num = (name: string) => {
+        const x = Number(v[name]);
+        if (!(x > 0)) throw new UsageError(`--${name} must be a positive number (got "${v[name]}")`);
+        return x;
+      };
+      const seed = intOption(v.seed as string | undefined, 'seed', 0, 0);
+      const rows = await withTraceSet(positionals[0], async (set) => {
+        const { numLayers: L, numExperts: E, topK: K } = set.manifest;
+        const caps = v.capacity ? (v.capacity as string).split(',').map((c) => intOption(c, 'capacity', 0, 1)) : Array.from({ length: E - K + 1 }, (_, i) => K + i);
+        // The prefetching predictor learns on a held-out part (by sequence); every policy is scored on the rest.
+        const { train, test } = splitBySequence(set, Number(v['test-fraction']), seed);
+        const factory = BASELINES[v.predictor as string];
+        if (!factory) throw new UsageError(`unknown predictor "${v.predictor}" (known: ${Object.keys(BASELINES).join(', ')})`);
+        const predictor = factory(set.manifest, seed);
+        await predictor.fit(train, { context: 1, horizon: 1 });
+        const params = { ...MIXTRAL_3090, numLayers: L, topK: K, bitsPerWeight: num('bits'), bandwidthGBs: num('bandwidth-gbs'), computeMsPerLayer: num('compute-ms-per-layer'), hidden: num('hidden'), ffn: num('ffn') };
+        return caps.flatMap((capacity) =>
+          policies.map((policy) => {
+            const r = simulateCache(test, { capacity, policy: policy as CachePolicy, predictor: policy === 'prefetch' ? predictor : undefined });
+            const est = estimateOffload(params, r.hitRate, r.prefetches / Math.max(1, r.tokens));
+            return { capacity, policy, hitRate: r.hitRate, prefetchesPerToken: r.prefetches / Math.max(1, r.tokens), usefulPrefetches: r.usefulPrefetches, estTokensPerSecond: est.tokensPerSecond, layerHitRate: r.layerHitRate };
+          }),
+        );
+      });
+      emit(v.json as boolean, rows, () =>
+        ['capacity\tpolicy\thit rate\tprefetch/token\test. tokens/s', ...rows.map((r) => `${r.capacity}\t${r.policy}\t${r.hitRate.toFixed(4)}\t${r.prefetchesPerToken.toFixed(2)}\t${r.estTokensPerSecond.toFixed(2)}`)].join('\n') + '\n',
+      );
       return;
     }
     default:
