@@ -26,7 +26,13 @@ sys.exit(0 if os.path.realpath(speclab_collect.__file__).startswith(want) else 1
 PY
 }
 
-if all_ok; then
+# Optional extras: `datasets` (the ten reference datasets by name) and `accelerate` (device_map / CPU offload).
+# Without them the collector says what is missing when asked for those features, and their tests skip.
+optional_ok() {
+  "$PY" -c 'import datasets, accelerate' >/dev/null 2>&1
+}
+
+if all_ok && optional_ok; then
   exit 0
 fi
 
@@ -40,8 +46,16 @@ if ! deps_ok; then
   "$PY" -m pip install --upgrade setuptools torch transformers pyarrow numpy pytest
 fi
 
-echo "py-env: installing collector (editable)" >&2
-# No build isolation: the build backend (setuptools) is already in the venv, so this works offline.
-"$PY" -m pip install --no-build-isolation -e "$ROOT/collector"
+if ! optional_ok; then
+  echo "py-env: installing optional datasets, accelerate" >&2
+  "$PY" -m pip install datasets accelerate ||
+    echo "py-env: could not install datasets/accelerate: hub datasets and offload are unavailable (their tests skip)" >&2
+fi
+
+if ! all_ok; then
+  echo "py-env: installing collector (editable)" >&2
+  # No build isolation: the build backend (setuptools) is already in the venv, so this works offline.
+  "$PY" -m pip install --no-build-isolation -e "$ROOT/collector"
+fi
 
 all_ok || { echo "py-env: $VENV is still incomplete" >&2; exit 1; }

@@ -1,11 +1,26 @@
-"""Capture MoE routing from a Hugging Face transformers model with forward hooks.
+"""Capture MoE routing from a Hugging Face transformers model with forward hooks on its routers.
 
-Supported now: Mixtral (`MixtralForCausalLM` / `MixtralModel`, transformers 5.x). In 5.x each decoder layer's
-`mlp` is a `MixtralSparseMoeBlock` whose `gate` is a `MixtralTopKRouter`. The router takes the
-post-attention-RMSNorm hidden states flattened to [batch*seq, hidden] and returns
-`(router_logits [T, E], top-k weights [T, K] float32, top-k expert ids [T, K])`, where the weights are
-softmax(logits) -> topk -> renormalised to sum 1. The experts module consumes exactly those ids and weights,
-so hooking the router's output records the routing the model applies, with no re-implementation.
+Supported families (transformers 5.x):
+
+- Mixtral, OLMoE, Qwen2-MoE, Qwen3-MoE (decoder-only): each MoE layer's `mlp.gate` is a `*TopKRouter` that takes
+  the post-attention-normalised hidden states flattened to [tokens, hidden] and returns
+  `(router_logits [T, E], top-k weights [T, K], top-k expert ids [T, K])`. The sparse block hands exactly those
+  ids and weights to its experts, so hooking the router's output records the routing the model applies with no
+  re-implementation. (Mixtral always renormalises the top-k weights; OLMoE and Qwen do so when the config's
+  `norm_topk_prob` says so; either way we store what the experts receive.) Qwen-MoE may have dense layers
+  (`mlp_only_layers`, `decoder_sparse_step`): only MoE layers are recorded, `moeLayerIds` says which they are.
+- Switch Transformers (encoder-decoder, top-1): every sparse feed-forward block's `mlp.router` is a
+  `SwitchTransformersTop1Router` returning `(dispatch one-hot [B, S, E] with over-capacity tokens zeroed,
+  max probability [B, S, 1], logits [B, S, E])`. We record the chosen expert (argmax of the router's
+  probabilities, exactly as the router computes it) and the weight the expert output is scaled by, which is
+  0 for a token that overflowed its expert's capacity (the model then skips the expert for that token).
+  Encoder and decoder layers are both recorded: encoder block i gets layer id i and decoder block i gets
+  layer id (number of encoder blocks + i). The decoder is fed the same tokens as the encoder (teacher forcing
+  on the input), so a token row holds its routing in both stacks.
+
+Lookahead (optional, horizon H): at MoE layer l we also apply the routers of MoE layers l+1..l+H of the same
+stack to layer l's router input; this is the signal speculative expert prefetching uses. NaN where layer l+h
+does not exist (end of the stack).
 """
 
 from __future__ import annotations
@@ -15,33 +30,100 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+# (module, class) of the top-k routers; imported lazily and skipped where this transformers lacks the family.
+_TOPK_ROUTERS = [
+    ("transformers.models.mixtral.modeling_mixtral", "MixtralTopKRouter"),
+    ("transformers.models.olmoe.modeling_olmoe", "OlmoeTopKRouter"),
+    ("transformers.models.qwen2_moe.modeling_qwen2_moe", "Qwen2MoeTopKRouter"),
+    ("transformers.models.qwen3_moe.modeling_qwen3_moe", "Qwen3MoeTopKRouter"),
+]
+_SWITCH_ROUTER = ("transformers.models.switch_transformers.modeling_switch_transformers", "SwitchTransformersTop1Router")
 
-def _router_classes() -> tuple[type[nn.Module], ...]:
-    from transformers.models.mixtral.modeling_mixtral import MixtralTopKRouter
-
-    return (MixtralTopKRouter,)
+from .models import SUPPORTED_MODEL_TYPES  # noqa: E402,F401  (re-exported; the list lives torch-free in models)
 
 
-def find_routers(model: nn.Module) -> list[tuple[int, nn.Module]]:
-    """(model layer index, router module) for every MoE layer, in layer order."""
+def _load_classes(specs: list[tuple[str, str]]) -> tuple[type[nn.Module], ...]:
+    import importlib
+
+    out = []
+    for mod, name in specs:
+        try:
+            out.append(getattr(importlib.import_module(mod), name))
+        except (ImportError, AttributeError):
+            pass  # family absent from this transformers version
+    return tuple(out)
+
+
+@dataclass
+class MoELayer:
+    layer_id: int  # the value recorded in moeLayerIds
+    stack: str  # "decoder" for decoder-only models; "encoder" or "decoder" for Switch
+    block: int  # block index within its stack
+    router: nn.Module
+    kind: str  # "topk" or "switch"
+
+    @property
+    def num_experts(self) -> int:
+        return int(self.router.num_experts)
+
+    @property
+    def top_k(self) -> int:
+        return 1 if self.kind == "switch" else int(self.router.top_k)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """This router's logits for hidden states x [T, hidden], computed as the router computes them."""
+        if self.kind == "switch":
+            c = self.router.classifier
+            return F.linear(x.to(c.weight.device, self.router.dtype), c.weight, c.bias)
+        w = self.router.weight
+        return F.linear(x.to(w.device, w.dtype), w)
+
+
+def is_encoder_decoder(model: nn.Module) -> bool:
+    return bool(getattr(getattr(model, "config", None), "is_encoder_decoder", False))
+
+
+def find_moe_layers(model: nn.Module) -> list[MoELayer]:
+    """Every MoE layer of a supported model, in forward order (encoder before decoder)."""
+    if is_encoder_decoder(model) or hasattr(model, "encoder") and hasattr(model, "decoder"):
+        (switch,) = _load_classes([_SWITCH_ROUTER]) or (None,)
+        enc, dec = getattr(model, "encoder", None), getattr(model, "decoder", None)
+        if switch is None or enc is None or dec is None or not hasattr(enc, "block"):
+            raise ValueError(f"{type(model).__name__}: unsupported encoder-decoder model (supported: Switch Transformers)")
+        found = []
+        for stack, offset, mod in (("encoder", 0, enc), ("decoder", len(enc.block), dec)):
+            for i, block in enumerate(mod.block):
+                router = getattr(getattr(block.layer[-1], "mlp", None), "router", None)
+                if isinstance(router, switch):
+                    found.append(MoELayer(offset + i, stack, i, router, "switch"))
+        if not found:
+            raise ValueError(f"{type(model).__name__}: no sparse (MoE) layers found")
+        return found
+
     base = getattr(model, "model", model)  # *ForCausalLM wraps the decoder stack in .model
     layers = getattr(base, "layers", None)
     if layers is None:
         raise ValueError(f"{type(model).__name__}: no decoder layers at .model.layers")
-    classes = _router_classes()
+    classes = _load_classes(_TOPK_ROUTERS)
     found = []
     for i, layer in enumerate(layers):
         gate = getattr(getattr(layer, "mlp", None), "gate", None)
         if isinstance(gate, classes):
-            found.append((i, gate))
+            found.append(MoELayer(i, "decoder", i, gate, "topk"))
     if not found:
         raise ValueError(
             f"{type(model).__name__}: no supported MoE router found at .layers[i].mlp.gate "
             f"(supported: {', '.join(c.__name__ for c in classes)})"
         )
     return found
+
+
+def find_routers(model: nn.Module) -> list[tuple[int, nn.Module]]:
+    """(layer id, router module) for every MoE layer, in forward order."""
+    return [(m.layer_id, m.router) for m in find_moe_layers(model)]
 
 
 @dataclass
@@ -54,6 +136,7 @@ class TokenRouting:
     experts: np.ndarray  # [N, L, K] int64, rank 0 = the model's first choice
     weights: np.ndarray  # [N, L, K] float32, as multiplied into the expert outputs
     logits: np.ndarray  # [N, L, E] float32 (exact upcast of the router's own dtype)
+    lookahead: np.ndarray | None = None  # [N, L, H, E] float32, NaN where layer l+h does not exist
 
     def __len__(self) -> int:
         return len(self.row)
@@ -62,27 +145,40 @@ class TokenRouting:
 class RoutingRecorder:
     """Context manager that hooks every MoE router of `model` and records one forward pass at a time.
 
-    with RoutingRecorder(model) as rec:
-        model(input_ids=ids, attention_mask=mask, position_ids=positions(mask))
+    with RoutingRecorder(model, lookahead=0) as rec:
+        run_forward(model, ids, mask)
         routing = rec.collect(ids, mask)
     """
 
-    def __init__(self, model: nn.Module) -> None:
-        found = find_routers(model)
-        self.layer_ids = [i for i, _ in found]
-        self._routers = [r for _, r in found]
-        self.num_experts = int(self._routers[0].num_experts)
-        self.top_k = int(self._routers[0].top_k)
+    def __init__(self, model: nn.Module, lookahead: int = 0) -> None:
+        if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 0:
+            raise ValueError(f"lookahead must be an integer >= 0, got {lookahead!r}")
+        self.layers = find_moe_layers(model)
+        self.layer_ids = [m.layer_id for m in self.layers]
+        self.num_experts = self.layers[0].num_experts
+        self.top_k = self.layers[0].top_k
+        for m in self.layers:
+            if (m.num_experts, m.top_k) != (self.num_experts, self.top_k):
+                raise ValueError(f"layer {m.layer_id}: {m.num_experts} experts/top-{m.top_k} differs from the first MoE layer")
+        self.lookahead = lookahead
         self._handles: list[Any] = []
-        self._out: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None] = [None] * len(found)
+        self._out: list[tuple[torch.Tensor, ...] | None] = [None] * len(self.layers)
 
     @property
     def num_layers(self) -> int:
-        return len(self.layer_ids)
+        return len(self.layers)
+
+    @property
+    def stacks(self) -> dict[str, list[int]]:
+        """Layer ids per stack, e.g. {"encoder": [1, 3], "decoder": [13, 15]}."""
+        out: dict[str, list[int]] = {}
+        for m in self.layers:
+            out.setdefault(m.stack, []).append(m.layer_id)
+        return out
 
     def __enter__(self) -> "RoutingRecorder":
-        for li, router in enumerate(self._routers):
-            self._handles.append(router.register_forward_hook(self._hook(li)))
+        for li, m in enumerate(self.layers):
+            self._handles.append(m.router.register_forward_hook(self._hook(li)))
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -94,13 +190,45 @@ class RoutingRecorder:
     def clear(self) -> None:
         self._out = [None] * self.num_layers
 
+    def _lookahead_targets(self, li: int) -> list[MoELayer | None]:
+        me = self.layers[li]
+        out: list[MoELayer | None] = []
+        for h in range(1, self.lookahead + 1):
+            j = li + h
+            out.append(self.layers[j] if j < self.num_layers and self.layers[j].stack == me.stack else None)
+        return out
+
     def _hook(self, li: int):
+        me = self.layers[li]
+        targets = self._lookahead_targets(li)
+        E = self.num_experts
+
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             if self._out[li] is not None:
                 # A second call before collect() would silently overwrite a layer; refuse instead.
-                raise RuntimeError(f"router of layer {self.layer_ids[li]} ran twice; call collect() after each forward")
-            logits, weights, experts = output
-            self._out[li] = (logits.detach(), weights.detach(), experts.detach())
+                raise RuntimeError(f"router of layer {me.layer_id} ran twice; call collect() after each forward")
+            if me.kind == "switch":
+                dispatch, max_prob, logits = output
+                logits = logits.reshape(-1, E)
+                # The expert the router picked, computed as it does (softmax in router dtype, back to input dtype).
+                probs = torch.softmax(logits, dim=-1, dtype=module.dtype).to(module.input_dtype)
+                experts = probs.argmax(-1, keepdim=True)
+                kept = dispatch.reshape(-1, E).sum(-1, keepdim=True) > 0  # False: over capacity, expert skipped
+                weights = max_prob.reshape(-1, 1) * kept
+            else:
+                logits, weights, experts = output
+            rec: tuple[torch.Tensor, ...] = (logits.detach(), weights.detach(), experts.detach())
+            if self.lookahead:
+                x = args[0].detach()
+                x = x.reshape(-1, x.shape[-1])
+                cols = []
+                for t in targets:
+                    if t is None:
+                        cols.append(torch.full((x.shape[0], E), float("nan"), device=logits.device))
+                    else:
+                        cols.append(t.logits(x).float().to(logits.device))
+                rec = rec + (torch.stack(cols, 1),)
+            self._out[li] = rec
 
         return hook
 
@@ -111,24 +239,30 @@ class RoutingRecorder:
             raise RuntimeError(f"no router output recorded for layers {missing}; run a forward pass first")
         B, S = input_ids.shape
         mask = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
+        mask_cpu = mask.cpu()
         flat = mask.reshape(-1)  # routers see tokens flattened to [B*S, ...]
-        logits, weights, experts = [], [], []
-        for li, (lg, w, ex) in enumerate(self._out):  # type: ignore[misc]
+        logits, weights, experts, ahead = [], [], [], []
+        for li, out in enumerate(self._out):
+            lg = out[0]  # type: ignore[index]
             if lg.shape[0] != B * S:
                 raise RuntimeError(f"layer {self.layer_ids[li]}: router saw {lg.shape[0]} tokens, expected {B * S}")
             keep = flat.to(lg.device)  # layers may sit on different devices
-            logits.append(lg[keep].float().cpu())
-            weights.append(w[keep].float().cpu())
-            experts.append(ex[keep].cpu())
+            sel = [t[keep] for t in out]  # type: ignore[union-attr]
+            logits.append(sel[0].float().cpu())
+            weights.append(sel[1].float().cpu())
+            experts.append(sel[2].cpu())
+            if self.lookahead:
+                ahead.append(sel[3].cpu())
         self.clear()
-        rows = torch.arange(B).unsqueeze(1).expand(B, S)[mask.cpu()]
+        rows = torch.arange(B).unsqueeze(1).expand(B, S)[mask_cpu]
         return TokenRouting(
             row=rows.numpy(),
-            pos=positions(mask).cpu()[mask.cpu()].numpy(),
-            token_id=input_ids.cpu()[mask.cpu()].numpy(),
+            pos=positions(mask_cpu)[mask_cpu].numpy(),
+            token_id=input_ids.cpu()[mask_cpu].numpy(),
             experts=torch.stack(experts, 1).numpy(),
             weights=torch.stack(weights, 1).numpy(),
             logits=torch.stack(logits, 1).numpy(),
+            lookahead=torch.stack(ahead, 1).numpy() if self.lookahead else None,
         )
 
 
@@ -137,20 +271,51 @@ def positions(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
+def _input_device(model: nn.Module) -> torch.device:
+    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    dev = emb.weight.device if emb is not None and getattr(emb, "weight", None) is not None else next(model.parameters()).device
+    # Disk-offloaded weights sit on the meta device; accelerate's hooks move inputs where they are needed.
+    return torch.device("cpu") if dev.type == "meta" else dev
+
+
+def run_forward(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
+    """One forward pass of the parts of `model` that hold routers (the LM head is skipped)."""
+    dev = _input_device(model)
+    ids, mask = input_ids.to(dev), attention_mask.to(dev)
+    # accelerate put the whole model under one offload hook on the top module: calling a submodule would skip it.
+    whole = "" in (getattr(model, "hf_device_map", None) or {})
+    if is_encoder_decoder(model):
+        # Switch routes per row with an expert capacity counted along the sequence, and uses relative positions:
+        # left padding would change both, so padding must come after the real tokens.
+        m = mask.bool()
+        if bool((m[:, 1:] & ~m[:, :-1]).any()):
+            raise ValueError("encoder-decoder models need right padding (real tokens first in each row)")
+        if whole:
+            model(input_ids=ids, attention_mask=mask, decoder_input_ids=ids, decoder_attention_mask=mask, use_cache=False)
+            return
+        enc = model.encoder(input_ids=ids, attention_mask=mask)
+        model.decoder(
+            input_ids=ids,
+            attention_mask=mask,
+            encoder_hidden_states=enc.last_hidden_state,
+            encoder_attention_mask=mask,
+            use_cache=False,
+        )
+        return
+    base = model if whole else getattr(model, "model", model)  # skip the LM head: only the routers matter
+    base(input_ids=ids, attention_mask=mask, position_ids=positions(mask), use_cache=False)
+
+
 @torch.no_grad()
-def capture_routing(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> TokenRouting:
+def capture_routing(
+    model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, lookahead: int = 0
+) -> TokenRouting:
     """Run one forward pass over a (padded) batch and return the routing of its real tokens."""
     if model.training:
         # Training mode adds router jitter noise and dropout: not the routing the model serves with.
         raise ValueError("model is in training mode; call model.eval() before capturing routing")
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
-    base = getattr(model, "model", model)  # skip the LM head: we only need the routers
-    with RoutingRecorder(model) as rec:
-        base(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=positions(attention_mask),
-            use_cache=False,
-        )
+    with RoutingRecorder(model, lookahead=lookahead) as rec:
+        run_forward(model, input_ids, attention_mask)
         return rec.collect(input_ids, attention_mask)

@@ -17,13 +17,13 @@ class TraceFormatError(ValueError):
     pass
 
 
-def read_trace(path: str | Path) -> tuple[dict[str, Any], pa.Table]:
+def read_trace(path: str | Path, manifest_name: str = MANIFEST_NAME) -> tuple[dict[str, Any], pa.Table]:
     """Read and verify a trace set folder: manifest, checksums, schemas, row counts, expert ids, ordering.
 
     Returns the manifest and all shards concatenated (in manifest order) as one table.
     """
     root = Path(path)
-    manifest_path = root / MANIFEST_NAME
+    manifest_path = root / manifest_name
     m = json.loads(manifest_path.read_text(encoding="utf-8"))
     if m.get("format") != FORMAT_NAME or m.get("version") != FORMAT_VERSION:
         raise TraceFormatError(f"{manifest_path}: not a {FORMAT_NAME} v{FORMAT_VERSION} manifest")
@@ -36,6 +36,7 @@ def read_trace(path: str | Path) -> tuple[dict[str, Any], pa.Table]:
         has_logits=m["hasLogits"],
         has_token_ids=m["hasTokenIds"],
         has_token_text=m["hasTokenText"],
+        lookahead_horizon=int(m.get("lookaheadHorizon", 0)),
     )
     tables = []
     for i, entry in enumerate(m["shards"]):

@@ -26,12 +26,18 @@ MAX_DATASETS = 65536  # the dataset column is uint16
 DEFAULT_SHARD_TOKENS = 16384
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-_SHARD_RE = re.compile(r"^shard-\d{5,}\.arrow$")
 _TMP_PREFIX = ".speclab-tmp-"
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*-$")
+_MANIFEST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.json$")
+LOOKAHEAD_COLUMN = "lookahead_logits"
 
 
-def shard_name(index: int) -> str:
-    return f"shard-{index:05d}.arrow"
+def shard_name(index: int, prefix: str = "shard-") -> str:
+    return f"{prefix}{index:05d}.arrow"
+
+
+def _shard_re(prefix: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(prefix) + r"\d{5,}\.arrow$")
 
 
 def trace_schema(
@@ -43,8 +49,12 @@ def trace_schema(
     has_logits: bool,
     has_token_ids: bool,
     has_token_text: bool,
+    lookahead_horizon: int = 0,
 ) -> pa.Schema:
-    """The Arrow schema of a v1 shard with the given shape and optional columns."""
+    """The Arrow schema of a v1 shard with the given shape and optional columns.
+
+    lookahead_horizon H > 0 adds `lookahead_logits`, fixed_size_list<float32>[L*H*E]: element (l*H + h-1)*E + e
+    is the router of MoE layer l+h applied to layer l's router input (NaN where layer l+h does not exist)."""
 
     def fixed(name: str, item: pa.DataType, size: int) -> pa.Field:
         return pa.field(name, pa.list_(pa.field("item", item, nullable=False), size), nullable=False)
@@ -64,6 +74,8 @@ def trace_schema(
         fields.append(fixed("weights", pa.float32(), lk))
     if has_logits:
         fields.append(fixed("logits", pa.float32(), le))
+    if lookahead_horizon:
+        fields.append(fixed(LOOKAHEAD_COLUMN, pa.float32(), le * lookahead_horizon))
     return pa.schema(fields, metadata=SCHEMA_METADATA)
 
 
@@ -95,7 +107,18 @@ class TraceWriter:
         description: str | None = None,
         source: Mapping[str, Any] | None = None,
         overwrite: bool = False,
+        *,
+        lookahead_horizon: int = 0,
+        shard_prefix: str = "shard-",
+        manifest_name: str = MANIFEST_NAME,
+        resume: bool = False,
     ) -> None:
+        """resume=True continues a trace set that an earlier writer with the same header left in `out_dir`
+        (after a crash or a kill): its published shards are checked and kept, anything unpublished is removed,
+        and new shards continue the numbering. Without a manifest there, it starts afresh.
+
+        shard_prefix / manifest_name let several writers share one folder (one per rank in a distributed run);
+        each only ever touches its own files."""
         if not isinstance(model_name, str) or not model_name:
             raise ValueError("model_name must be a non-empty string")
         if model_revision is not None and not isinstance(model_revision, str):
@@ -107,6 +130,11 @@ class TraceWriter:
         _check_int("num_experts", num_experts, 2, MAX_EXPERTS)
         _check_int("top_k", top_k, 1, num_experts)
         _check_int("shard_tokens", shard_tokens, 1, None)
+        _check_int("lookahead_horizon", lookahead_horizon, 0, None)
+        if not isinstance(shard_prefix, str) or not _PREFIX_RE.match(shard_prefix):
+            raise ValueError(f"shard_prefix must be letters, digits, '_' or '-' ending in '-', got {shard_prefix!r}")
+        if not isinstance(manifest_name, str) or not _MANIFEST_RE.match(manifest_name):
+            raise ValueError(f"manifest_name must be a plain *.json file name, got {manifest_name!r}")
         ids = list(moe_layer_ids)
         if len(ids) != num_layers:
             raise ValueError(f"moe_layer_ids has {len(ids)} entries, expected num_layers={num_layers}")
@@ -139,6 +167,9 @@ class TraceWriter:
         self.has_weights, self.has_logits = bool(has_weights), bool(has_logits)
         self.has_token_ids, self.has_token_text = bool(has_token_ids), bool(has_token_text)
         self.shard_tokens = shard_tokens
+        self.lookahead_horizon = int(lookahead_horizon)
+        self.shard_prefix = shard_prefix
+        self.manifest_name = manifest_name
         self.datasets = names
         self._dataset_index = {n: i for i, n in enumerate(names)}
         self._header: dict[str, Any] = {
@@ -157,6 +188,9 @@ class TraceWriter:
             "hasTokenIds": self.has_token_ids,
             "hasTokenText": self.has_token_text,
         }
+        if self.lookahead_horizon:
+            # Optional extension of v1 (absent when 0): see docs/collector.md.
+            self._header["lookaheadHorizon"] = self.lookahead_horizon
         self._description = description
         self._source = dict(source) if source is not None else None
         self.schema = trace_schema(
@@ -167,9 +201,9 @@ class TraceWriter:
             has_logits=self.has_logits,
             has_token_ids=self.has_token_ids,
             has_token_text=self.has_token_text,
+            lookahead_horizon=self.lookahead_horizon,
         )
 
-        self._prepare_dir(overwrite)
         self._shards: list[dict[str, Any]] = []
         self._dropped = 0
         self._buffer: list[dict[str, Any]] = []  # validated column chunks waiting for a shard
@@ -181,6 +215,11 @@ class TraceWriter:
         self._cur_dataset = -1
         self._done_seqs: set[int] = set()
         self._closed = False
+        self.resumed = False
+        if resume and (self.out_dir / manifest_name).exists():
+            self._resume()
+        else:
+            self._prepare_dir(overwrite or resume)
 
     # ----------------------------------------------------------------------------------------------- public
 
@@ -241,12 +280,14 @@ class TraceWriter:
         logits: Any = None,
         token_id: Any = None,
         token_text: Sequence[str] | None = None,
+        lookahead: Any = None,
     ) -> None:
         """Add N tokens in order.
 
         seq, dataset: scalar (broadcast) or length-N; dataset is an index into `datasets` or a name.
         pos: length-N. experts, weights: [N, L, K] or [N, L*K]. logits: [N, L, E] or [N, L*E].
         token_id: length-N ints (-1 = unknown). token_text: N strings.
+        lookahead: [N, L, H, E] or [N, L*H*E] (required iff lookahead_horizon > 0); NaN marks a missing layer.
         """
         self._check_open()
         L, E, K = self.num_layers, self.num_experts, self.top_k
@@ -277,6 +318,19 @@ class TraceWriter:
 
         w = self._float_block("weights", weights, self.has_weights, n, K, finite=True)
         lg = self._float_block("logits", logits, self.has_logits, n, E, finite=False)
+        la = None
+        H = self.lookahead_horizon
+        if H:
+            if lookahead is None:
+                raise ValueError(f"lookahead is required: the writer was opened with lookahead_horizon={H}")
+            a = np.asarray(lookahead)
+            if not np.issubdtype(a.dtype, np.floating):
+                raise ValueError(f"lookahead must be floating point, got dtype {a.dtype}")
+            if a.shape not in ((n, L, H, E), (n, L * H * E)):
+                raise ValueError(f"lookahead must be shaped [{n}, {L}, {H}, {E}] or [{n}, {L * H * E}], got {a.shape}")
+            la = np.ascontiguousarray(a.reshape(n, L * H * E), dtype=np.float32)
+        elif lookahead is not None:
+            raise ValueError("lookahead given but the writer was opened with lookahead_horizon=0")
 
         tid = None
         if self.has_token_ids:
@@ -326,6 +380,8 @@ class TraceWriter:
             chunk["weights"] = w
         if lg is not None:
             chunk["logits"] = lg
+        if la is not None:
+            chunk[LOOKAHEAD_COLUMN] = la
         self._buffer.append(chunk)
         self._buffered += n
         while self._buffered >= self.shard_tokens:
@@ -361,19 +417,67 @@ class TraceWriter:
         if self._closed:
             raise ValueError("writer is closed")
 
+    def _own_files(self) -> list[Path]:
+        """This writer's manifest, shards and temporary files in out_dir (never another writer's)."""
+        shard_re = _shard_re(self.shard_prefix)
+        own = []
+        for p in self.out_dir.iterdir():
+            name = p.name.removeprefix(_TMP_PREFIX)
+            if name == self.manifest_name or shard_re.match(name):
+                own.append(p)
+        return own
+
     def _prepare_dir(self, overwrite: bool) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        existing = [
-            p
-            for p in self.out_dir.iterdir()
-            if p.name == MANIFEST_NAME or _SHARD_RE.match(p.name) or p.name.startswith(_TMP_PREFIX)
-        ]
+        existing = self._own_files()
         published = [p for p in existing if not p.name.startswith(_TMP_PREFIX)]
         if published and not overwrite:
             raise FileExistsError(f"{self.out_dir} already holds a trace set; pass overwrite=True to replace it")
         # Remove the manifest first so the folder never names shards that are being deleted.
-        for p in sorted(existing, key=lambda p: p.name != MANIFEST_NAME):
+        for p in sorted(existing, key=lambda p: p.name != self.manifest_name):
             p.unlink()
+
+    def _resume(self) -> None:
+        """Adopt the published part of an earlier run: same header, verified shards, ordering state restored."""
+        path = self.out_dir / self.manifest_name
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{path}: cannot resume, manifest unreadable: {e}") from None
+        diff = [k for k in self._header if old.get(k) != self._header[k]]
+        diff += [k for k in ("lookaheadHorizon",) if k not in self._header and k in old]
+        if diff:
+            details = "; ".join(f"{k}: trace has {old.get(k)!r}, this run {self._header.get(k)!r}" for k in diff)
+            raise ValueError(f"{path}: cannot resume, the existing trace set differs: {details}")
+        shards = old.get("shards") or []
+        listed = {s["file"] for s in shards}
+        for i, s in enumerate(shards):
+            if s.get("file") != shard_name(i, self.shard_prefix):
+                raise ValueError(f"{path}: cannot resume, shards[{i}] is {s.get('file')!r}, expected {shard_name(i, self.shard_prefix)!r}")
+            if not (self.out_dir / s["file"]).exists() or _sha256_file(self.out_dir / s["file"]) != s["sha256"]:
+                raise ValueError(f"{self.out_dir / s['file']}: cannot resume, shard missing or checksum mismatch")
+        # A shard renamed into place just before a crash, but not yet in the manifest, is rewritten later.
+        for p in self._own_files():
+            if p.name != self.manifest_name and p.name not in listed:
+                p.unlink()
+        self._shards = [dict(s) for s in shards]
+        self._written = sum(int(s["tokens"]) for s in shards)
+        self._dropped = int(old.get("droppedTokens", 0))
+        if self._source is not None and isinstance(old.get("source"), dict):
+            # Keep what earlier runs recorded (e.g. how often it was resumed) unless this run sets it anew.
+            self._source = {**old["source"], **self._source}
+        seqs, last = [], None
+        for s in shards:
+            with pa.memory_map(str(self.out_dir / s["file"])) as mm:
+                table = pa.ipc.open_file(mm).read_all().select(["seq", "pos", "dataset"])
+            if table.num_rows:
+                seqs.append(np.unique(table.column("seq").to_numpy()))
+                last = {k: int(table.column(k)[-1].as_py()) for k in ("seq", "pos", "dataset")}
+        if last is not None:
+            # Rows of a sequence are contiguous, so every sequence but the last one is finished.
+            self._cur_seq, self._cur_pos, self._cur_dataset = last["seq"], last["pos"], last["dataset"]
+            self._done_seqs = set(np.unique(np.concatenate(seqs)).tolist()) - {last["seq"]}
+        self.resumed = True
 
     def _dataset_column(self, dataset: Any, n: int) -> np.ndarray:
         if isinstance(dataset, str):
@@ -452,7 +556,7 @@ class TraceWriter:
                 arrays.append(pa.array(v, type=field.type))
         batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
-        name = shard_name(len(self._shards))
+        name = shard_name(len(self._shards), self.shard_prefix)
         final = self.out_dir / name
         tmp = self.out_dir / f"{_TMP_PREFIX}{name}"
         with open(tmp, "wb") as f:
@@ -465,6 +569,15 @@ class TraceWriter:
         _fsync_dir(self.out_dir)
         self._shards.append({"file": name, "tokens": count, "sha256": _sha256_file(final)})
         self._written += count
+        self._write_manifest()
+
+    def update_source(self, **fields: Any) -> None:
+        """Set fields of the manifest's `source` (e.g. progress); written with the next manifest."""
+        json.dumps(fields, allow_nan=False)  # fail here, not at the next shard
+        self._source = {**(self._source or {}), **fields}
+
+    def write_manifest(self) -> None:
+        """Rewrite the manifest now (published shards only)."""
         self._write_manifest()
 
     def manifest(self) -> dict[str, Any]:
@@ -480,13 +593,20 @@ class TraceWriter:
 
     def _write_manifest(self) -> None:
         text = json.dumps(self.manifest(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-        tmp = self.out_dir / f"{_TMP_PREFIX}{MANIFEST_NAME}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.out_dir / MANIFEST_NAME)
-        _fsync_dir(self.out_dir)
+        write_json_atomic(self.out_dir / self.manifest_name, text)
+
+
+def write_json_atomic(path: Path, text: str, unique_tmp: bool = False) -> None:
+    """Write to a temporary name, fsync, rename: readers see the old file or the new one, never half of one.
+
+    unique_tmp: several processes may write this file at once (they write the same content)."""
+    tmp = path.parent / f"{_TMP_PREFIX}{path.name}{f'.{os.getpid()}' if unique_tmp else ''}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 # --------------------------------------------------------------------------------------------------- helpers
