@@ -241,28 +241,45 @@ class RoutingRecorder:
         mask = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
         mask_cpu = mask.cpu()
         flat = mask.reshape(-1)  # routers see tokens flattened to [B*S, ...]
-        logits, weights, experts, ahead = [], [], [], []
         for li, out in enumerate(self._out):
-            lg = out[0]  # type: ignore[index]
-            if lg.shape[0] != B * S:
-                raise RuntimeError(f"layer {self.layer_ids[li]}: router saw {lg.shape[0]} tokens, expected {B * S}")
-            keep = flat.to(lg.device)  # layers may sit on different devices
-            sel = [t[keep] for t in out]  # type: ignore[union-attr]
-            logits.append(sel[0].float().cpu())
-            weights.append(sel[1].float().cpu())
-            experts.append(sel[2].cpu())
-            if self.lookahead:
-                ahead.append(sel[3].cpu())
+            if out[0].shape[0] != B * S:  # type: ignore[index]
+                raise RuntimeError(f"layer {self.layer_ids[li]}: router saw {out[0].shape[0]} tokens, expected {B * S}")  # type: ignore[index]
+        all_real = bool(mask_cpu.all())
+        n_fields = len(self._out[0])  # type: ignore[arg-type]
+        devices = {out[0].device for out in self._out}  # type: ignore[index]
+        if len(devices) == 1:
+            # One device (the usual case): stack every layer there, select the real tokens once and copy each field to
+            # the host in one transfer. Per-layer selection and copies cost a device sync each (tracing overhead).
+            dev = next(iter(devices))
+            fields = [torch.stack([out[i] for out in self._out], 1) for i in range(n_fields)]  # type: ignore[index]
+            if not all_real:
+                keep = flat.to(dev)
+                fields = [f[keep] for f in fields]
+            logits_t, weights_t, experts_t = fields[0].float().cpu(), fields[1].float().cpu(), fields[2].cpu()
+            ahead_t = fields[3].cpu() if self.lookahead else None
+        else:
+            # Layers spread over devices (device_map): gather layer by layer.
+            logits, weights, experts, ahead = [], [], [], []
+            for out in self._out:
+                keep = flat.to(out[0].device)  # type: ignore[index]
+                sel = [t if all_real else t[keep] for t in out]  # type: ignore[union-attr]
+                logits.append(sel[0].float().cpu())
+                weights.append(sel[1].float().cpu())
+                experts.append(sel[2].cpu())
+                if self.lookahead:
+                    ahead.append(sel[3].cpu())
+            logits_t, weights_t, experts_t = torch.stack(logits, 1), torch.stack(weights, 1), torch.stack(experts, 1)
+            ahead_t = torch.stack(ahead, 1) if self.lookahead else None
         self.clear()
         rows = torch.arange(B).unsqueeze(1).expand(B, S)[mask_cpu]
         return TokenRouting(
             row=rows.numpy(),
             pos=positions(mask_cpu)[mask_cpu].numpy(),
             token_id=input_ids.cpu()[mask_cpu].numpy(),
-            experts=torch.stack(experts, 1).numpy(),
-            weights=torch.stack(weights, 1).numpy(),
-            logits=torch.stack(logits, 1).numpy(),
-            lookahead=torch.stack(ahead, 1).numpy() if self.lookahead else None,
+            experts=experts_t.numpy(),
+            weights=weights_t.numpy(),
+            logits=logits_t.numpy(),
+            lookahead=ahead_t.numpy() if ahead_t is not None else None,
         )
 
 
