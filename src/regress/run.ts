@@ -15,6 +15,8 @@ interface PageRun {
   backend: string | null;
   results: Record<string, Record<string, unknown>>;
   curves: CurvePoint[];
+  /** Why training or the baselines failed, as the page shows it. */
+  errors?: string[];
 }
 
 export function baselinePath(suitePath: string): string {
@@ -37,7 +39,9 @@ async function runOne(page: Page, link: string, timeoutMs: number): Promise<Page
   await page.waitForFunction(() => (window as unknown as { speclab?: { ready?: boolean } }).speclab?.ready === true, null, { timeout: timeoutMs });
   const out = await page.evaluate(() => (window as unknown as { speclab: { run(): Promise<unknown> } }).speclab.run());
   if (errors.length) throw new Error(`the page reported errors: ${errors.join('; ')}`);
-  return out as PageRun;
+  const r = out as PageRun;
+  if (r.errors?.length) throw new Error(`the experiment failed: ${r.errors.join('; ')}`);
+  return r;
 }
 
 export async function main(argv: string[]): Promise<number> {
