@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { test as base, expect } from '@playwright/test';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { test as base, expect, type Page } from '@playwright/test';
 import type { Manifest } from '../src/core/trace/types';
 
 /** The bundled demo's manifest, read from disk: what the page must show. */
@@ -36,3 +36,14 @@ export const test = base.extend<{ guard: void }>({
 });
 
 export { expect };
+
+/** Saves a full-page screenshot of a view into docs/screenshots/ (referenced by the README's quick start). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = new URL('../docs/screenshots/', import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: `${dir}${name}.png`, fullPage: true, animations: 'disabled' });
+}
+
+/** Where the shared real traces are (read-only test data). */
+export const REAL_TRACES = new URL('../../shared/traces-real/', import.meta.url).pathname;
+export const ARROW_FUZZ = new URL('../../shared/arrow-fuzz/', import.meta.url).pathname;

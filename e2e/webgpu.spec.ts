@@ -45,10 +45,8 @@ test('WebGPU works in the page and in a dedicated worker', async ({ page }) => {
   expect(doubled).toEqual([2, 4, 6, 8]);
   if (architecture === 'swiftshader') expect(vendor).toBe('google');
 
-  // What the app reports, from the page and from its probe worker (src/workers/webgpuProbe.worker.ts).
+  // What the app reports from its probe worker (src/workers/webgpuProbe.worker.ts); training runs in a worker too.
   const expected = `available (${vendor || 'unknown vendor'}/${architecture || 'unknown architecture'}`;
-  await expect(page.getByTestId('webgpu-page')).toHaveAttribute('data-state', 'true');
-  await expect(page.getByTestId('webgpu-page')).toContainText(`WebGPU: ${expected}`);
   await expect(page.getByTestId('webgpu-worker')).toHaveAttribute('data-state', 'true');
   await expect(page.getByTestId('webgpu-worker')).toContainText(expected);
   await expect(page.getByTestId('tfjs-backends')).toContainText('webgpu');

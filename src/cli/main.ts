@@ -6,7 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { computeStats } from '../core/analysis/stats';
 import { BASELINES } from '../core/predictors/baselines';
-import { evaluate, type PredictorResult } from '../core/predictors/evaluate';
+import { type PredictorResult } from '../core/predictors/evaluate';
 import { simulateCache, type CachePolicy } from '../core/metrics/cache';
 import { estimateOffload, MIXTRAL_3090 } from '../core/metrics/offload';
 import { readTraceSet } from '../core/trace/read';
@@ -15,6 +15,10 @@ import { DEFAULT_TASK, splitBySequence } from '../core/tasks/task';
 import { TraceError, type TraceSet } from '../core/trace/types';
 import { dirSource, isDirectory, writeTraceSet } from './fsTrace';
 import { GuardedDecoder } from './guardedDecode';
+import { validatePath } from './validate';
+import { LEARNED_PREDICTORS } from '../ml/config';
+import { isLearned, LEARNED_CLI_HELP, LEARNED_CLI_OPTIONS, makeLearnedPredictor } from '../ml/cliLearned';
+import { evaluatePredictors } from '../ml/evaluatePredictors';
 
 const HELP = `speclab <command> [options]
 
@@ -24,13 +28,16 @@ const HELP = `speclab <command> [options]
   stats <dir> [--dataset NAME,...] [--json]
       Per-layer utilisation entropy and temporal reuse of a trace set.
   eval <train-dir> (--test <test-dir> | --test-fraction F) [--predictor LIST|all]
-       [--context C] [--horizon H] [--seed S] [--json]
+       [--context C] [--horizon H] [--seed S] [--epochs N] [--backend B] [--model-config JSON] [--json]
       Fit predictors on the training set and score them on the test set, per horizon step.
-      Predictors: ${Object.keys(BASELINES).join(', ')}.
+      Predictors: ${Object.keys(BASELINES).join(', ')} (baselines); all = every baseline and learned one.
+${LEARNED_CLI_HELP}
   cache <dir> [--capacity C,...] [--policy lru,lfu,prefetch] [--predictor markov] [--test-fraction F]
         [--bits 8] [--bandwidth-gbs 25] [--compute-ms-per-layer 0.45] [--hidden 4096] [--ffn 14336] [--json]
       Expert-cache hit rates per policy and cache size (experts per layer), and the decode speed they imply
       when experts are offloaded (defaults: Mixtral 8x7B, 8-bit experts, RTX 3090 over PCIe 4.0 x16).
+  validate <file-or-folder> [--layers L] [--top-k K] [--experts E] [--json]
+      Check a trace set, a lone shard or routing logs (exit 1 with one line naming the problem).
 `;
 
 class UsageError extends Error {}
@@ -167,13 +174,15 @@ async function main(argv: string[]): Promise<void> {
         context: { type: 'string' },
         horizon: { type: 'string' },
         seed: { type: 'string' },
+        ...LEARNED_CLI_OPTIONS,
       });
       if (positionals.length !== 1) throw new UsageError('eval takes one training trace set folder');
       if (!v.test === (v['test-fraction'] === undefined)) throw new UsageError('eval needs exactly one of --test <dir> or --test-fraction F');
       const task = { context: intOption(v.context as string | undefined, 'context', DEFAULT_TASK.context, 1), horizon: intOption(v.horizon as string | undefined, 'horizon', DEFAULT_TASK.horizon, 1) };
       const seed = intOption(v.seed as string | undefined, 'seed', 0, 0);
-      const names = (v.predictor as string) === 'all' ? Object.keys(BASELINES) : (v.predictor as string).split(',').map((s) => s.trim());
-      for (const n of names) if (!BASELINES[n]) throw new UsageError(`unknown predictor "${n}" (known: ${Object.keys(BASELINES).join(', ')}, all)`);
+      const known = [...Object.keys(BASELINES), ...LEARNED_PREDICTORS];
+      const names = (v.predictor as string) === 'all' ? known : (v.predictor as string).split(',').map((s) => s.trim());
+      for (const n of names) if (!known.includes(n)) throw new UsageError(`unknown predictor "${n}" (known: ${known.join(', ')}, all)`);
       const results = await withTraceSet(positionals[0], async (first) => {
         let train = first;
         let test: TraceSet;
@@ -182,9 +191,12 @@ async function main(argv: string[]): Promise<void> {
           const f = Number(v['test-fraction']);
           ({ train, test } = splitBySequence(first, f, seed));
         }
-        const predictors = names.map((n) => BASELINES[n](train.manifest, seed));
+        const log = (line: string) => void process.stderr.write(line);
+        const predictors = await Promise.all(
+          names.map((n) => (isLearned(n) ? makeLearnedPredictor(n, train.manifest, seed, v, log).catch((e: Error) => Promise.reject(new UsageError(e.message))) : BASELINES[n](train.manifest, seed))),
+        );
         try {
-          return await evaluate(predictors, train, test, task);
+          return await evaluatePredictors(predictors, train, test, task);
         } catch (e) {
           throw new UsageError((e as Error).message);
         }
@@ -235,6 +247,14 @@ async function main(argv: string[]): Promise<void> {
       emit(v.json as boolean, rows, () =>
         ['capacity\tpolicy\thit rate\tprefetch/token\test. tokens/s', ...rows.map((r) => `${r.capacity}\t${r.policy}\t${r.hitRate.toFixed(4)}\t${r.prefetchesPerToken.toFixed(2)}\t${r.estTokensPerSecond.toFixed(2)}`)].join('\n') + '\n',
       );
+      return;
+    }
+    case 'validate': {
+      const { values: v, positionals } = parse({ layers: { type: 'string' }, 'top-k': { type: 'string' }, experts: { type: 'string' } });
+      if (positionals.length !== 1) throw new UsageError('validate takes one file or folder');
+      const hint = (k: string) => (v[k] === undefined ? undefined : intOption(v[k] as string, k, 0, 1));
+      const r = await validatePath(positionals[0], { hints: { numLayers: hint('layers'), topK: hint('top-k'), numExperts: hint('experts') } });
+      emit(v.json as boolean, r, () => r.summary + '\n');
       return;
     }
     default:

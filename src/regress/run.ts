@@ -2,11 +2,13 @@
 // Replays a suite of experiments headlessly in Chromium, reads each one's metrics through the page's
 // automation interface (window.speclab, see src/ui/automation.ts), compares them with the stored baselines
 // and writes a JSON and an HTML report. Exit status 1 on any regression, failed run or missing baseline.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from '@playwright/test';
-import { baselineSchema, checkMetrics, describeCheck, flattenMetrics, parseSuite, resolveExperiment, type Baselines } from './suite';
+import { baselineSchema, checkMetrics, describeCheck, flattenMetrics, parseSuite, resolveExperiment, type Baselines, type SuiteExperiment } from './suite';
+import { detectFormat, importFiles, SNIFF_BYTES, type RawFile } from '../core/trace/importers';
+import { writeTraceSet } from '../cli/fsTrace';
 import { renderHtml, type CurvePoint, type ExperimentReport, type SuiteReport } from './report';
 import { CHROMIUM_ARGS, GPU_ARGS, chromiumPath } from './browser';
 
@@ -17,6 +19,26 @@ interface PageRun {
   curves: CurvePoint[];
   /** Why training or the baselines failed, as the page shows it. */
   errors?: string[];
+}
+
+/** Where imported raw traces are written: below traces/, which the app serves at /traces/. */
+const REGRESS_TRACES = join('traces', '_regress');
+
+/** Imports raw routing logs into traces/_regress/<name> and returns the experiment's hash pointing at them. */
+async function importForRun(name: string, from: string, e: SuiteExperiment): Promise<string> {
+  const files: RawFile[] = [];
+  const walk = (p: string) => {
+    if (statSync(p).isDirectory()) for (const f of readdirSync(p).sort()) walk(join(p, f));
+    else {
+      const data = readFileSync(p);
+      const fmt = detectFormat('', data.subarray(0, SNIFF_BYTES));
+      if (fmt === 'jsonl' || fmt === 'hook-csv') files.push({ name: p, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    }
+  };
+  walk(from);
+  const imported = importFiles(files, 'auto', { model: basename(from) });
+  await writeTraceSet(join(REGRESS_TRACES, name), imported.set);
+  return resolveExperiment({ ...e, hash: undefined, spec: { ...(e.spec ?? {}), trace: `/traces/_regress/${name}` } }, name).hash;
 }
 
 export function baselinePath(suitePath: string): string {
@@ -83,9 +105,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     for (const e of experiments) {
       const t0 = performance.now();
-      const { hash } = resolveExperiment(e, suitePath);
-      const link = `${server.url}/${hash}`;
+      let { hash } = resolveExperiment(e, suitePath);
+      if (e.importTrace) hash = await importForRun(e.name, resolve(dirname(suitePath), e.importTrace), e);
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const link = `${server.url}/${hash}`;
       const report: ExperimentReport = { name: e.name, link, backend: null, status: 'pass', checks: [], curves: [], seconds: 0 };
       try {
         const out = await runOne(page, link, Number(v.timeout) * 1000);

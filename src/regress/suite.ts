@@ -20,6 +20,11 @@ export const suiteSchema = z
             /** An experiment spec (partial: defaults fill the rest) or, instead, a URL hash. */
             spec: z.record(z.string(), z.unknown()).optional(),
             hash: z.string().max(8192).optional(),
+            /**
+             * Raw routing logs (JSONL or hook CSV: a file or folder, relative to the suite file) to import before the
+             * run; the experiment then uses that trace set, served by the app at /traces/_regress/<name>.
+             */
+            importTrace: z.string().max(1000).optional(),
             /** Metric name → allowed absolute difference from the baseline. */
             metrics: z.record(metricName, z.number().min(0).max(1e6)),
           })

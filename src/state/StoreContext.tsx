@@ -1,17 +1,31 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import { useStore } from 'zustand';
-import type { AppActions, AppState, AppStore } from './appStore';
+import type { NotebookState, NotebookStore } from './notebookStore';
+import type { NotebookController } from './controller';
 
-/** One store per mounted app (tests and future embeds can mount several), handed down through context. */
-const StoreContext = createContext<AppStore | null>(null);
+interface NotebookHandle {
+  store: NotebookStore;
+  /** Side effects the UI asks for (load files, run, stop); state changes go through the store. */
+  controller: NotebookController;
+}
 
-export function StoreProvider({ store, children }: { store: AppStore; children: ReactNode }) {
-  return <StoreContext.Provider value={store}>{children}</StoreContext.Provider>;
+const NotebookContext = createContext<NotebookHandle | null>(null);
+
+export function NotebookProvider({ store, controller, children }: NotebookHandle & { children: ReactNode }) {
+  return <NotebookContext.Provider value={{ store, controller }}>{children}</NotebookContext.Provider>;
+}
+
+function useHandle(): NotebookHandle {
+  const h = useContext(NotebookContext);
+  if (!h) throw new Error('notebook hooks used outside <NotebookProvider>');
+  return h;
 }
 
 /** Subscribes to one slice; keep selectors narrow and return existing references (no new objects). */
-export function useAppStore<T>(selector: (s: AppState & AppActions) => T): T {
-  const store = useContext(StoreContext);
-  if (!store) throw new Error('useAppStore outside <StoreProvider>');
-  return useStore(store, selector);
+export function useNotebook<T>(selector: (s: NotebookState) => T): T {
+  return useStore(useHandle().store, selector);
+}
+
+export function useController(): NotebookController {
+  return useHandle().controller;
 }

@@ -1,39 +1,59 @@
-import { computeStats } from '../core/analysis/stats';
-import { fetchSource, readTraceSet } from '../core/trace/read';
-import { probeWebGpuInWorker } from '../workers/probeWebGpuInWorker';
-import { probeWebGpu } from '../workers/webgpuProbe';
-import type { AppStore } from './appStore';
-import { traceLocationFromHash } from './traceLocation';
-
 /**
- * Side effects that feed the store, kept out of React components (and so out of StrictMode's
- * double effects): load the trace set named by the hash now and on every hash change, and probe WebGPU.
- * Returns a function that stops listening.
+ * The notebook's side effects, kept out of React components (and so out of StrictMode's double effects):
+ * the URL hash, the trace worker, runs, and the WebGPU probe. Components call the controller for actions and
+ * read everything else from the store.
  */
-export function startApp(store: AppStore, win: Window = window): () => void {
-  const loadFromHash = () => {
-    const loc = traceLocationFromHash(win.location.hash, win.location.href, import.meta.env.BASE_URL);
-    if (!loc.ok) {
-      store.getState().rejectLocation(new URLSearchParams(win.location.hash.slice(1)).get('trace') ?? '', loc.message);
-      return;
-    }
-    void loadTrace(store, loc.url);
-  };
-  win.addEventListener('hashchange', loadFromHash);
-  loadFromHash();
-  void probeWebGpu().then((r) => store.getState().setGpu('page', r));
-  void probeWebGpuInWorker().then((r) => store.getState().setGpu('worker', r));
-  return () => win.removeEventListener('hashchange', loadFromHash);
+import { probeWebGpuInWorker } from '../workers/probeWebGpuInWorker';
+import type { Budget } from '../workers/traceClient';
+import type { PickedFile } from '../workers/traceProtocol';
+import type { NotebookStore } from './notebookStore';
+import type { TrainingClient } from '../workers/trainingClient';
+import { RunController } from './runController';
+import { TraceController } from './traceController';
+import { syncUrl } from './urlSync';
+
+export interface NotebookController {
+  /** Opens a trace reference typed or clicked on the page (demo, path, URL): the dataset filter starts over. */
+  openTrace(trace: string): void;
+  openFiles(files: PickedFile[]): void;
+  /** Scores the baselines and trains the model for the spec as it is; resolves when both are done (or failed). */
+  run(): Promise<void>;
+  stop(): void;
+  resume(): Promise<void>;
 }
 
-/** Reads the trace set in the page (a worker takes this over later) and stores its summary. */
-export async function loadTrace(store: AppStore, url: string): Promise<void> {
-  const { beginLoad, progress, finishLoad, failLoad } = store.getState();
-  const id = beginLoad(url);
-  try {
-    const set = await readTraceSet(fetchSource(url), { onProgress: (p) => progress(id, p.bytes, p.tokens) });
-    finishLoad(id, { manifest: set.manifest, stats: computeStats(set) });
-  } catch (e) {
-    failLoad(id, e instanceof Error ? e.message : String(e));
-  }
+export interface NotebookOptions {
+  /** Starts the training worker; called on the first run. */
+  createTrainer: () => TrainingClient;
+  budget?: Budget;
+  /** import.meta.env.BASE_URL: where the demo trace set is served. */
+  appBase: string;
+}
+
+/**
+ * Builds the notebook's controller. `start()` begins the side effects (read the URL, load its trace set, probe
+ * WebGPU); the page calls it after the first paint, so startup evaluation and loading are separate tasks.
+ */
+export function createNotebook(store: NotebookStore, win: Window, opts: NotebookOptions): { controller: NotebookController; start(): void; dispose(): void } {
+  const traces = new TraceController(store, opts.budget, opts.appBase, win.location.origin);
+  const runs = new RunController(store, traces, opts.createTrainer);
+  let stopUrl = () => {};
+  const controller: NotebookController = {
+    openTrace: (trace) => traces.openTrace(trace, true),
+    openFiles: (files) => traces.openFiles(files),
+    run: () => runs.run(),
+    stop: () => runs.stop(),
+    resume: () => runs.resume(),
+  };
+  return {
+    controller,
+    start() {
+      stopUrl = syncUrl(store, traces, win);
+      void probeWebGpuInWorker().then((r) => store.getState().setGpu(r));
+    },
+    dispose() {
+      stopUrl();
+      traces.client.dispose();
+    },
+  };
 }

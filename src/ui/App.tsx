@@ -1,20 +1,59 @@
+import { useDeferredValue } from 'react';
+import type { Panel } from '../core/experiment/spec';
+import { useNotebook } from '../state/StoreContext';
+import { CopyLink } from './CopyLink';
+import { DatasetFilter } from './controls/DatasetFilter';
 import { GpuStatus } from './GpuStatus';
-import { LoadStatus } from './LoadStatus';
-import { TraceSummaryPanel } from './TraceSummaryPanel';
-import { useAppStore } from '../state/StoreContext';
+import { useAnalysis } from './hooks';
+import { LinkProblems } from './LinkProblems';
+import { DropZone } from './load/DropZone';
+import { LoadStatus } from './load/LoadStatus';
+import { SourceBar } from './load/SourceBar';
+import { CoactivationPanel } from './panels/CoactivationPanel';
+import { OverviewPanel } from './panels/OverviewPanel';
+import { ReusePanel } from './panels/ReusePanel';
+import { TrainingPanel } from './panels/TrainingPanel';
+import { TransitionsPanel } from './panels/TransitionsPanel';
+import { Tabs } from './Tabs';
 
+const VIEWS: Record<Panel, () => React.JSX.Element | null> = {
+  overview: OverviewPanel,
+  coactivation: CoactivationPanel,
+  transitions: TransitionsPanel,
+  reuse: ReusePanel,
+  training: TrainingPanel,
+};
+
+/** The notebook shell: where traces come from, what went wrong, the views, and the experiment link. */
 export function App() {
-  const traceUrl = useAppStore((s) => s.traceUrl);
+  // Deferred: a newly chosen view renders as an interruptible transition, keeping the page responsive.
+  const panel = useDeferredValue(useNotebook((s) => s.spec.view.panel));
+  const analysisError = useNotebook((s) => s.analysisError);
+  const ready = useAnalysis() !== null;
+  const View = VIEWS[panel];
   return (
     <main className="app">
       <header className="app-header">
         <h1>SpecLab</h1>
-        <p className="muted">
-          Mixture-of-Experts routing traces · <span data-testid="trace-url">{traceUrl}</span>
-        </p>
+        <p className="muted">Mixture-of-Experts routing traces and expert speculation</p>
+        <CopyLink />
       </header>
+      <DropZone />
+      <LinkProblems />
+      <SourceBar />
       <LoadStatus />
-      <TraceSummaryPanel />
+      {analysisError && (
+        <p className="error-box" role="alert" data-testid="analysis-error">
+          {analysisError}
+        </p>
+      )}
+      {ready && (
+        <>
+          <DatasetFilter />
+          <Tabs />
+          <View />
+        </>
+      )}
       <GpuStatus />
     </main>
   );

@@ -1,5 +1,5 @@
 import type { WebGpuReport } from '../workers/webgpuProbe';
-import { useAppStore } from '../state/StoreContext';
+import { useNotebook } from '../state/StoreContext';
 
 function describe(report: WebGpuReport | null): string {
   if (!report) return 'checking…';
@@ -8,22 +8,18 @@ function describe(report: WebGpuReport | null): string {
   return `available (${who}${report.fallback ? ', fallback adapter' : ''})`;
 }
 
-/** Which tfjs backends could run here; tfjs itself is not loaded on this page. */
+/** What this browser offers for training, before any run. */
 export function GpuStatus() {
-  const page = useAppStore((s) => s.gpuPage);
-  const worker = useAppStore((s) => s.gpuWorker);
-  const backends = page?.available ? 'webgpu, cpu' : page ? 'cpu' : '…';
+  const worker = useNotebook((s) => s.gpuWorker);
+  const backends = worker?.available ? 'webgpu, webgl, wasm, cpu' : worker ? 'webgl, wasm, cpu' : '…';
   return (
     <section className="card backends" data-testid="backends">
       <h2>Compute backends</h2>
-      <p data-testid="webgpu-page" data-state={page ? String(page.available) : 'pending'}>
-        WebGPU: {describe(page)}
-      </p>
       <p data-testid="webgpu-worker" data-state={worker ? String(worker.available) : 'pending'}>
         WebGPU in a worker: {describe(worker)}
       </p>
       <p className="muted" data-testid="tfjs-backends">
-        tfjs backends usable on this page: {backends}
+        tfjs backends training can try here, best first: {backends}
       </p>
     </section>
   );

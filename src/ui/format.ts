@@ -11,3 +11,8 @@ export function formatBytes(n: number): string {
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
+
+/** 0.1234 -> "12.3%". */
+export function formatPct(v: number, digits = 1): string {
+  return `${(v * 100).toFixed(digits)}%`;
+}

@@ -9,7 +9,7 @@
  * `trainingConfigOf`.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES, interLayerConfigSchema, type InterLayerConfig } from '../../ml/config';
+import { BACKEND_NAMES, interLayerConfigSchema, LEARNED_PREDICTORS, type InterLayerConfig } from '../../ml/config';
 import type { TaskSpec } from '../tasks/task';
 import { formatTraceRef, parseTraceRef } from './traceRef';
 
@@ -23,7 +23,7 @@ export type Panel = (typeof PANELS)[number];
 export const BACKEND_PREFERENCES = ['auto', ...BACKEND_NAMES] as const;
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 
-export const MODEL_KINDS = ['interlayer'] as const;
+export const MODEL_KINDS = LEARNED_PREDICTORS;
 
 export const MAX_DATASET_FILTER = 64;
 export const MAX_DATASET_NAME = 200;

@@ -22,8 +22,8 @@ export function checkTask(numLayers: number, task: TaskSpec): void {
     throw new Error(`context ${task.context} + horizon ${task.horizon} need more than the trace's ${numLayers} MoE layers`);
 }
 
-/** Gathers the given rows of a chunk into a new chunk (copies). */
-function gatherRows(c: TraceChunk, rows: number[], LK: number, LE: number): TraceChunk {
+/** Gathers the given rows of a chunk into a new chunk (copies). Also used by the dataset filter. */
+export function gatherRows(c: TraceChunk, rows: number[], LK: number, LE: number): TraceChunk {
   const n = rows.length;
   const out: TraceChunk = {
     tokens: n,

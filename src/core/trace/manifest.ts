@@ -10,6 +10,10 @@ export const LIMITS = {
   maxShardTokens: 50_000_000,
   maxDatasets: 65_535,
   maxManifestBytes: 16 * 1024 * 1024,
+  /** Tokens over all shards (row indices are 32-bit in the analyses). */
+  maxTotalTokens: 2 ** 31 - 1,
+  /** Values of the widest column (experts, or logits) of one shard: one typed array must hold them. */
+  maxShardValues: 2 ** 31 - 1,
 } as const;
 
 const shardFile = z
@@ -59,6 +63,15 @@ export const manifestSchema = z
         ctx.addIssue({ code: 'custom', path: ['moeLayerIds', i], message: 'must be strictly increasing' });
         break;
       }
+    let total = 0;
+    const valuesPerToken = m.numLayers * Math.max(m.topK, m.hasLogits ? m.numExperts : 0);
+    m.shards.forEach((s, i) => {
+      total += s.tokens;
+      if (s.tokens * valuesPerToken > LIMITS.maxShardValues)
+        ctx.addIssue({ code: 'custom', path: ['shards', i, 'tokens'], message: `${s.tokens} tokens of ${valuesPerToken} values each exceed the ${LIMITS.maxShardValues} values one shard may hold` });
+    });
+    if (total > LIMITS.maxTotalTokens)
+      ctx.addIssue({ code: 'custom', path: ['shards'], message: `${total} tokens in total exceed the ${LIMITS.maxTotalTokens} a trace set may hold` });
     const seen = new Set<string>();
     m.shards.forEach((s, i) => {
       if (seen.has(s.file)) ctx.addIssue({ code: 'custom', path: ['shards', i, 'file'], message: `"${s.file}" is listed twice` });
@@ -71,23 +84,74 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `field "${path}": ${issue.message}`;
 }
 
+/** Nesting a manifest may use (its own structure needs 3; `source` is free-form provenance). */
+const MAX_JSON_DEPTH = 64;
+
+/** Deepest nesting of arrays and objects in JSON text (strings skipped): recursive walks stay bounded. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92 /* \ */) i++;
+    } else if (c === 91 || c === 123) {
+      if (++depth > max) max = depth;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
+/** A value for an error message: short, one line, never a dump of hostile input. */
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  if (v === undefined) return 'missing';
+  return String(v);
+}
+
+/** The long arrays of a manifest: their limit and element type, checked before the schema walks them. */
+const ARRAYS: [key: string, max: number, test: (v: unknown) => boolean, expected: string][] = [
+  ['shards', LIMITS.maxShards, (v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'an object'],
+  ['datasets', LIMITS.maxDatasets, (v) => typeof v === 'string', 'a string'],
+  ['moeLayerIds', LIMITS.maxLayers, (v) => typeof v === 'number', 'a number'],
+];
+
+/** Fails fast on an oversized array or the first element of a wrong type (the schema would list every one). */
+function checkArrays(o: Record<string, unknown>, where: string): void {
+  for (const [key, max, test, expected] of ARRAYS) {
+    const a = o[key];
+    if (!Array.isArray(a)) continue;
+    if (a.length > max) throw new TraceError(`field "${key}": ${a.length} entries, at most ${max} allowed`, where);
+    for (let i = 0; i < a.length; i++) if (!test(a[i])) throw new TraceError(`field "${key}.${i}": expected ${expected}, got ${describeValue(a[i])}`, where);
+  }
+}
+
 /** Parses and validates manifest.json text; `where` names the file in errors. */
 export function parseManifest(text: string, where = 'manifest.json'): Manifest {
   if (text.length > LIMITS.maxManifestBytes) throw new TraceError(`manifest is larger than ${LIMITS.maxManifestBytes} bytes`, where);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark
+  if (text.includes('\u0000') || text.startsWith('\ufffd\ufffd'))
+    throw new TraceError('not UTF-8 JSON text (NUL characters or a UTF-16 byte order mark); write manifest.json as UTF-8', where);
+  const depth = jsonDepth(text);
+  if (depth > MAX_JSON_DEPTH) throw new TraceError(`JSON nested ${depth} levels deep; a manifest needs at most ${MAX_JSON_DEPTH}`, where);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new TraceError(`not valid JSON (${(e as Error).message})`, where);
+    throw new TraceError(`not valid JSON (${((e as Error).message ?? String(e)).slice(0, 200)})`, where);
   }
   if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
     const o = raw as Record<string, unknown>;
-    if (o.format !== FORMAT_NAME) throw new TraceError(`field "format" is ${JSON.stringify(o.format)}, expected "${FORMAT_NAME}"`, where);
+    if (o.format !== FORMAT_NAME) throw new TraceError(`field "format" is ${describeValue(o.format)}, expected "${FORMAT_NAME}"`, where);
     if (o.version !== FORMAT_VERSION)
-      throw new TraceError(`format version ${JSON.stringify(o.version)} is not supported (this reader reads version ${FORMAT_VERSION})`, where);
+      throw new TraceError(`format version ${describeValue(o.version)} is not supported (this reader reads version ${FORMAT_VERSION})`, where);
   } else {
     throw new TraceError('expected a JSON object', where);
   }
+  checkArrays(raw as Record<string, unknown>, where);
   const r = manifestSchema.safeParse(raw);
   if (!r.success) throw new TraceError(describeIssue(r.error.issues[0]), where);
   return r.data as Manifest;

@@ -58,13 +58,46 @@ export function detectFormat(name: string, firstBytes: string | Uint8Array): Det
   return null;
 }
 
+/** Offset of the first byte that breaks UTF-8 (overlong forms, surrogates and values past U+10FFFF included), or -1. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    // The second byte's range is narrower after E0 (overlong), ED (surrogates), F0 (overlong) and F4 (> U+10FFFF).
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined || d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+/** Rejects text encodings the importers do not read, naming the file (and line) where it shows. */
+function checkEncoding(f: RawFile): void {
+  if (typeof f.data === 'string') return;
+  const b = f.data;
+  if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)))
+    throw new TraceError('UTF-16 text (byte order mark at the start); save routing logs as UTF-8', f.name);
+  const bad = firstInvalidUtf8(b);
+  if (bad >= 0) {
+    let line = 1;
+    for (let i = 0; i < bad; i++) if (b[i] === 10) line++;
+    throw new TraceError(`not valid UTF-8 text (byte 0x${b[bad].toString(16).padStart(2, '0')} at offset ${bad}, line ${line})`, f.name);
+  }
+}
+
 function decode(f: RawFile): InputFile {
   if (typeof f.data === 'string') return { name: f.name, text: f.data };
-  try {
-    return { name: f.name, text: new TextDecoder('utf-8', { fatal: true }).decode(f.data) };
-  } catch {
-    throw new TraceError('not valid UTF-8 text', f.name);
-  }
+  checkEncoding(f);
+  return { name: f.name, text: new TextDecoder('utf-8').decode(f.data) };
 }
 
 /**
@@ -78,6 +111,7 @@ export function importFiles(files: RawFile[], format: ImportFormat = 'auto', opt
     let found: DetectedFormat | undefined;
     let foundIn = '';
     for (const f of files) {
+      checkEncoding(f);
       const d = detectFormat(f.name, typeof f.data === 'string' ? f.data.slice(0, SNIFF_BYTES) : f.data.subarray(0, SNIFF_BYTES));
       if (d === 'trace-manifest' || d === 'arrow')
         throw new TraceError(`is already a SpecLab trace set file (${d}); open it as a trace set instead of importing`, f.name);

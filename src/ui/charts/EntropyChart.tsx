@@ -1,4 +1,5 @@
 import { scaleBand, scaleLinear } from 'd3';
+import { tickIndices } from './ticks';
 
 const WIDTH = 640;
 const HEIGHT = 220;
@@ -19,7 +20,7 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
   const x = scaleBand<number>().domain(layers).range([M.left, WIDTH - M.right]).padding(0.15);
   const yMax = Math.max(maxEntropyBits, ...entropyBits) || 1;
   const y = scaleLinear().domain([0, yMax]).range([HEIGHT - M.bottom, M.top]).nice();
-  const labelEvery = Math.ceil(layers.length / 16);
+  const labelled = new Set(tickIndices(layers.length));
   const yRef = y(maxEntropyBits);
 
   return (
@@ -52,7 +53,7 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
         </rect>
       ))}
       {layers
-        .filter((l) => l % labelEvery === 0)
+        .filter((l) => labelled.has(l))
         .map((l) => (
           <text key={l} className="axis-label" x={(x(l) ?? 0) + x.bandwidth() / 2} y={HEIGHT - M.bottom + 14} textAnchor="middle">
             {layerIds[l] ?? l}

@@ -1,0 +1,70 @@
+/**
+ * `speclab eval` options for learned predictors. tfjs is imported only when a learned predictor is asked for,
+ * so the other commands start as fast as before.
+ */
+import type { TraceShape } from '../core/trace/types';
+import type { BackendReport } from './backend';
+import { BACKEND_NAMES, LEARNED_PREDICTORS, parseInterLayerConfig, type BackendName, type LearnedPredictorName } from './config';
+import type { AnyPredictor } from './evaluatePredictors';
+
+export const LEARNED_CLI_OPTIONS = {
+  epochs: { type: 'string' },
+  backend: { type: 'string' },
+  'model-config': { type: 'string' },
+} as const;
+
+export const LEARNED_CLI_HELP = `      Learned: ${LEARNED_PREDICTORS.join(', ')} (trained with tfjs; [--epochs N] [--backend ${BACKEND_NAMES.filter((b) => b !== 'webgl').join('|')}]
+        [--model-config JSON] with any hyperparameter of src/ml/config.ts, e.g. '{"lr":0.001,"hiddenUnits":128}').
+        Without --backend: webgpu (Dawn, where a GPU exists), else wasm, else cpu. Progress goes to stderr.`;
+
+export function isLearned(name: string): name is LearnedPredictorName {
+  return (LEARNED_PREDICTORS as readonly string[]).includes(name);
+}
+
+let backend: Promise<BackendReport> | null = null;
+
+/**
+ * Builds a learned predictor from the CLI's options (seed from --seed, context and horizon from the task at fit
+ * time). Throws a plain Error for bad options or a backend that cannot start; the caller reports it as usage.
+ */
+export async function makeLearnedPredictor(
+  name: LearnedPredictorName,
+  shape: TraceShape,
+  seed: number,
+  values: Record<string, string | boolean | undefined>,
+  log: (line: string) => void,
+): Promise<AnyPredictor> {
+  let extra: unknown = {};
+  if (typeof values['model-config'] === 'string') {
+    try {
+      extra = JSON.parse(values['model-config']);
+    } catch (e) {
+      throw new Error(`--model-config is not JSON: ${(e as Error).message}`);
+    }
+    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new Error('--model-config must be a JSON object');
+  }
+  const epochs = values.epochs;
+  if (epochs !== undefined && !/^\d+$/.test(String(epochs))) throw new Error(`--epochs must be a positive integer (got "${epochs}")`);
+  const config = parseInterLayerConfig({ ...(extra as object), seed, ...(epochs !== undefined && { epochs: Number(epochs) }) });
+  const wanted = values.backend as string | undefined;
+  if (wanted !== undefined && !(BACKEND_NAMES as readonly string[]).includes(wanted)) throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')} (got "${wanted}")`);
+  const { initBackend, describeBackend } = await import('./backend');
+  if (!backend) {
+    // An explicit --backend is that backend or an error, never a silent fallback (timings and numbers depend on it).
+    backend = initBackend(wanted ? [wanted as BackendName] : ['webgpu', 'wasm', 'cpu']);
+    backend.then((r) => log(`${name}: tfjs backend ${describeBackend(r)}\n`)).catch(() => {});
+  }
+  await backend;
+  const { LEARNED } = await import('./learnedPredictor');
+  return LEARNED[name](shape, seed, {
+    config,
+    hooks: {
+      onEpoch: (m) =>
+        log(
+          `${name} epoch ${m.epoch}/${config.epochs}: train loss ${m.trainLoss.toFixed(4)} recall@k ${m.trainRecall.map((r) => r.toFixed(3)).join('/')}` +
+            (m.valLoss === null ? '' : `, val loss ${m.valLoss.toFixed(4)} recall@k ${m.valRecall!.map((r) => r.toFixed(3)).join('/')}`) +
+            ` (${m.seconds.toFixed(1)} s, ${Math.round(m.samplesPerSecond)} windows/s)\n`,
+        ),
+    },
+  });
+}

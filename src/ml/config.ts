@@ -1,0 +1,95 @@
+/**
+ * The InterLayer speculation model's hyperparameters: one typed, validated schema shared by the
+ * experiment URL, the training worker and the CLI. No tfjs import here, so the URL code can use it cheaply.
+ */
+import { z } from 'zod';
+
+/** tfjs backends SpecLab can train on, best first. */
+export const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export const backendNameSchema = z.enum(BACKEND_NAMES);
+
+/** The order to try backends in: `auto` is best first; a named backend goes first, then the rest, best first. */
+export function backendOrder(preferred: BackendName | 'auto' = 'auto'): BackendName[] {
+  return preferred === 'auto' ? [...BACKEND_NAMES] : [preferred, ...BACKEND_NAMES.filter((b) => b !== preferred)];
+}
+
+/** Learned predictors the CLI and the notebook can train (their code is in src/ml, loaded only when used). */
+export const LEARNED_PREDICTORS = ['interlayer'] as const;
+export type LearnedPredictorName = (typeof LEARNED_PREDICTORS)[number];
+
+/** The reference design's training defaults (docs in ../shared/docs/REFERENCE-DESIGN.md), sized down for the browser. */
+const DEFAULTS = {
+  /** Peak learning rate (AdamW). */
+  lr: 1e-4,
+  /** 'cosine' anneals the rate from `lr` to 0 over all training steps; 'constant' keeps it. */
+  lrSchedule: 'cosine',
+  /** Decoupled (AdamW) weight decay on weight matrices; biases and embeddings are not decayed. */
+  weightDecay: 0.01,
+  /** Global-norm gradient clipping; 0 turns it off. */
+  clipNorm: 1.0,
+  dropout: 0.1,
+  /** Context C: the token's layers l-C+1..l. */
+  context: 3,
+  /** Horizon H: predict the top-k sets at l+1..l+H, one head per step. */
+  horizon: 2,
+  batchSize: 16,
+  embeddingDim: 32,
+  /** LSTM units (the reference used more; larger is slower on CPU/WASM). */
+  hiddenUnits: 64,
+  epochs: 5,
+  seed: 0,
+  /** One output head per (target layer, horizon step) instead of one per horizon step shared by all layers. */
+  layerSpecificHeads: false,
+  /** Stop after this many epochs without a better validation loss; 0 = never stop early. */
+  earlyStoppingPatience: 0,
+  /** Share of the training sequences held out for validation (split by sequence); 0 = no validation. */
+  valFraction: 0.1,
+} as const satisfies Record<string, number | string | boolean>;
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.number().min(min).max(max);
+
+/**
+ * Every field has its default, so `interLayerConfigSchema.parse({})` is the default config and a URL only needs
+ * the values that differ. Unknown keys are rejected (strict), never silently dropped.
+ */
+export const interLayerConfigSchema = z
+  .object({
+    lr: num(1e-7, 1).default(DEFAULTS.lr),
+    lrSchedule: z.enum(['cosine', 'constant']).default(DEFAULTS.lrSchedule),
+    weightDecay: num(0, 1).default(DEFAULTS.weightDecay),
+    clipNorm: num(0, 1000).default(DEFAULTS.clipNorm),
+    dropout: num(0, 0.9).default(DEFAULTS.dropout),
+    context: int(1, 16).default(DEFAULTS.context),
+    horizon: int(1, 8).default(DEFAULTS.horizon),
+    batchSize: int(1, 4096).default(DEFAULTS.batchSize),
+    embeddingDim: int(1, 1024).default(DEFAULTS.embeddingDim),
+    hiddenUnits: int(1, 2048).default(DEFAULTS.hiddenUnits),
+    epochs: int(1, 1000).default(DEFAULTS.epochs),
+    seed: int(0, 0xffffffff).default(DEFAULTS.seed),
+    layerSpecificHeads: z.boolean().default(DEFAULTS.layerSpecificHeads),
+    earlyStoppingPatience: int(0, 1000).default(DEFAULTS.earlyStoppingPatience),
+    valFraction: num(0, 0.5).default(DEFAULTS.valFraction),
+  })
+  .strict();
+
+export type InterLayerConfig = z.output<typeof interLayerConfigSchema>;
+
+/** The defaults as a full config (lr 1e-4 cosine, wd 0.01, clip 1.0, dropout 0.1, C 3, H 2, batch 16, ...). */
+export const DEFAULT_INTERLAYER: Readonly<InterLayerConfig> = Object.freeze(interLayerConfigSchema.parse({}));
+/** What a URL or a form may give: any subset of the fields. */
+export type InterLayerConfigInput = z.input<typeof interLayerConfigSchema>;
+
+/**
+ * Parses and checks a config, including the rules that involve two fields (kept out of the schema so it stays a
+ * plain object schema that callers can nest or extend). Throws an Error listing every problem.
+ */
+export function parseInterLayerConfig(input: unknown): InterLayerConfig {
+  const r = interLayerConfigSchema.safeParse(input);
+  if (!r.success) throw new Error(`invalid InterLayer config: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  const c = r.data;
+  if (c.earlyStoppingPatience > 0 && c.valFraction === 0)
+    throw new Error('invalid InterLayer config: earlyStoppingPatience needs a validation split (valFraction > 0)');
+  return c;
+}

@@ -1,0 +1,402 @@
+/**
+ * Trains an InterLayer model on a trace set: seeded init and shuffling, AdamW with cosine annealing and
+ * global-norm clipping, dropout, per-epoch train and validation metrics, early stopping, and stop/resume.
+ *
+ * Everything a run depends on (batch order, dropout masks, learning rate) is a function of (seed, step), so a
+ * run that is stopped and resumed does exactly what an uninterrupted one does. Values come back from the device
+ * only every `syncEvery` steps and at the end of an epoch, never per step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRng } from '../core/experiment/rng';
+import type { TaskSpec } from '../core/tasks/task';
+import type { TraceSet } from '../core/trace/types';
+import { AdamW, cosineLr } from './adamw';
+import { parseInterLayerConfig, type InterLayerConfig, type InterLayerConfigInput } from './config';
+import { bceWithLogits, InterLayerModel, multiHot, ownedVariable, recallHits, type BatchTensors } from './interLayerModel';
+import { buildWindows, validationSplit, type ValidationSplit, type Windows } from './windows';
+
+export interface EpochMetrics {
+  /** 1-based. */
+  epoch: number;
+  /** Optimizer steps done so far. */
+  step: number;
+  /** Learning rate of the epoch's last step. */
+  lr: number;
+  trainLoss: number;
+  /** Recall@k per horizon step on the training batches (with dropout on, as trained). */
+  trainRecall: number[];
+  /** null when there is no validation split. */
+  valLoss: number | null;
+  valRecall: number[] | null;
+  /** Wall time of the epoch (training and validation), in seconds. */
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface StepProgress {
+  epoch: number;
+  step: number;
+  totalSteps: number;
+  /** Mean training loss of the epoch so far. */
+  trainLoss: number;
+}
+
+export type SessionState = 'ready' | 'running' | 'stopped' | 'done';
+export type DoneReason = 'epochs' | 'early-stopping';
+
+export interface TrainingHooks {
+  onEpoch?(m: EpochMetrics): void;
+  onProgress?(p: StepProgress): void;
+}
+
+export interface TrainingSummary {
+  state: SessionState;
+  doneReason: DoneReason | null;
+  epochsRun: number;
+  step: number;
+  totalSteps: number;
+  history: EpochMetrics[];
+  /** Epoch (1-based) whose weights the model holds after early stopping restored the best; else the last. */
+  bestEpoch: number | null;
+  trainWindows: number;
+  valWindows: number;
+  validation: ValidationSplit['how'];
+}
+
+interface DeviceWindows {
+  n: number;
+  ctxExperts: tf.Tensor2D;
+  ctxLayers: tf.Tensor2D;
+  targetLayers: tf.Tensor2D;
+  targets: tf.Tensor2D;
+}
+
+function upload(w: Windows): DeviceWindows {
+  const { count: n, context: C, horizon: H, topK: K } = w;
+  return {
+    n,
+    // Ids as float32: see BatchTensors in interLayerModel.ts.
+    ctxExperts: tf.tensor2d(Float32Array.from(w.ctxExperts), [n, C * K]),
+    ctxLayers: tf.tensor2d(Float32Array.from(w.ctxLayers), [n, C]),
+    targetLayers: tf.tensor2d(Float32Array.from(w.targetLayers), [n, H]),
+    targets: tf.tensor2d(Float32Array.from(w.targets), [n, H * K]),
+  };
+}
+
+function disposeWindows(d: DeviceWindows): void {
+  tf.dispose([d.ctxExperts, d.ctxLayers, d.targetLayers, d.targets]);
+}
+
+/** A uint32 mixed from the run seed and a counter, for per-epoch shuffles and per-step dropout seeds. */
+function derive(seed: number, what: number, i: number): number {
+  return Math.floor(createRng((seed ^ Math.imul(what, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0)() * 2 ** 32);
+}
+
+export interface SessionOptions {
+  /** Read the running loss back (and yield to the event loop, so stop() can arrive) every N steps (default: ~10 per epoch, ≤ 50). */
+  syncEvery?: number;
+  /** Batch size of validation and prediction passes (no gradients, so larger than training's). */
+  evalBatchSize?: number;
+}
+
+export class TrainingSession {
+  readonly config: InterLayerConfig;
+  readonly model: InterLayerModel;
+  readonly totalSteps: number;
+  readonly stepsPerEpoch: number;
+  readonly history: EpochMetrics[] = [];
+  readonly split: ValidationSplit;
+  private readonly optimizer: AdamW;
+  private readonly train: DeviceWindows;
+  private readonly val: DeviceWindows | null;
+  private readonly syncEvery: number;
+  private readonly evalBatchSize: number;
+
+  private _step = 0;
+  /** Epochs fully done. */
+  private _epoch = 0;
+  /** Position inside the current epoch (batches done), and its accumulators, kept across stop/resume. */
+  private batchInEpoch = 0;
+  private perm: tf.Tensor1D | null = null;
+  private lossSum: tf.Variable | null = null;
+  private hitSum: tf.Variable | null = null;
+  private epochSeconds = 0;
+  private _state: SessionState = 'ready';
+  private stopRequested = false;
+  private doneReason: DoneReason | null = null;
+  private best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  private bestEpoch: number | null = null;
+  private sinceBest = 0;
+
+  /** Builds the windows (context and horizon from `config`), splits off validation by sequence, uploads, inits. */
+  constructor(trainSet: TraceSet, config: InterLayerConfigInput, opts: SessionOptions = {}) {
+    this.config = parseInterLayerConfig(config);
+    const c = this.config;
+    const task: TaskSpec = { context: c.context, horizon: c.horizon };
+    const { numLayers, numExperts, topK } = trainSet.manifest;
+    this.split = validationSplit(trainSet, c.valFraction, c.seed);
+    const trainW = buildWindows(trainSet, task, this.split.train);
+    if (!trainW.count) throw new Error('the training set has no windows (too few tokens or layers)');
+    const valW = this.split.val ? buildWindows(trainSet, task, this.split.val) : null;
+    this.evalBatchSize = opts.evalBatchSize ?? 1024;
+    this.stepsPerEpoch = Math.ceil(trainW.count / c.batchSize);
+    // About ten progress reports per epoch, and at least every 50 steps (how long a stop() may wait).
+    this.syncEvery = opts.syncEvery ?? Math.min(50, Math.ceil(this.stepsPerEpoch / 10));
+    this.totalSteps = this.stepsPerEpoch * c.epochs;
+    this.model = new InterLayerModel({ numLayers, numExperts, topK, ...task, embeddingDim: c.embeddingDim, hiddenUnits: c.hiddenUnits, layerSpecificHeads: c.layerSpecificHeads }, c.seed);
+    this.optimizer = new AdamW(this.model.params, { weightDecay: c.weightDecay, clipNorm: c.clipNorm });
+    this.train = upload(trainW);
+    this.val = valW && valW.count ? upload(valW) : null;
+  }
+
+  get step(): number {
+    return this._step;
+  }
+  get epoch(): number {
+    return this._epoch;
+  }
+  get state(): SessionState {
+    return this._state;
+  }
+
+  /** Asks a running session to stop after the current step; run() then resolves with state 'stopped'. */
+  stop(): void {
+    if (this._state !== 'done') this.stopRequested = true;
+  }
+
+  summary(): TrainingSummary {
+    return {
+      state: this._state,
+      doneReason: this.doneReason,
+      epochsRun: this._epoch,
+      step: this._step,
+      totalSteps: this.totalSteps,
+      history: [...this.history],
+      bestEpoch: this.bestEpoch,
+      trainWindows: this.train.n,
+      valWindows: this.val?.n ?? 0,
+      validation: this.split.how,
+    };
+  }
+
+  /** Trains until all epochs are done, early stopping ends it, or stop() is called; call again to resume. */
+  async run(hooks: TrainingHooks = {}): Promise<TrainingSummary> {
+    if (this._state === 'done' || this._state === 'running') return this.summary();
+    this.stopRequested = false;
+    // `state` changes inside epoch_(); read it through the getter so the check is not narrowed away.
+    while (this.state !== 'done') {
+      // A stop() that arrived while the last epoch was validating takes effect here, between epochs.
+      if (this.stopRequested) {
+        this._state = 'stopped';
+        break;
+      }
+      if (!(await this.epoch_(hooks))) break; // stopped mid-epoch
+    }
+    return this.summary();
+  }
+
+  /**
+   * Runs (or finishes, after a stop) one epoch. Resolves with its metrics, or null when stopped before its end
+   * or when training is already done.
+   */
+  async runEpoch(hooks: TrainingHooks = {}): Promise<EpochMetrics | null> {
+    if (this._state === 'done' || this._state === 'running') return null;
+    this.stopRequested = false;
+    return this.epoch_(hooks);
+  }
+
+  private async epoch_(hooks: TrainingHooks): Promise<EpochMetrics | null> {
+    this._state = 'running';
+    try {
+      const c = this.config;
+      if (this.batchInEpoch === 0) this.beginEpoch();
+      const t0 = performance.now();
+      const n = this.train.n;
+      while (this.batchInEpoch < this.stepsPerEpoch) {
+        if (this.stopRequested) {
+          this.epochSeconds += (performance.now() - t0) / 1000;
+          this._state = 'stopped';
+          return null;
+        }
+        const start = this.batchInEpoch * c.batchSize;
+        this.trainStep(start, Math.min(c.batchSize, n - start));
+        this.batchInEpoch++;
+        this._step++;
+        if (this._step % this.syncEvery === 0) {
+          // One small read: bounds the device's queue and reports progress. Then a macrotask turn, so that
+          // messages (a stop() from the page) get through: on CPU/WASM the read resolves as a microtask.
+          const loss = (await this.lossSum!.data())[0];
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          hooks.onProgress?.({ epoch: this._epoch + 1, step: this._step, totalSteps: this.totalSteps, trainLoss: loss / Math.min(n, this.batchInEpoch * c.batchSize) });
+        }
+      }
+      const [lossSum, hits] = await Promise.all([this.lossSum!.data(), this.hitSum!.data()]);
+      const valResult = this.val ? await this.evaluate(this.val) : null;
+      this.epochSeconds += (performance.now() - t0) / 1000;
+      const m: EpochMetrics = {
+        epoch: this._epoch + 1,
+        step: this._step,
+        lr: this.lrAt(this._step - 1),
+        trainLoss: lossSum[0] / n,
+        trainRecall: Array.from(hits, (h) => h / n),
+        valLoss: valResult?.loss ?? null,
+        valRecall: valResult?.recall ?? null,
+        seconds: this.epochSeconds,
+        samplesPerSecond: n / this.epochSeconds,
+      };
+      this.endEpoch();
+      this.history.push(m);
+      this._epoch++;
+      this.bestEpoch = this._epoch;
+      await this.earlyStopping(m);
+      if (this._epoch >= c.epochs && !this.doneReason) this.doneReason = 'epochs';
+      this._state = this.doneReason ? 'done' : 'ready';
+      hooks.onEpoch?.(m);
+      return m;
+    } catch (e) {
+      this._state = 'ready';
+      throw e;
+    }
+  }
+
+  private lrAt(step: number): number {
+    const c = this.config;
+    return c.lrSchedule === 'cosine' ? cosineLr(c.lr, step, this.totalSteps) : c.lr;
+  }
+
+  private beginEpoch(): void {
+    // Seeded Fisher–Yates shuffle of the window indices, uploaded once per epoch.
+    const n = this.train.n;
+    const rnd = createRng(derive(this.config.seed, 1, this._epoch));
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    this.perm = tf.tensor1d(p, 'int32');
+    this.lossSum = ownedVariable(tf.scalar(0), false);
+    this.hitSum = ownedVariable(tf.zeros([this.config.horizon]), false);
+    this.epochSeconds = 0;
+  }
+
+  private endEpoch(): void {
+    tf.dispose([this.perm!, this.lossSum!, this.hitSum!]);
+    this.perm = this.lossSum = this.hitSum = null;
+    this.batchInEpoch = 0;
+  }
+
+  private gatherBatch(d: DeviceWindows, idx: tf.Tensor1D): BatchTensors & { targets: tf.Tensor2D } {
+    return {
+      ctxExperts: tf.gather(d.ctxExperts, idx),
+      ctxLayers: tf.gather(d.ctxLayers, idx),
+      targetLayers: tf.gather(d.targetLayers, idx),
+      targets: tf.gather(d.targets, idx),
+    };
+  }
+
+  private trainStep(start: number, size: number): void {
+    const { numExperts: E, topK: K, horizon: H } = this.model.shape;
+    const lr = this.lrAt(this._step);
+    const dropout = { rate: this.config.dropout, seed: derive(this.config.seed, 2, this._step) };
+    tf.tidy(() => {
+      const batch = this.gatherBatch(this.train, this.perm!.slice(start, size));
+      const labels = multiHot(batch.targets, H, E);
+      // The recall of this batch comes out of the forward pass that the gradient needs anyway.
+      const kept: { hits?: tf.Tensor } = {};
+      const vars = this.model.variables;
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = this.model.forward(batch, dropout);
+        kept.hits = tf.keep(recallHits(logits, labels, K));
+        return bceWithLogits(logits, labels);
+      }, vars);
+      this.optimizer.apply(
+        vars.map((v) => grads[v.name]),
+        lr,
+      );
+      this.lossSum!.assign(tf.add(this.lossSum!, tf.mul(value, size)));
+      this.hitSum!.assign(tf.add(this.hitSum!, kept.hits!));
+      tf.dispose(kept.hits!);
+    });
+  }
+
+  /** Loss and recall@k per horizon step of the current weights on a window set, without dropout. */
+  async evaluate(d: DeviceWindows): Promise<{ loss: number; recall: number[] }> {
+    const { numExperts: E, topK: K, horizon: H } = this.model.shape;
+    let loss = tf.scalar(0);
+    let hits: tf.Tensor = tf.zeros([H]);
+    for (let start = 0; start < d.n; start += this.evalBatchSize) {
+      const size = Math.min(this.evalBatchSize, d.n - start);
+      const [l2, h2] = tf.tidy(() => {
+        const idx = tf.range(start, start + size, 1, 'int32') as tf.Tensor1D;
+        const batch = this.gatherBatch(d, idx);
+        const labels = multiHot(batch.targets, H, E);
+        const logits = this.model.forward(batch, null);
+        return [tf.add(loss, tf.mul(bceWithLogits(logits, labels), size)), tf.add(hits, recallHits(logits, labels, K))];
+      });
+      loss.dispose();
+      hits.dispose();
+      loss = l2 as tf.Scalar;
+      hits = h2;
+    }
+    const [l, h] = await Promise.all([loss.data(), hits.data()]);
+    tf.dispose([loss, hits]);
+    return { loss: l[0] / d.n, recall: Array.from(h, (x) => x / d.n) };
+  }
+
+  /** Early stopping on validation loss: keeps the best weights on the device and restores them when it stops. */
+  private async earlyStopping(m: EpochMetrics): Promise<void> {
+    const patience = this.config.earlyStoppingPatience;
+    if (patience <= 0 || m.valLoss === null) return;
+    if (!this.best || m.valLoss < this.best.loss) {
+      if (this.best) tf.dispose(this.best.weights);
+      this.best = { loss: m.valLoss, epoch: m.epoch, weights: this.model.variables.map((v) => tf.clone(v)) };
+      this.sinceBest = 0;
+      return;
+    }
+    this.sinceBest++;
+    const last = this._epoch >= this.config.epochs;
+    if (this.sinceBest >= patience || last) {
+      if (this.sinceBest >= patience) this.doneReason = 'early-stopping';
+      this.model.variables.forEach((v, i) => v.assign(this.best!.weights[i]));
+      this.bestEpoch = this.best.epoch;
+    }
+  }
+
+  /**
+   * Sigmoid probabilities [n, H, E] for windows (no dropout), computed in batches; one read per batch.
+   * For scoring test sets (learnedPredictor.ts).
+   */
+  async predict(w: Windows): Promise<Float32Array> {
+    const { numExperts: E, horizon: H } = this.model.shape;
+    if (w.context !== this.config.context || w.horizon !== H) throw new Error(`windows of context ${w.context}/horizon ${w.horizon} do not fit a model of ${this.config.context}/${H}`);
+    const out = new Float32Array(w.count * H * E);
+    const { context: C, topK: K } = w;
+    for (let start = 0; start < w.count; start += this.evalBatchSize) {
+      const size = Math.min(this.evalBatchSize, w.count - start);
+      const probs = tf.tidy(() => {
+        const batch: BatchTensors = {
+          ctxExperts: tf.tensor2d(Float32Array.from(w.ctxExperts.subarray(start * C * K, (start + size) * C * K)), [size, C * K]),
+          ctxLayers: tf.tensor2d(Float32Array.from(w.ctxLayers.subarray(start * C, (start + size) * C)), [size, C]),
+          targetLayers: tf.tensor2d(Float32Array.from(w.targetLayers.subarray(start * H, (start + size) * H)), [size, H]),
+        };
+        return tf.sigmoid(this.model.forward(batch, null));
+      });
+      out.set((await probs.data()) as Float32Array, start * H * E);
+      probs.dispose();
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.perm) this.endEpoch();
+    if (this.best) tf.dispose(this.best.weights);
+    this.best = null;
+    disposeWindows(this.train);
+    if (this.val) disposeWindows(this.val);
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * "Run": score every baseline (trace worker) and train the InterLayer model (training worker) on the same
+ * seeded split of the loaded trace set, for the spec as it is now. Results are tagged with the run's key, so a
+ * changed spec shows them as stale and late answers of an older run are dropped.
+ */
+import { taskOf, trainingConfigOf, type ExperimentSpec } from '../core/experiment/spec';
+import { encodeSpecHash } from '../core/experiment/url';
+import type { TrainingCallbacks, TrainingClient, TrainingOutcome } from '../workers/trainingClient';
+import type { SplitRequest } from '../workers/traceProtocol';
+import type { NotebookStore } from './notebookStore';
+import type { TraceController } from './traceController';
+import { errorText } from './errorText';
+
+/** The experiment a result belongs to: the spec without its view, and which load it ran on. */
+export function runKeyOf(spec: ExperimentSpec, traceId: number): string {
+  return `${traceId}|${encodeSpecHash({ ...spec, view: { panel: 'overview', layer: 0 } })}`;
+}
+
+export class RunController {
+  /** Started on the first run (tfjs loads only then); replaced when its worker dies. */
+  private trainer: TrainingClient | null = null;
+
+  constructor(
+    private readonly store: NotebookStore,
+    private readonly traces: TraceController,
+    private readonly createTrainer: () => TrainingClient,
+  ) {}
+
+  async run(): Promise<void> {
+    const { spec, current } = this.store.getState();
+    if (!current) return;
+    const key = runKeyOf(spec, current.id);
+    this.store.getState().beginRun(key);
+    const req: SplitRequest = { datasets: spec.datasets, task: taskOf(spec), testFraction: spec.task.testFraction, seed: spec.seed };
+    const baselines = this.traces.client
+      .baselines(req)
+      .then((b) => this.store.getState().setBaselines(key, b))
+      .catch((e: unknown) => this.store.getState().failBaselines(key, errorText(e)));
+    await Promise.all([baselines, this.train(key, req, spec)]);
+  }
+
+  private callbacks(key: string): TrainingCallbacks {
+    const st = () => this.store.getState();
+    return {
+      onBackend: (backend) => st().updateTraining(key, { backend, status: 'running' }),
+      onEpoch: (m) => st().addEpoch(key, m),
+      onProgress: (p) => st().updateTraining(key, { step: p.step, totalSteps: p.totalSteps }),
+    };
+  }
+
+  private finish(key: string, out: TrainingOutcome): void {
+    const st = this.store.getState();
+    if (st.training.status === 'error') return;
+    st.updateTraining(key, {
+      status: out.state,
+      result: out.result,
+      backend: out.backend,
+      step: out.summary.step,
+      totalSteps: out.summary.totalSteps,
+    });
+  }
+
+  private fail(key: string, e: unknown): void {
+    const text = errorText(e);
+    // A dead worker cannot be reused; the next run starts a fresh one.
+    if (/training worker failed/.test(text)) {
+      this.trainer?.terminate();
+      this.trainer = null;
+    }
+    this.store.getState().updateTraining(key, { status: 'error', error: text });
+  }
+
+  private async train(key: string, req: SplitRequest, spec: ExperimentSpec): Promise<void> {
+    try {
+      const { train, test } = await this.traces.client.splitData(req);
+      this.trainer ??= this.createTrainer();
+      const out = await this.trainer.start({ config: trainingConfigOf(spec), backend: spec.backend, train, test }, this.callbacks(key));
+      this.finish(key, out);
+    } catch (e) {
+      this.fail(key, e);
+    }
+  }
+
+  stop(): void {
+    const { runKey, training } = this.store.getState();
+    if (!runKey || !this.trainer || (training.status !== 'running' && training.status !== 'starting')) return;
+    this.store.getState().updateTraining(runKey, { status: 'stopping' });
+    void this.trainer.stop().catch((e: unknown) => this.fail(runKey, e));
+  }
+
+  async resume(): Promise<void> {
+    const { runKey, training } = this.store.getState();
+    if (!runKey || !this.trainer || training.status !== 'stopped') return;
+    this.store.getState().updateTraining(runKey, { status: 'running' });
+    try {
+      this.finish(runKey, await this.trainer.resume(this.callbacks(runKey)));
+    } catch (e) {
+      this.fail(runKey, e);
+    }
+  }
+}

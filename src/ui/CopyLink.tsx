@@ -1,0 +1,30 @@
+import { useState } from 'react';
+import { encodeSpecHash } from '../core/experiment/url';
+import { errorText } from '../state/errorText';
+import { useNotebook } from '../state/StoreContext';
+
+/** The experiment as a link (the whole spec in the hash) and a button that copies it. */
+export function CopyLink() {
+  const hash = useNotebook((s) => encodeSpecHash(s.spec));
+  const [note, setNote] = useState('');
+  const link = `${location.origin}${location.pathname}#${hash}`;
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(link);
+      setNote('Copied.');
+    } catch (e) {
+      setNote(`Could not copy (${errorText(e)}); select the link and copy it.`);
+    }
+  };
+  return (
+    <div className="copy-link">
+      <button type="button" data-testid="copy-link" onClick={() => void copy()}>
+        Copy link
+      </button>
+      <input type="text" readOnly aria-label="Experiment link" data-testid="experiment-link" value={link} onFocus={(e) => e.currentTarget.select()} />
+      <span className="muted small" data-testid="copy-note" aria-live="polite">
+        {note}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * `window.speclab`: the page's automation interface for headless regression runs (src/regress/run.ts) and tests.
+ * It only exposes what the buttons do (run the experiment in the URL) and what the page shows (its numbers).
+ */
+import type { NotebookController } from '../state/controller';
+import type { NotebookStore } from '../state/notebookStore';
+import { MODEL_NAME } from './training/ResultsTable';
+
+export interface AutomationRun {
+  /** The tfjs backend the model trained on, null when training failed before choosing one. */
+  backend: string | null;
+  /** Predictor name → result on the test split (the model as "interlayer"). */
+  results: Record<string, unknown>;
+  curves: { epoch: number; trainLoss: number; valLoss?: number; trainRecall: number[]; valRecall?: number[] }[];
+  /** Why training or the baselines failed, if they did. */
+  errors: string[];
+}
+
+export interface Automation {
+  /** True once the trace set named by the URL is loaded and analysed. */
+  readonly ready: boolean;
+  run(): Promise<AutomationRun>;
+}
+
+export function installAutomation(store: NotebookStore, controller: NotebookController, win: Window): void {
+  const api: Automation = {
+    get ready() {
+      const s = store.getState();
+      return s.current !== null && s.analysis?.traceId === s.current.id && s.loading === null;
+    },
+    async run() {
+      await controller.run();
+      const s = store.getState();
+      const results: Record<string, unknown> = { ...(s.baselines?.results ?? {}) };
+      if (s.training.result) results[MODEL_NAME] = s.training.result;
+      const errors = [s.training.error, s.baselineStatus.message].filter((e): e is string => Boolean(e));
+      return {
+        backend: s.training.backend?.backend ?? null,
+        results,
+        curves: s.training.epochs.map((e) => ({
+          epoch: e.epoch,
+          trainLoss: e.trainLoss,
+          trainRecall: e.trainRecall,
+          ...(e.valLoss !== null && { valLoss: e.valLoss }),
+          ...(e.valRecall !== null && { valRecall: e.valRecall }),
+        })),
+        errors,
+      };
+    },
+  };
+  Object.defineProperty(win, 'speclab', { value: api, configurable: true });
+}

@@ -1,0 +1,112 @@
+import { interpolateViridis, rgb, scaleBand } from 'd3';
+import { useEffect, useRef, useState, type MouseEvent } from 'react';
+import { tickIndices } from './ticks';
+
+export interface HeatmapProps {
+  /** rows × cols values, row-major: [r * cols + c]. */
+  values: ArrayLike<number>;
+  /** Index of the first value (a layer's block inside a larger array). */
+  offset?: number;
+  rows: number;
+  cols: number;
+  rowTitle: string;
+  colTitle: string;
+  rowLabel?: (r: number) => string;
+  colLabel?: (c: number) => string;
+  /** Text of one value, for the hover line and the maximum in the legend. */
+  format: (v: number) => string;
+  /** Top of the colour scale; the largest value when absent. */
+  max?: number;
+  ariaLabel: string;
+  testId: string;
+}
+
+const SIZE = 360;
+const M = { top: 8, right: 8, bottom: 34, left: 44 };
+
+/**
+ * A dense matrix as a canvas of one pixel per cell, scaled up by CSS (pixelated), so 128×128 experts cost one
+ * putImageData; axes and labels are SVG computed with d3 scales. Pure: (data, options) → DOM.
+ */
+export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, rowLabel = String, colLabel = String, format, max, ariaLabel, testId }: HeatmapProps) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [hover, setHover] = useState<{ r: number; c: number } | null>(null);
+  let top = max ?? 0;
+  if (max === undefined) for (let i = 0; i < rows * cols; i++) top = Math.max(top, values[offset + i]);
+
+  useEffect(() => {
+    const ctx = canvas.current?.getContext('2d');
+    if (!ctx) return;
+    const img = ctx.createImageData(cols, rows);
+    const scale = (LUT.length - 1) / (top || 1);
+    for (let i = 0; i < rows * cols; i++) {
+      const rgb = LUT[Math.max(0, Math.min(LUT.length - 1, Math.round(values[offset + i] * scale)))];
+      img.data.set(rgb, i * 4);
+    }
+    ctx.putImageData(img, 0, 0);
+  }, [values, offset, rows, cols, top]);
+
+  const x = scaleBand<number>().domain(range(cols)).range([0, SIZE]);
+  const y = scaleBand<number>().domain(range(rows)).range([0, SIZE]);
+  const onMove = (ev: MouseEvent<HTMLCanvasElement>) => {
+    const box = ev.currentTarget.getBoundingClientRect();
+    const c = Math.floor(((ev.clientX - box.left) / box.width) * cols);
+    const r = Math.floor(((ev.clientY - box.top) / box.height) * rows);
+    setHover(r >= 0 && r < rows && c >= 0 && c < cols ? { r, c } : null);
+  };
+  const W = M.left + SIZE + M.right;
+  const H = M.top + SIZE + M.bottom;
+
+  return (
+    <figure className="heatmap" data-testid={testId} data-rows={rows} data-cols={cols} data-max={top}>
+      <div className="heatmap-plot" style={{ aspectRatio: `${W} / ${H}` }}>
+        <svg viewBox={`0 0 ${W} ${H}`} aria-hidden="true">
+          <g transform={`translate(${M.left},${M.top})`}>
+            {tickIndices(cols).map((c) => (
+              <text key={c} className="axis-label" x={(x(c) ?? 0) + x.bandwidth() / 2} y={SIZE + 13} textAnchor="middle">
+                {colLabel(c)}
+              </text>
+            ))}
+            {tickIndices(rows).map((r) => (
+              <text key={r} className="axis-label" x={-5} y={(y(r) ?? 0) + y.bandwidth() / 2} dy="0.32em" textAnchor="end">
+                {rowLabel(r)}
+              </text>
+            ))}
+            <text className="axis-title" x={SIZE / 2} y={SIZE + 29} textAnchor="middle">
+              {colTitle}
+            </text>
+            <text className="axis-title" transform={`translate(${-34},${SIZE / 2}) rotate(-90)`} textAnchor="middle">
+              {rowTitle}
+            </text>
+          </g>
+        </svg>
+        <canvas
+          ref={canvas}
+          width={cols}
+          height={rows}
+          role="img"
+          aria-label={ariaLabel}
+          onMouseMove={onMove}
+          onMouseLeave={() => setHover(null)}
+          style={{ left: `${(M.left / W) * 100}%`, top: `${(M.top / H) * 100}%`, width: `${(SIZE / W) * 100}%`, height: `${(SIZE / H) * 100}%` }}
+        />
+      </div>
+      <figcaption className="muted">
+        <span className="legend-ramp" aria-hidden="true" /> 0 … {format(top)}
+        <span className="hover-value" data-testid={`${testId}-hover`}>
+          {hover ? ` · ${rowTitle} ${rowLabel(hover.r)}, ${colTitle} ${colLabel(hover.c)}: ${format(values[offset + hover.r * cols + hover.c])}` : ''}
+        </span>
+      </figcaption>
+    </figure>
+  );
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** 256 steps of viridis as RGBA, so a cell costs a lookup instead of parsing d3's "rgb(r, g, b)" text. */
+const LUT: Uint8ClampedArray[] = Array.from({ length: 256 }, (_, i) => {
+  const c = rgb(interpolateViridis(i / 255));
+  return new Uint8ClampedArray([c.r, c.g, c.b, 255]);
+});

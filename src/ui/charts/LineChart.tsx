@@ -1,0 +1,92 @@
+import { line, scaleLinear, scalePoint } from 'd3';
+import { tickIndices } from './ticks';
+
+export interface Series {
+  name: string;
+  /** One value per x position; null leaves a gap. */
+  values: (number | null)[];
+  /** CSS class of the line and its legend swatch (colours live in app.css). */
+  className: string;
+  dashed?: boolean;
+}
+
+export interface LineChartProps {
+  series: Series[];
+  /** Labels of the x positions (layer ids, epochs). */
+  x: (string | number)[];
+  xTitle: string;
+  yTitle: string;
+  /** Fixed y range; [0, max of the data] when absent. */
+  yDomain?: [number, number];
+  yFormat?: (v: number) => string;
+  ariaLabel: string;
+  testId: string;
+}
+
+const W = 640;
+const H = 240;
+const M = { top: 26, right: 14, bottom: 34, left: 46 };
+
+/** Lines over shared x positions; d3 computes scales and paths, React renders the SVG. */
+export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) => String(v), ariaLabel, testId }: LineChartProps) {
+  const xs = scalePoint<number>()
+    .domain(x.map((_, i) => i))
+    .range([M.left, W - M.right])
+    .padding(x.length === 1 ? 0.5 : 0.1);
+  let top = 0;
+  for (const s of series) for (const v of s.values) if (v !== null) top = Math.max(top, v);
+  const y = scaleLinear()
+    .domain(yDomain ?? [0, top || 1])
+    .range([H - M.bottom, M.top])
+    .nice();
+  const path = line<number | null>()
+    .defined((v) => v !== null)
+    .x((_, i) => xs(i) ?? 0)
+    .y((v) => y(v ?? 0));
+
+  return (
+    <figure className="line-chart" data-testid={testId}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={ariaLabel}>
+        {y.ticks(5).map((t) => (
+          <g key={t} className="tick">
+            <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} />
+            <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
+              {yFormat(t)}
+            </text>
+          </g>
+        ))}
+        {tickIndices(x.length).map((i) => (
+          <text key={i} className="axis-label" x={xs(i)} y={H - M.bottom + 14} textAnchor="middle">
+            {x[i]}
+          </text>
+        ))}
+        <text className="axis-title" x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle">
+          {xTitle}
+        </text>
+        <text className="axis-title" x={4} y={12}>
+          {yTitle}
+        </text>
+        {series.map((s) => (
+          <g key={s.name} className={`series ${s.className}`} data-testid={`${testId}-series`} data-name={s.name}>
+            <path d={path(s.values) ?? ''} strokeDasharray={s.dashed ? '5 4' : undefined} />
+            {s.values.map((v, i) =>
+              v === null ? null : (
+                <circle key={i} cx={xs(i)} cy={y(v)} r={x.length > 40 ? 1.5 : 3}>
+                  <title>{`${s.name} at ${x[i]}: ${yFormat(v)}`}</title>
+                </circle>
+              ),
+            )}
+          </g>
+        ))}
+      </svg>
+      <figcaption className="legend">
+        {series.map((s) => (
+          <span key={s.name} className={`legend-item ${s.className}${s.dashed ? ' dashed' : ''}`}>
+            <i aria-hidden="true" />
+            {s.name}
+          </span>
+        ))}
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,75 @@
+import { useMemo } from 'react';
+import { useNotebook } from '../../state/StoreContext';
+import { EntropyChart } from '../charts/EntropyChart';
+import { Heatmap } from '../charts/Heatmap';
+import { formatInt, formatPct } from '../format';
+import { useAnalysis } from '../hooks';
+
+/** What the trace set is, its size and shape, per-layer routing entropy and expert utilisation. */
+export function OverviewPanel() {
+  const info = useNotebook((s) => s.current?.info ?? null);
+  const analysis = useAnalysis();
+  // One flat array per analysis, so the heatmap repaints only when the numbers change.
+  const utilisation = useMemo(() => (analysis ? Float64Array.from(analysis.stats.utilisation.flat()) : null), [analysis]);
+  if (!info || !analysis || !utilisation) return null;
+  const { manifest: m } = info;
+  const { stats } = analysis;
+  const rows: [label: string, testId: string, value: string][] = [
+    ['Model', 'model', m.model.revision ? `${m.model.name} @ ${m.model.revision}` : m.model.name],
+    ['Engine', 'engine', m.engine],
+    ['Quantization', 'quantization', m.quantization],
+    ['Tokens', 'tokens', formatInt(stats.tokens)],
+    ['Sequences', 'sequences', formatInt(stats.sequences)],
+    ['Dropped tokens', 'dropped', formatInt(stats.droppedTokens)],
+    ['MoE layers', 'layers', formatInt(stats.layers)],
+    ['Experts per layer', 'experts', formatInt(stats.experts)],
+    ['Top-k', 'topk', formatInt(stats.topK)],
+    ['Datasets', 'datasets', stats.datasets.join(', ') || '—'],
+  ];
+  return (
+    <section className="card" data-testid="trace-summary">
+      <h2>Trace set</h2>
+      <p data-testid="summary-description">{m.description ?? 'No description in the manifest.'}</p>
+      <dl className="facts">
+        {rows.map(([label, id, value]) => (
+          <div key={id}>
+            <dt>{label}</dt>
+            <dd data-testid={`summary-${id}`}>{value}</dd>
+          </div>
+        ))}
+      </dl>
+      {info.imported && (
+        <p className="muted small" data-testid="import-note">
+          Imported from {formatInt(info.imported.files)} {info.imported.format} file(s): {formatInt(info.imported.records)} records,{' '}
+          {formatInt(info.imported.droppedTokens)} incomplete tokens dropped.
+        </p>
+      )}
+      {info.skipped.length > 0 && (
+        <p className="muted small" data-testid="skipped-note">
+          Not read (not routing data): {info.skipped.slice(0, 8).join(', ')}
+          {info.skipped.length > 8 && ` and ${info.skipped.length - 8} more`}
+        </p>
+      )}
+      {info.origin === 'url' && (
+        <p className="muted small" data-testid="cache-note">
+          Shards: {info.cache.hits} from the browser cache, {info.cache.misses} fetched{info.cache.cacheOff ? ` (${info.cache.cacheOff})` : ''}.
+        </p>
+      )}
+      <h3>Routing entropy per MoE layer</h3>
+      <EntropyChart entropyBits={stats.entropyBits} maxEntropyBits={stats.maxEntropyBits} layerIds={stats.moeLayerIds} />
+      <h3>Expert utilisation</h3>
+      <p className="muted small">Share of each layer&apos;s top-k selections that go to each expert; uniform use is {formatPct(1 / stats.experts)}.</p>
+      <Heatmap
+        values={utilisation}
+        rows={stats.layers}
+        cols={stats.experts}
+        rowTitle="layer"
+        colTitle="expert"
+        rowLabel={(l) => String(stats.moeLayerIds[l] ?? l)}
+        format={(v) => formatPct(v)}
+        ariaLabel="Expert utilisation per layer"
+        testId="utilisation-heatmap"
+      />
+    </section>
+  );
+}

@@ -1,0 +1,69 @@
+import type { PredictorResult } from '../../core/predictors/evaluate';
+import { formatPct } from '../format';
+
+/** The model's key among the results (baselines use theirs: random, frequency, markov, temporal). */
+export const MODEL_NAME = 'interlayer';
+const LABELS: Record<string, string> = { interlayer: 'InterLayer' };
+
+const METRICS: [key: keyof Pick<PredictorResult, 'recallAtK' | 'exact' | 'top1' | 'top3' | 'top5'>, title: string][] = [
+  ['recallAtK', 'recall@k'],
+  ['exact', 'exact'],
+  ['top1', 'top-1'],
+  ['top3', 'top-3'],
+  ['top5', 'top-5'],
+];
+
+interface Props {
+  /** Predictor name → result on the test split; the model's row first when present. */
+  rows: [name: string, result: PredictorResult][];
+  horizon: number;
+  topK: number;
+}
+
+/** Every predictor beside the others, per horizon step: recall@k, exact top-k set, and top-1/3/5 of the first choice. */
+export function ResultsTable({ rows, horizon, topK }: Props) {
+  const steps = Array.from({ length: horizon }, (_, h) => h);
+  return (
+    <div className="table-scroll">
+      <table className="results" data-testid="results-table">
+        <thead>
+          <tr>
+            <th rowSpan={2}>predictor</th>
+            {steps.map((h) => (
+              <th key={h} colSpan={METRICS.length} className="group">
+                layer l+{h + 1}
+              </th>
+            ))}
+            <th rowSpan={2}>windows</th>
+          </tr>
+          <tr>
+            {steps.flatMap((h) =>
+              METRICS.map(([k, t]) => (
+                <th key={`${h}-${k}`} title={k === 'recallAtK' ? `mean share of the true top-${topK} among the predicted top-${topK}` : undefined}>
+                  {t}
+                </th>
+              )),
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(([name, r]) => (
+            <tr key={name} data-testid="result-row" data-name={name} className={r.kind === 'learned' ? 'learned' : undefined}>
+              <th scope="row">
+                {LABELS[name] ?? name} <span className="muted small">{r.kind}</span>
+              </th>
+              {steps.flatMap((h) =>
+                METRICS.map(([k]) => (
+                  <td key={`${h}-${k}`} data-metric={`${k}@${h + 1}`}>
+                    {r[k][h] === undefined ? '—' : formatPct(r[k][h])}
+                  </td>
+                )),
+              )}
+              <td>{r.samples.toLocaleString('en-US')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

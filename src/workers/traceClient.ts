@@ -1,0 +1,147 @@
+/**
+ * The page's side of the trace worker. Every input loads in a fresh worker under a time budget; only when it
+ * loaded does that worker replace the one holding the current trace set. A worker that overruns its budget
+ * (a hostile file can send a decoder into a very long loop) is terminated and the input reported as rejected,
+ * while the page keeps what it had loaded.
+ */
+import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
+import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, TraceWorkerApi } from './traceProtocol';
+
+export interface Budget {
+  /** A load is rejected when the worker reports no progress for this long. */
+  stallMs: number;
+  /** Analyses and baselines on a loaded set must answer within this. */
+  callMs: number;
+}
+
+export const DEFAULT_BUDGET: Budget = { stallMs: 20_000, callMs: 120_000 };
+
+/** The longest silence any input may buy with its size (a 512 MB import), so nothing hangs for ever. */
+const MAX_QUIET_MS = 600_000;
+
+interface Handle {
+  worker: Worker;
+  api: Remote<TraceWorkerApi>;
+  /** Rejects when the worker dies (script error, out of memory). */
+  died: Promise<never>;
+}
+
+function spawn(): Handle {
+  const worker = new Worker(new URL('./trace.worker.ts', import.meta.url), { type: 'module', name: 'trace' });
+  const died = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (ev) => {
+      ev.preventDefault();
+      reject(new Error(`the trace worker failed: ${ev.message || 'script error (out of memory?)'}`));
+    });
+  });
+  died.catch(() => {});
+  return { worker, api: wrap<TraceWorkerApi>(worker), died };
+}
+
+function kill(h: Handle): void {
+  h.api[releaseProxy]();
+  h.worker.terminate();
+}
+
+/** Thrown when a newer load replaced this one before it finished; callers ignore it. */
+export class Superseded extends Error {
+  constructor() {
+    super('superseded by a newer load');
+  }
+}
+
+export class TraceClient {
+  /** The worker holding the trace set on screen. */
+  private active: Handle | null = null;
+  /** The worker loading the next input, if any. */
+  private pending: Handle | null = null;
+
+  constructor(private readonly budget: Budget = DEFAULT_BUDGET) {}
+
+  /**
+   * Loads `req` in a new worker. On success that worker becomes the active one (the old one is ended); on
+   * failure, overrun or supersession the new worker is ended and the active one stays.
+   */
+  async load(req: LoadRequest, label: string, onProgress: (p: LoadProgress) => void): Promise<LoadedInfo> {
+    if (this.pending) kill(this.pending);
+    const h = spawn();
+    this.pending = h;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let rejectStall: (e: Error) => void = () => {};
+    const stalled = new Promise<never>((_, reject) => (rejectStall = reject));
+    const arm = (quietMs = 0) => {
+      clearTimeout(timer);
+      const ms = Math.min(MAX_QUIET_MS, Math.max(this.budget.stallMs, quietMs));
+      timer = setTimeout(() => rejectStall(new Error(`${label}: rejected — no progress for ${ms / 1000} s, so the reader was stopped (malformed input?)`)), ms);
+    };
+    arm();
+    try {
+      const info = await Promise.race([
+        h.api.load(
+          req,
+          proxy((p: LoadProgress) => {
+            arm(p.quietMs);
+            if (this.pending === h) onProgress(p);
+          }),
+        ),
+        stalled,
+        h.died,
+      ]);
+      if (this.pending !== h) throw new Superseded();
+      if (this.active) kill(this.active);
+      this.active = h;
+      this.pending = null;
+      return info;
+    } catch (e) {
+      kill(h);
+      if (this.pending !== h) throw new Superseded();
+      this.pending = null;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs a call on the active worker under the call budget; an overrun ends the worker (its set is gone). */
+  private async call<T>(what: string, f: (api: Remote<TraceWorkerApi>) => Promise<T>): Promise<T> {
+    const h = this.active;
+    if (!h) throw new Error('no trace set is loaded');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const overrun = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (this.active === h) this.active = null;
+        kill(h);
+        reject(new Error(`${what} took longer than ${this.budget.callMs / 1000} s and was stopped; load the trace set again`));
+      }, this.budget.callMs);
+    });
+    try {
+      return await Promise.race([f(h.api), overrun, h.died]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  analyze(datasets: string[]): Promise<AnalysisResult> {
+    return this.call('the analysis', (api) => api.analyze(datasets));
+  }
+
+  baselines(req: SplitRequest): Promise<BaselineResult> {
+    return this.call('the baselines', (api) => api.baselines(req));
+  }
+
+  splitData(req: SplitRequest): Promise<SplitData> {
+    return this.call('splitting the trace set', (api) => api.splitData(req));
+  }
+
+  dispose(): void {
+    if (this.pending) kill(this.pending);
+    if (this.active) kill(this.active);
+    this.pending = this.active = null;
+  }
+}
+
+/** Short label of a load request, for messages. */
+export function describeRequest(req: LoadRequest): string {
+  if (req.kind === 'url') return req.baseUrl;
+  return req.files.length === 1 ? req.files[0].path : `${req.files.length} files`;
+}

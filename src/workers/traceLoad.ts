@@ -1,0 +1,256 @@
+/**
+ * Reading trace sets in the trace worker: from a URL (shards through the IndexedDB cache), from a picked or
+ * dropped trace-set folder (manifest.json + shards as File objects), or from raw JSONL/CSV logs through the
+ * importers. Everything here runs off the main thread.
+ */
+import { sha256Hex } from '../core/trace/hash';
+import { detectFormat, importFiles, SNIFF_BYTES, type DetectedFormat } from '../core/trace/importers';
+import { fetchSource, readTraceSet, type TraceSource } from '../core/trace/read';
+import { TraceError, totalTokens, type TraceSet } from '../core/trace/types';
+import type { ShardCache } from './shardCache';
+import type { LoadedInfo, LoadProgress, PickedFile } from './traceProtocol';
+
+/** Raw logs become strings in memory (twice their size, briefly); more than this is refused up front. */
+export const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
+export const MAX_FILES = 20_000;
+
+type Progress = (p: LoadProgress) => void;
+
+/** Silent time a step may take, from its input size: generous for slow machines, bounded for hostile input. */
+export const quietMsFor = (bytes: number, msPerMB: number) => Math.round(5_000 + (msPerMB * bytes) / 1e6);
+/** Arrow decoding and checks run at tens of MB/s; raw-log parsing at a few. */
+const DECODE_MS_PER_MB = 100;
+const IMPORT_MS_PER_MB = 400;
+/** Progress while a shard downloads, at most this often, so a slow network never looks like a hang. */
+const PROGRESS_EVERY_BYTES = 1 << 20;
+export interface Loaded {
+  set: TraceSet;
+  info: LoadedInfo;
+}
+
+/** Wraps a source so shards come from the cache when their manifest checksum is there, and go in after a fetch. */
+function cachedSource(src: TraceSource, cache: ShardCache, counts: { hits: number; misses: number }): TraceSource {
+  const shaOf = new Map<string, string>();
+  return {
+    label: src.label,
+    async readText(name) {
+      const text = await src.readText(name);
+      if (name === 'manifest.json') {
+        // Only to find cache keys; readTraceSet validates the manifest itself.
+        try {
+          const shards = (JSON.parse(text) as { shards?: { file?: unknown; sha256?: unknown }[] }).shards;
+          if (Array.isArray(shards))
+            for (const s of shards) if (typeof s?.file === 'string' && typeof s.sha256 === 'string') shaOf.set(s.file, s.sha256);
+        } catch {
+          /* readTraceSet reports the bad manifest */
+        }
+      }
+      return text;
+    },
+    async readBytes(name) {
+      const sha = shaOf.get(name);
+      const hit = sha ? await cache.get(sha) : null;
+      if (hit) {
+        counts.hits++;
+        return hit;
+      }
+      const bytes = await src.readBytes(name);
+      counts.misses++;
+      if (sha && (await sha256Hex(bytes)) === sha) await cache.put(sha, bytes);
+      return bytes;
+    },
+  };
+}
+
+/**
+ * fetchSource, but a shard's body is read as a stream with progress, and every shard announces how long its
+ * decoding may take: a large shard on a slow network or a slow machine is not mistaken for a hang.
+ */
+function progressiveSource(baseUrl: string, done: () => { bytes: number; tokens: number }, onProgress: Progress): TraceSource {
+  const plain = fetchSource(baseUrl);
+  const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, globalThis.location?.href ?? 'http://localhost/');
+  return {
+    ...plain,
+    async readBytes(name) {
+      const url = new URL(name, base);
+      let res: Response;
+      try {
+        res = await fetch(url);
+      } catch (e) {
+        throw new TraceError(`could not fetch (${(e as Error).message})`, url.href);
+      }
+      if (!res.ok) throw new TraceError(`HTTP ${res.status} ${res.statusText}`.trim(), url.href);
+      if (!res.body) return new Uint8Array(await res.arrayBuffer());
+      const parts: Uint8Array[] = [];
+      let got = 0;
+      let reported = 0;
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done: end, value } = await reader.read();
+        if (end) break;
+        parts.push(value);
+        got += value.length;
+        if (got - reported >= PROGRESS_EVERY_BYTES) {
+          reported = got;
+          onProgress({ phase: 'reading', bytes: done().bytes + got, tokens: done().tokens });
+        }
+      }
+      const out = new Uint8Array(got);
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    },
+  };
+}
+
+/** Announces the decoding that follows reading a shard, with its time allowance. */
+function announcingDecode(src: TraceSource, done: () => { bytes: number; tokens: number }, onProgress: Progress): TraceSource {
+  return {
+    ...src,
+    async readBytes(name) {
+      const bytes = await src.readBytes(name);
+      onProgress({ phase: 'decoding', ...done(), quietMs: quietMsFor(bytes.length, DECODE_MS_PER_MB) });
+      return bytes;
+    },
+  };
+}
+
+export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress: Progress): Promise<Loaded> {
+  const counts = { hits: 0, misses: 0 };
+  let bytes = 0;
+  let tokens = 0;
+  const done = () => ({ bytes, tokens });
+  const source = announcingDecode(cachedSource(progressiveSource(baseUrl, done, onProgress), cache, counts), done, onProgress);
+  const set = await readTraceSet(source, {
+    onProgress: (p) => {
+      ({ bytes, tokens } = p);
+      onProgress({ phase: 'decoding', bytes, tokens });
+    },
+  });
+  return {
+    set,
+    info: {
+      label: baseUrl,
+      manifest: set.manifest,
+      tokens: totalTokens(set),
+      bytes,
+      origin: 'url',
+      cache: { ...counts, cacheOff: cache.disabled },
+      skipped: [],
+    },
+  };
+}
+
+const pathOf = (f: PickedFile): string => f.path || f.file.name;
+const dirOf = (f: PickedFile): string => pathOf(f).split('/').slice(0, -1).join('/');
+
+/** Folder shared by the files ("puffin-1-100"), or the single file's name, or "N files". */
+function labelOf(files: PickedFile[]): string {
+  const dirs = new Set(files.map(dirOf));
+  if (dirs.size === 1) {
+    const [d] = dirs;
+    if (d) return d;
+  }
+  return files.length === 1 ? files[0].file.name : `${files.length} files`;
+}
+
+async function sniff(f: PickedFile): Promise<DetectedFormat> {
+  return detectFormat(f.file.name, new Uint8Array(await f.file.slice(0, SNIFF_BYTES).arrayBuffer()));
+}
+
+export async function loadFromFiles(all: PickedFile[], onProgress: Progress): Promise<Loaded> {
+  if (all.length === 0) throw new TraceError('no files were given', '(files)');
+  if (all.length > MAX_FILES) throw new TraceError(`${all.length} files; at most ${MAX_FILES} at a time`, labelOf(all));
+  // Hidden files (.DS_Store, ._x) are never data.
+  const files = all.filter((f) => !f.file.name.startsWith('.'));
+  const label = labelOf(files.length ? files : all);
+  const manifests = files.filter((f) => f.file.name === 'manifest.json');
+  if (manifests.length > 1)
+    throw new TraceError(`${manifests.length} manifest.json files (${manifests.map(pathOf).slice(0, 3).join(', ')}…); open one trace set at a time`, label);
+  if (manifests.length === 1) return loadTraceSetFiles(files, manifests[0], onProgress);
+
+  const formats = await Promise.all(files.map(sniff));
+  const arrow = files.find((_, i) => formats[i] === 'arrow' || formats[i] === 'trace-manifest');
+  if (arrow)
+    throw new TraceError('is part of a SpecLab trace set but its manifest.json was not opened with it; open the whole trace set folder (manifest.json and its shards)', pathOf(arrow));
+  const usable = files.filter((_, i) => formats[i] !== null);
+  const skipped = files.filter((_, i) => formats[i] === null).map(pathOf);
+  if (usable.length === 0)
+    throw new TraceError(
+      `no routing data: expected a trace set folder (manifest.json + shards), routing JSONL or hook CSV${skipped.length ? `; not recognised: ${skipped.slice(0, 5).join(', ')}` : ''}`,
+      label,
+    );
+  const size = usable.reduce((n, f) => n + f.file.size, 0);
+  if (size > MAX_IMPORT_BYTES) throw new TraceError(`${size} bytes of raw logs; at most ${MAX_IMPORT_BYTES} can be imported in the page (convert with the CLI: speclab import)`, label);
+
+  const raw: { name: string; data: Uint8Array }[] = [];
+  let bytes = 0;
+  for (const f of usable) {
+    raw.push({ name: pathOf(f), data: new Uint8Array(await f.file.arrayBuffer()) });
+    bytes += f.file.size;
+    onProgress({ phase: 'reading', bytes, tokens: 0 });
+  }
+  onProgress({ phase: 'importing', bytes, tokens: 0, quietMs: quietMsFor(bytes, IMPORT_MS_PER_MB) });
+  // hook-csv names each file's dataset after its folder (a folder pick), else "default".
+  const r = importFiles(raw, 'auto');
+  const format = formats[files.indexOf(usable[0])] ?? 'unknown';
+  return {
+    set: r.set,
+    info: {
+      label,
+      manifest: r.set.manifest,
+      tokens: r.tokens,
+      bytes,
+      origin: 'import',
+      cache: { hits: 0, misses: 0, cacheOff: 'not used for files from disk' },
+      imported: { format, files: usable.length, records: r.records, droppedTokens: r.droppedTokens },
+      skipped,
+    },
+  };
+}
+
+async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onProgress: Progress): Promise<Loaded> {
+  const dir = dirOf(manifest);
+  const byName = new Map<string, File>();
+  const skipped: string[] = [];
+  for (const f of files) {
+    // Shards sit next to their manifest; files elsewhere in a picked tree are not part of this set.
+    if (dirOf(f) === dir) byName.set(f.file.name, f.file);
+    else skipped.push(pathOf(f));
+  }
+  const label = dir || 'opened files';
+  const get = (name: string): File => {
+    const f = byName.get(name);
+    if (!f) throw new TraceError('is listed in manifest.json but was not among the opened files; open the whole trace set folder', `${label}/${name}`);
+    return f;
+  };
+  let bytes = 0;
+  let tokens = 0;
+  const done = () => ({ bytes, tokens });
+  const src: TraceSource = {
+    label,
+    readText: (name) => get(name).text(),
+    readBytes: async (name) => new Uint8Array(await get(name).arrayBuffer()),
+  };
+  const set = await readTraceSet(announcingDecode(src, done, onProgress), {
+    onProgress: (p) => {
+      ({ bytes, tokens } = p);
+      onProgress({ phase: 'decoding', bytes, tokens });
+    },
+  });
+  return {
+    set,
+    info: {
+      label,
+      manifest: set.manifest,
+      tokens: totalTokens(set),
+      bytes,
+      origin: 'trace-set-files',
+      cache: { hits: 0, misses: 0, cacheOff: 'not used for files from disk' },
+      skipped,
+    },
+  };
+}

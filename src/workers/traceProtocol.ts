@@ -1,0 +1,86 @@
+/** The trace worker's message protocol (comlink): what the page asks and what comes back. Types only. */
+import type { TraceStats } from '../core/analysis/stats';
+import type { PredictorResult } from '../core/predictors/evaluate';
+import type { TaskSpec } from '../core/tasks/task';
+import type { Manifest, TraceSet } from '../core/trace/types';
+
+export interface LoadProgress {
+  /** What the worker is doing now, for people. */
+  phase: 'reading' | 'decoding' | 'importing' | 'analysing';
+  bytes: number;
+  tokens: number;
+  /**
+   * How long the worker may now stay silent (decoding a large shard, importing raw logs), estimated from the
+   * input's size; the page's stall budget stretches to it. Absent: the default budget.
+   */
+  quietMs?: number;
+}
+
+/** A file from disk with its path inside the picked or dropped folder ("set/manifest.json"), or just its name. */
+export interface PickedFile {
+  file: File;
+  path: string;
+}
+
+/** A trace set opened from disk is a manifest.json with its shards; anything else goes through the importers. */
+export type LoadRequest = { kind: 'url'; baseUrl: string } | { kind: 'files'; files: PickedFile[] };
+
+export interface LoadedInfo {
+  /** Names the input: the URL or the folder/file names. */
+  label: string;
+  manifest: Manifest;
+  tokens: number;
+  bytes: number;
+  /** How the set came in. */
+  origin: 'url' | 'trace-set-files' | 'import';
+  /** Shards served from IndexedDB / fetched; `cacheOff` says why no cache was used. */
+  cache: { hits: number; misses: number; cacheOff: string | null };
+  /** For imported raw logs: the format and what was read and dropped. */
+  imported?: { format: string; files: number; records: number; droppedTokens: number };
+  /** Files left out of a folder because they are not routing logs (e.g. README.md). */
+  skipped: string[];
+}
+
+export interface AnalysisResult {
+  stats: TraceStats;
+  /** [(l*E + e)*E + f]: tokens with both e and f in the top-k of layer l. */
+  coactivation: Float64Array;
+  /** [(l*E + e)*E + f], l < L-1: selections of e at layer l followed by f at layer l+1. */
+  transitions: Float64Array;
+  /** Dataset filter names that the trace set does not have. */
+  unknownDatasets: string[];
+}
+
+export interface SplitRequest {
+  datasets: string[];
+  task: TaskSpec;
+  testFraction: number;
+  seed: number;
+}
+
+export interface SplitSummary {
+  trainSequences: number;
+  testSequences: number;
+  trainTokens: number;
+  testTokens: number;
+}
+
+export interface BaselineResult {
+  /** Per baseline name (random, frequency, markov, temporal). */
+  results: Record<string, PredictorResult>;
+  split: SplitSummary;
+}
+
+/** Routing of the train and test parts (token text, weights and logits left out), for the training worker. */
+export interface SplitData {
+  train: TraceSet;
+  test: TraceSet;
+  split: SplitSummary;
+}
+
+export interface TraceWorkerApi {
+  load(req: LoadRequest, onProgress: (p: LoadProgress) => void): Promise<LoadedInfo>;
+  analyze(datasets: string[]): Promise<AnalysisResult>;
+  baselines(req: SplitRequest): Promise<BaselineResult>;
+  splitData(req: SplitRequest): Promise<SplitData>;
+}
