@@ -17,7 +17,7 @@ import { dirSource, isDirectory, writeTraceSet } from './fsTrace';
 import { GuardedDecoder } from './guardedDecode';
 import { validatePath } from './validate';
 import { LEARNED_PREDICTORS } from '../ml/config';
-import { isLearned, LEARNED_CLI_HELP, LEARNED_CLI_OPTIONS, makeLearnedPredictor } from '../ml/cliLearned';
+import { isLearned, LEARNED_CLI_HELP, LEARNED_CLI_OPTIONS, learnedOptions, makeLearnedPredictor } from '../ml/cliLearned';
 import { evaluatePredictors } from '../ml/evaluatePredictors';
 
 const HELP = `speclab <command> [options]
@@ -183,6 +183,14 @@ async function main(argv: string[]): Promise<void> {
       const known = [...Object.keys(BASELINES), ...LEARNED_PREDICTORS];
       const names = (v.predictor as string) === 'all' ? known : (v.predictor as string).split(',').map((s) => s.trim());
       for (const n of names) if (!known.includes(n)) throw new UsageError(`unknown predictor "${n}" (known: ${known.join(', ')}, all)`);
+      // Bad model options fail before any reading.
+      if (names.some(isLearned)) {
+        try {
+          learnedOptions(v, seed);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+      }
       const results = await withTraceSet(positionals[0], async (first) => {
         let train = first;
         let test: TraceSet;

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { sha256Hex } from '../core/trace/hash';
 import { detectFormat, SNIFF_BYTES, type RawFile } from '../core/trace/importers';
+import { checkIpcStructure } from '../core/trace/ipc';
 import { parseManifest } from '../core/trace/manifest';
 import { readTraceSet } from '../core/trace/read';
 import type { ShapeHints } from '../core/trace/shard';
@@ -74,6 +75,7 @@ const shape = (m: { numLayers: number; numExperts: number; topK: number }) => `$
 /** Validates `path` (trace set folder, manifest.json, shard, routing log or folder of logs); throws a TraceError on the first problem. */
 export async function validatePath(path: string, opts: ValidateOptions = {}): Promise<ValidateReport> {
   const decoder = opts.decoder ?? new GuardedDecoder({ ...VALIDATE_BUDGET, maxHeapMb: 4096 });
+  decoder.warm();
   const t0 = performance.now();
   try {
     const r = await validateWith(resolve(path), decoder, opts);
@@ -115,7 +117,7 @@ function unknownFormat(b: Uint8Array): string {
 }
 
 async function validateTraceSet(dir: string, decoder: GuardedDecoder): Promise<Omit<ValidateReport, 'ms'>> {
-  const set = await readTraceSet(dirSource(dir), { decode: (b, m, w, n) => decoder.decode(b, m, w, n) });
+  const set = await readTraceSet(dirSource(dir), { decode: (b, m, w, n) => (checkIpcStructure(b, w), decoder.decode(b, m, w, n)) });
   const m = set.manifest;
   let tokens = 0;
   for (const c of set.chunks) tokens += c.tokens;
@@ -148,6 +150,8 @@ async function siblingManifest(path: string): Promise<Manifest | undefined> {
 }
 
 async function validateShard(path: string, bytes: Uint8Array, decoder: GuardedDecoder, hints: ShapeHints | undefined): Promise<Omit<ValidateReport, 'ms'>> {
+  // The structure check is linear and bounded, so it runs here: most malformed files never need the worker.
+  checkIpcStructure(bytes, path);
   const m = hints && Object.values(hints).some((v) => v !== undefined) ? undefined : await siblingManifest(path);
   if (m) {
     const entry = m.shards.find((s) => s.file === basename(path))!;

@@ -4,7 +4,7 @@
  */
 import type { TraceShape } from '../core/trace/types';
 import type { BackendReport } from './backend';
-import { BACKEND_NAMES, LEARNED_PREDICTORS, parseInterLayerConfig, type BackendName, type LearnedPredictorName } from './config';
+import { BACKEND_NAMES, LEARNED_PREDICTORS, parseInterLayerConfig, type BackendName, type InterLayerConfig, type LearnedPredictorName } from './config';
 import type { AnyPredictor } from './evaluatePredictors';
 
 export const LEARNED_CLI_OPTIONS = {
@@ -27,13 +27,8 @@ let backend: Promise<BackendReport> | null = null;
  * Builds a learned predictor from the CLI's options (seed from --seed, context and horizon from the task at fit
  * time). Throws a plain Error for bad options or a backend that cannot start; the caller reports it as usage.
  */
-export async function makeLearnedPredictor(
-  name: LearnedPredictorName,
-  shape: TraceShape,
-  seed: number,
-  values: Record<string, string | boolean | undefined>,
-  log: (line: string) => void,
-): Promise<AnyPredictor> {
+/** The model config and backend that the CLI options ask for; throws a plain Error (usage) when they are bad. */
+export function learnedOptions(values: Record<string, string | boolean | undefined>, seed: number): { config: InterLayerConfig; backend?: BackendName } {
   let extra: unknown = {};
   if (typeof values['model-config'] === 'string') {
     try {
@@ -48,10 +43,21 @@ export async function makeLearnedPredictor(
   const config = parseInterLayerConfig({ ...(extra as object), seed, ...(epochs !== undefined && { epochs: Number(epochs) }) });
   const wanted = values.backend as string | undefined;
   if (wanted !== undefined && !(BACKEND_NAMES as readonly string[]).includes(wanted)) throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')} (got "${wanted}")`);
+  return { config, ...(wanted && { backend: wanted as BackendName }) };
+}
+
+export async function makeLearnedPredictor(
+  name: LearnedPredictorName,
+  shape: TraceShape,
+  seed: number,
+  values: Record<string, string | boolean | undefined>,
+  log: (line: string) => void,
+): Promise<AnyPredictor> {
+  const { config, backend: wanted } = learnedOptions(values, seed);
   const { initBackend, describeBackend } = await import('./backend');
   if (!backend) {
     // An explicit --backend is that backend or an error, never a silent fallback (timings and numbers depend on it).
-    backend = initBackend(wanted ? [wanted as BackendName] : ['webgpu', 'wasm', 'cpu']);
+    backend = initBackend(wanted ? [wanted] : ['webgpu', 'wasm', 'cpu']);
     backend.then((r) => log(`${name}: tfjs backend ${describeBackend(r)}\n`)).catch(() => {});
   }
   await backend;

@@ -63,7 +63,8 @@ export interface TrainingSummary {
   validation: ValidationSplit['how'];
 }
 
-interface DeviceWindows {
+/** Windows uploaded to the device (ids as float32). */
+export interface DeviceWindows {
   n: number;
   ctxExperts: tf.Tensor2D;
   ctxLayers: tf.Tensor2D;

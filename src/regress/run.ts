@@ -108,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
       let { hash } = resolveExperiment(e, suitePath);
       if (e.importTrace) hash = await importForRun(e.name, resolve(dirname(suitePath), e.importTrace), e);
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const link = `${server.url}/${hash}`;
+      const link = `${server.url}/#${hash.replace(/^#/, "")}`;
       const report: ExperimentReport = { name: e.name, link, backend: null, status: 'pass', checks: [], curves: [], seconds: 0 };
       try {
         const out = await runOne(page, link, Number(v.timeout) * 1000);

@@ -55,6 +55,8 @@ export class TraceClient {
   private active: Handle | null = null;
   /** The worker loading the next input, if any. */
   private pending: Handle | null = null;
+  /** Counts load() calls: a call that waited while a newer one started gives way to it. */
+  private generation = 0;
 
   constructor(private readonly budget: Budget = DEFAULT_BUDGET) {}
 
@@ -63,7 +65,12 @@ export class TraceClient {
    * failure, overrun or supersession the new worker is ended and the active one stays.
    */
   async load(req: LoadRequest, label: string, onProgress: (p: LoadProgress) => void): Promise<LoadedInfo> {
+    const generation = ++this.generation;
     if (this.pending) kill(this.pending);
+    this.pending = null;
+    // Starting a worker costs the main thread a few to tens of ms: give it a task of its own.
+    await new Promise((r) => setTimeout(r, 0));
+    if (generation !== this.generation) throw new Superseded();
     const h = spawn();
     this.pending = h;
     let timer: ReturnType<typeof setTimeout> | undefined;

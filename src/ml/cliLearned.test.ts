@@ -1,0 +1,50 @@
+// `speclab eval` with the learned predictor, run as a user runs it, on the real Mixtral trace (tiny model, CPU).
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REAL } from '../core/trace/importers/test-helpers';
+
+const run = promisify(execFile);
+
+async function speclab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return { code: 0, ...(await run('npm', ['run', '--silent', 'speclab', '--', ...args], { maxBuffer: 1 << 26 })) };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'speclab-learned-'));
+const tiny = JSON.stringify({ hiddenUnits: 8, embeddingDim: 4, batchSize: 128, lr: 0.01 });
+
+describe('speclab eval with learned predictors', () => {
+  beforeAll(async () => {
+    const r = await speclab('import', join(REAL, 'mixtral-8x7b-instruct-fp8'), '-o', join(tmp, 'mx'), '--json');
+    expect(r.code).toBe(0);
+  }, 60_000); // the import runs the CLI; a loaded 2-core machine can take longer than the 10 s hook default
+
+  it('all = every baseline and interlayer, which reports kind "learned" with the same metrics', async () => {
+    const r = await speclab('eval', join(tmp, 'mx'), '--test-fraction', '0.5', '--predictor', 'all', '--epochs', '1', '--backend', 'cpu', '--model-config', tiny, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(['random', 'frequency', 'markov', 'temporal', 'interlayer']);
+    expect(out.interlayer).toMatchObject({ kind: 'learned', samples: out.frequency.samples });
+    expect(out.interlayer.recallAtK).toHaveLength(2);
+    expect(out.interlayer.exact).toHaveLength(2);
+    expect(r.stderr).toContain('interlayer: tfjs backend cpu');
+    expect(r.stderr).toMatch(/interlayer epoch 1\/1: train loss/);
+  });
+
+  it('rejects bad learned options as usage errors', async () => {
+    const bad = await speclab('eval', join(tmp, 'mx'), '--test-fraction', '0.5', '--predictor', 'interlayer', '--model-config', '{"lr":-1}');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^speclab: invalid InterLayer config: lr/);
+    const backend = await speclab('eval', join(tmp, 'mx'), '--test-fraction', '0.5', '--predictor', 'interlayer', '--backend', 'tpu');
+    expect(backend.code).toBe(2);
+    expect(backend.stderr).toContain('--backend must be one of');
+  });
+});
