@@ -49,7 +49,8 @@ export function createNotebook(store: NotebookStore, win: Window, opts: Notebook
     controller,
     start() {
       stopUrl = syncUrl(store, traces, win);
-      void probeWebGpuInWorker().then((r) => store.getState().setGpu(r));
+      // Not urgent: the probe's worker starts after the trace set's.
+      setTimeout(() => void probeWebGpuInWorker().then((r) => store.getState().setGpu(r)), 500);
     },
     dispose() {
       stopUrl();

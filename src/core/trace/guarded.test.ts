@@ -8,14 +8,14 @@ import { encodeShard } from './shard';
 import { syntheticTrace } from './synthetic';
 import { TraceError } from './types';
 
-type Behaviour = 'works' | 'hangs' | 'dies' | 'slow-start';
+type Behaviour = 'works' | 'hangs' | 'dies' | 'slow-start' | 'never-ready';
 
 /** A worker that runs jobs in process (as the real one does), or misbehaves as told. */
 function scripted(behaviour: Behaviour, log: string[]): WorkerHandle {
   let onMessage: (d: unknown) => void = () => {};
   let onFailure: (why: string) => void = () => {};
   let alive = true;
-  setTimeout(() => alive && onMessage(WORKER_READY), behaviour === 'slow-start' ? 300 : 0);
+  if (behaviour !== 'never-ready') setTimeout(() => alive && onMessage(WORKER_READY), behaviour === 'slow-start' ? 300 : 0);
   return {
     post: (msg) => {
       const job = msg as DecodeJob;
@@ -78,6 +78,19 @@ describe('GuardedRunner', () => {
     const runner = new GuardedRunner(() => scripted('slow-start', log), { baseMs: 150, msPerMB: 0 });
     const results = await Promise.all([1, 2, 3].map((i) => runner.decode(shard, set.manifest, `s${i}.arrow`, 50)));
     expect(results.map((c) => c.tokens)).toEqual([50, 50, 50]);
+    runner.close();
+  });
+
+  it('fails jobs waiting for a worker that never starts (startup limit, or closed), and starts afresh after', async () => {
+    const plan: Behaviour[] = ['never-ready', 'never-ready', 'works'];
+    const runner = new GuardedRunner(() => scripted(plan.shift()!, []), { baseMs: 100, startupMs: 200 });
+    runner.warm();
+    await expect(runner.decode(shard, set.manifest, 'a.arrow', 50)).rejects.toThrow(/did not start within 200 ms/);
+    const waiting = runner.decode(shard, set.manifest, 'b.arrow', 50);
+    await new Promise((r) => setTimeout(r, 20));
+    runner.close();
+    await expect(waiting).rejects.toThrow(DecoderFault);
+    await expect(runner.decode(shard, set.manifest, 'c.arrow', 50)).resolves.toMatchObject({ tokens: 50 });
     runner.close();
   });
 

@@ -64,6 +64,7 @@ export class GuardedRunner {
   private running: Running | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   private nextId = 0;
+  private abortStart: ((why: string) => void) | undefined;
   /** Time the last job took inside the worker (ms), for callers that report it. */
   lastJobMs = 0;
 
@@ -79,11 +80,14 @@ export class GuardedRunner {
     this.ready = new Promise<void>((resolve, reject) => {
       let started = false;
       const timer = setTimeout(() => fail(`the decode worker did not start within ${this.opts.startupMs ?? 60_000} ms`), this.opts.startupMs ?? 60_000);
-      const fail = (why: string) => {
+      // Called by drop(): a worker stopped before it said ready (closed, or failed) fails the jobs waiting for it.
+      this.abortStart = (why: string) => {
         clearTimeout(timer);
-        if (this.worker !== w) return;
-        this.drop();
         if (!started) reject(new DecoderFault(why, 'decode worker'));
+      };
+      const fail = (why: string) => {
+        if (this.worker !== w) return;
+        this.drop(why);
       };
       w.listen(
         (data) => {
@@ -92,6 +96,7 @@ export class GuardedRunner {
             if ((data as { ready?: boolean })?.ready) {
               started = true;
               clearTimeout(timer);
+              this.abortStart = undefined;
               resolve();
             }
             return;
@@ -113,8 +118,16 @@ export class GuardedRunner {
     return this.ready;
   }
 
+  /** Starts the worker now (module loading overlaps the caller's own work); a failure shows at the next job. */
+  warm(): void {
+    this.start().catch(() => undefined);
+  }
+
   /** Forgets and terminates the current worker (the next job starts a new one). */
-  private drop(): void {
+  private drop(why = 'the decode worker was stopped before it started'): void {
+    const abort = this.abortStart;
+    this.abortStart = undefined;
+    abort?.(why);
     const w = this.worker;
     this.worker = null;
     this.ready = null;

@@ -156,6 +156,11 @@ describe('manifest limits and encodings', () => {
     const long = serializeManifest(base).replace('"format": "speclab-trace"', `"format": "${'x'.repeat(200_000)}"`);
     expect(() => parseManifest(long, 'm.json')).toThrow(/^m\.json: field "format" is "x{40}…", expected "speclab-trace"$/);
   });
+  it('stops at the first bad element of a long array (fuzz seed 1, case 60884: zod listed all 100 000)', () => {
+    const text = JSON.stringify({ ...base, shards: Array.from({ length: 100_000 }, (_, i) => i) });
+    expect(() => parseManifest(text, 'm.json')).toThrow(/^m\.json: field "shards\.0": expected an object, got 0$/);
+    expect(() => parseManifest(JSON.stringify({ ...base, datasets: ['a', 7] }), 'm.json')).toThrow(/^m\.json: field "datasets\.1": expected a string, got 7$/);
+  });
   it('never prints an error over several lines', () => {
     expect(new TraceError('bad\nthing\r\u0000', 'f').message).toBe('f: bad\\nthing\\r\\u0000');
     expect(() => parseManifest('{\n"format":\n', 'm.json')).toThrow(/^m\.json: not valid JSON \([^\n]*\)$/);

@@ -405,7 +405,6 @@ function checkStream(bytes: Uint8Array, where: string): IpcLayout {
       layout.bodyBytes += info.bodyLength;
     } else layout.dictionaryBatches++;
     pos += info.size;
-    // Messages start at 8-byte boundaries; writers pad, so skip padding the writer may have left.
   }
   if (schema === undefined) throw new TraceError('stream holds no schema', where);
   return layout;
