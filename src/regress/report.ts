@@ -50,7 +50,13 @@ function curveSvg(curves: CurvePoint[]): string {
       .filter(([, v]) => v !== undefined && Number.isFinite(v))
       .map(([e, v], i) => `${i ? 'L' : 'M'}${x(e).toFixed(1)},${y(v!).toFixed(1)}`)
       .join('');
-    return d ? `<path class="${cls}" d="${d}"/>` : '';
+    // Dots as well as the path: a one-epoch run has no line to draw.
+    const dots = pts
+      .map((p) => [p.epoch, get(p)] as const)
+      .filter(([, v]) => v !== undefined && Number.isFinite(v))
+      .map(([e, v]) => `<circle class="${cls}" cx="${x(e).toFixed(1)}" cy="${y(v!).toFixed(1)}" r="2.5"/>`)
+      .join('');
+    return (d ? `<path class="${cls}" d="${d}"/>` : '') + dots;
   };
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="recall per epoch">
 <line class="axis" x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}"/><line class="axis" x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}"/>
@@ -97,7 +103,7 @@ tr.regressed td,tr.missing td,tr.no-baseline td{color:#cf222e;font-weight:600}
 .row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
 img{max-width:100%;border:1px solid #d0d7de;margin-top:8px}
 svg text{font-size:10px;fill:#57606a}svg .axis{stroke:#8c959f}svg path{fill:none;stroke-width:2}
-svg .train,.legend .train{stroke:#0969da;color:#0969da}svg .val,.legend .val{stroke:#bf3989;color:#bf3989}
+svg .train,.legend .train{stroke:#0969da;color:#0969da}svg .val,.legend .val{stroke:#bf3989;color:#bf3989}svg circle.train{fill:#0969da}svg circle.val{fill:#bf3989}
 .error{color:#cf222e;white-space:pre-wrap}.muted{color:#57606a}
 </style></head><body>
 <h1>SpecLab regression run: ${escapeHtml(r.suite)}</h1>
