@@ -1,23 +1,8 @@
-import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
+// One list of Chromium flags (WebGPU through SwiftShader, no background traffic) for e2e and regression runs.
+import { CHROMIUM_ARGS, chromiumPath } from './src/regress/browser';
 
 const isCI = Boolean(process.env.CI);
-/** Debian's Chromium; Playwright cannot download its own browsers on these machines. */
-const SYSTEM_CHROMIUM = '/usr/bin/chromium';
-
-/**
- * WebGPU in headless Chromium without a GPU: --enable-unsafe-webgpu exposes navigator.gpu and
- * Dawn falls back to SwiftShader's Vulkan (adapter.info: vendor "google", architecture "swiftshader").
- */
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const BUILT = 'http://localhost:4173';
 const DEV = 'http://localhost:5174';
@@ -35,7 +20,7 @@ export default defineConfig({
     browserName: 'chromium',
     headless: true,
     launchOptions: {
-      executablePath: existsSync(SYSTEM_CHROMIUM) ? SYSTEM_CHROMIUM : undefined,
+      executablePath: chromiumPath(),
       args: CHROMIUM_ARGS,
     },
     // Tracing costs ~2 s a test on this 2-core machine; record one with `npx playwright test --trace on`.
