@@ -5,6 +5,8 @@
  * structure check and apache-arrow, so the hostile-file test exercises those too. Best effort: at the first
  * message it cannot follow, the rest is copied as it is.
  */
+import { concat } from './mutate';
+
 export function modernizeLegacyStream(b: Uint8Array): Uint8Array | null {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b.length < 4 || dv.getUint32(0, true) === 0xffffffff || String.fromCharCode(...b.subarray(0, 6)) === 'ARROW1') return null;
@@ -33,13 +35,5 @@ export function modernizeLegacyStream(b: Uint8Array): Uint8Array | null {
   }
   if (parts.length === 0) return null;
   parts.push(b.subarray(pos));
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(...parts);
 }

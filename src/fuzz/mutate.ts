@@ -19,7 +19,7 @@ const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[int(rng, xs.length)];
 const INTERESTING_32 = [0, 1, -1, 0x7fffffff, -0x80000000, 0xffff, 0x10000, 0x7fff, 8, 255, 1 << 20, 1 << 30];
 const INTERESTING_64 = [0n, 1n, -1n, 0x7fffffffn, 0xffffffffn, 1n << 32n, 1n << 40n, (1n << 53n) + 1n, (1n << 63n) - 1n, -(1n << 63n)];
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+export function concat(...parts: Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
