@@ -1,9 +1,11 @@
 /**
  * Keeps the experiment spec and the URL hash in step: the hash is read at start and on every hashchange
  * (a pasted link), and rewritten (replaceState, no history entry) whenever the spec changes. A link's problems
- * are shown, never acted on; a refused trace loads nothing.
+ * are shown, never acted on; a refused trace loads nothing. Links of every known version are read (compact
+ * version-2 ones too); the address bar shows the readable version 1, "Copy link" gives the compact form.
  */
-import { decodeSpecHash, encodeSpecHash } from '../core/experiment/url';
+import { decodeLinkHash } from '../core/experiment/compactLink';
+import { encodeSpecHash } from '../core/experiment/url';
 import type { NotebookStore } from './notebookStore';
 import type { TraceController } from './traceController';
 
@@ -23,7 +25,7 @@ export function syncUrl(store: NotebookStore, traces: TraceController, win: Wind
   const readHash = () => {
     const hash = win.location.hash;
     if (hash.replace(/^#/, '') === written) return; // our own write coming back
-    const d = decodeSpecHash(hash);
+    const d = decodeLinkHash(hash);
     const traceProblem = d.problems.trace;
     const st = store.getState();
     st.applyLink(d.spec, traceProblem ? d.messages.filter((m) => m !== traceProblem) : d.messages);

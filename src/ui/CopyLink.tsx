@@ -1,11 +1,11 @@
 import { useState } from 'react';
-import { encodeSpecHash } from '../core/experiment/url';
+import { encodeCompactHash } from '../core/experiment/compactLink';
 import { errorText } from '../state/errorText';
 import { useNotebook } from '../state/StoreContext';
 
-/** The experiment as a link (the whole spec in the hash) and a button that copies it. */
+/** The experiment as a compact link (the whole spec, compressed, in the hash) and a button that copies it. */
 export function CopyLink() {
-  const hash = useNotebook((s) => encodeSpecHash(s.spec));
+  const hash = useNotebook((s) => encodeCompactHash(s.spec));
   const [note, setNote] = useState('');
   const link = `${location.origin}${location.pathname}#${hash}`;
   const copy = async () => {
