@@ -5,7 +5,7 @@ import { sha256Hex } from '../core/trace/hash';
 import { serializeManifest } from '../core/trace/manifest';
 import type { TraceSource } from '../core/trace/read';
 import { encodeShard } from '../core/trace/shard';
-import { TraceError, type Manifest, type ShardEntry, type TraceSet } from '../core/trace/types';
+import { TraceError, type Manifest, type ShardEntry, type TraceChunk, type TraceSet } from '../core/trace/types';
 
 /** A trace source over a folder on disk. */
 export function dirSource(dir: string): TraceSource {
@@ -55,20 +55,28 @@ export interface WriteOptions {
  * folder whose manifest exists is always whole. Returns the manifest written.
  */
 export async function writeTraceSet(dir: string, set: TraceSet, opts: WriteOptions = {}): Promise<Manifest> {
-  const shardTokens = opts.shardTokens ?? 262_144;
+  return writeTraceChunks(dir, set.manifest, rechunk(set, opts.shardTokens ?? 262_144));
+}
+
+/**
+ * Writes chunks as they come, one shard each (so a trace larger than memory can be written from a generator),
+ * then the manifest with their checksums. `manifest.shards` is ignored.
+ */
+export async function writeTraceChunks(dir: string, base: Manifest, chunks: Iterable<TraceChunk>, onShard?: (i: number) => void): Promise<Manifest> {
   await mkdir(dir, { recursive: true });
   const manifestPath = join(dir, 'manifest.json');
   // An older manifest must not describe shards that are about to be replaced.
   await rm(manifestPath, { force: true });
   const shards: ShardEntry[] = [];
-  const pieces = rechunk(set, shardTokens);
-  for (let i = 0; i < pieces.length; i++) {
+  let i = 0;
+  for (const piece of chunks) {
     const file = `shard-${String(i).padStart(5, '0')}.arrow`;
-    const bytes = encodeShard(pieces[i], set.manifest);
+    const bytes = encodeShard(piece, base);
     await writeFileDurably(join(dir, file), bytes);
-    shards.push({ file, tokens: pieces[i].tokens, sha256: await sha256Hex(bytes) });
+    shards.push({ file, tokens: piece.tokens, sha256: await sha256Hex(bytes) });
+    onShard?.(i++);
   }
-  const manifest: Manifest = { ...set.manifest, shards };
+  const manifest: Manifest = { ...base, shards };
   await writeFileDurably(manifestPath, serializeManifest(manifest));
   return manifest;
 }

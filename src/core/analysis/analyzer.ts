@@ -22,14 +22,27 @@ export interface AnalysisCounts {
 export interface AnalyzeOptions {
   /** Only tokens of these dataset indices; all when absent. */
   datasets?: ReadonlySet<number>;
+  /** Count every statistic directly, even where the pair-code tables apply (to check one against the other). */
+  directCounts?: boolean;
 }
 
 /**
  * Streams chunks through every per-layer count in one pass over the expert ids.
  * Chunks must come in trace order: reuse looks at the previous token, also across chunk boundaries.
  */
+/** Top-2 traces with at most this many experts count joint (pair-code) histograms; see TraceAnalyzer. */
+const PAIR_CODE_MAX_EXPERTS = 8;
+
 export class TraceAnalyzer {
-  readonly counts: AnalysisCounts;
+  private readonly totals: AnalysisCounts;
+  /**
+   * Top-2 with few experts: a token's two experts at a layer are one pair code u = e0*E + e1 (P = E*E codes),
+   * and one pass only counts joint histograms: pairCodes[l][u][v] for layers l, l+1 of a token and
+   * reuseCodes[l][u][v] for consecutive tokens at layer l, plus the last layer's codes. Every statistic
+   * (selections, co-activation, transitions, reuse) is a weighted sum over these tables (flush), so the pass
+   * makes one or two increments per token and layer instead of six.
+   */
+  private readonly pair: { T: Uint32Array; R: Uint32Array; last: Uint32Array; prevU: Uint16Array; pending: number } | null;
   private prevSeq = NaN;
   private prevPos = NaN;
   /** The previous analysed token's experts (L*K), for reuse across chunk boundaries. */
@@ -42,7 +55,12 @@ export class TraceAnalyzer {
   ) {
     const { numLayers: L, numExperts: E, topK: K } = shape;
     this.prev = new Int16Array(L * K);
-    this.counts = {
+    const P = E * E;
+    this.pair =
+      K === 2 && E <= PAIR_CODE_MAX_EXPERTS && !opts.directCounts
+        ? { T: new Uint32Array(Math.max(0, L - 1) * P * P), R: new Uint32Array(L * P * P), last: new Uint32Array(P), prevU: new Uint16Array(L), pending: 0 }
+        : null;
+    this.totals = {
       shape,
       tokens: 0,
       sequences: 0,
@@ -55,7 +73,17 @@ export class TraceAnalyzer {
     };
   }
 
+  /** The counts of every chunk added so far. */
+  get counts(): AnalysisCounts {
+    this.flushPairs();
+    return this.totals;
+  }
+
   add(c: TraceChunk): void {
+    if (this.pair) {
+      this.addPairs(c);
+      return;
+    }
     const { numLayers: L, numExperts: E, topK: K } = this.shape;
     const ex = c.experts;
     const LK = L * K;
@@ -154,14 +182,132 @@ export class TraceAnalyzer {
     }
     if (prevArr === ex) this.prev.set(ex.subarray(prevOff, prevOff + LK));
     this.fold(co, tr, lastSel, rFirst, rAny);
-    this.counts.tokens += tokens;
-    this.counts.sequences += sequences;
-    this.counts.consecutivePairs += pairs;
+    this.totals.tokens += tokens;
+    this.totals.sequences += sequences;
+    this.totals.consecutivePairs += pairs;
+  }
+
+  /** The pass of the pair-code path (top-2, few experts): joint histograms only. */
+  private addPairs(c: TraceChunk): void {
+    const { numLayers: L, numExperts: E } = this.shape;
+    const { T, R, last, prevU } = this.pair!;
+    const P = E * E;
+    const PP = P * P;
+    const ex = c.experts;
+    const L2 = L * 2;
+    const filter = this.opts.datasets;
+    let tokens = 0;
+    let sequences = 0;
+    let pairs = 0;
+    let prevSeq = this.prevSeq;
+    let prevPos = this.prevPos;
+    let hasPrev = this.hasPrev;
+    for (let t = 0; t < c.tokens; t++) {
+      if (filter && !filter.has(c.dataset[t])) continue;
+      const s = c.seq[t];
+      const p = c.pos[t];
+      if (s !== prevSeq) sequences++;
+      tokens++;
+      let o = t * L2;
+      let u = ex[o] * E + ex[o + 1];
+      if (hasPrev && s === prevSeq && p === prevPos + 1) {
+        pairs++;
+        R[prevU[0] * P + u]++;
+        prevU[0] = u;
+        for (let l = 1, tl = 0, rl = PP; l < L; l++, tl += PP, rl += PP) {
+          o += 2;
+          const v = ex[o] * E + ex[o + 1];
+          T[tl + u * P + v]++;
+          R[rl + prevU[l] * P + v]++;
+          prevU[l] = v;
+          u = v;
+        }
+      } else {
+        prevU[0] = u;
+        for (let l = 1, tl = 0; l < L; l++, tl += PP) {
+          o += 2;
+          const v = ex[o] * E + ex[o + 1];
+          T[tl + u * P + v]++;
+          prevU[l] = v;
+          u = v;
+        }
+      }
+      last[u]++;
+      hasPrev = true;
+      prevSeq = s;
+      prevPos = p;
+    }
+    this.prevSeq = prevSeq;
+    this.prevPos = prevPos;
+    this.hasPrev = hasPrev;
+    this.totals.tokens += tokens;
+    this.totals.sequences += sequences;
+    this.totals.consecutivePairs += pairs;
+    // Uint32 cells cannot overflow while fewer than 2^32 tokens are pending.
+    this.pair!.pending += tokens;
+    if (this.pair!.pending > 2 ** 31) this.flushPairs();
+  }
+
+  /** Adds the pair-code histograms into the totals and clears them. */
+  private flushPairs(): void {
+    const pr = this.pair;
+    if (!pr || pr.pending === 0) return;
+    const { numLayers: L, numExperts: E } = this.shape;
+    const { selections, coactivation, transitions, reuseFirst, reuseAny } = this.totals;
+    const P = E * E;
+    const PP = P * P;
+    const EE = E * E;
+    const marginal = (l: number, u: number, n: number) => {
+      const a = (u / E) | 0;
+      const b = u - a * E;
+      selections[l * E + a] += n;
+      selections[l * E + b] += n;
+      coactivation[l * EE + a * E + b] += n;
+      coactivation[l * EE + b * E + a] += n;
+    };
+    for (let l = 0; l + 1 < L; l++)
+      for (let u = 0; u < P; u++) {
+        const a = (u / E) | 0;
+        const b = u - a * E;
+        let row = 0;
+        for (let v = 0; v < P; v++) {
+          const n = pr.T[l * PP + u * P + v];
+          if (n === 0) continue;
+          const c = (v / E) | 0;
+          const d = v - c * E;
+          const ra = l * EE + a * E;
+          const rb = l * EE + b * E;
+          transitions[ra + c] += n;
+          transitions[ra + d] += n;
+          transitions[rb + c] += n;
+          transitions[rb + d] += n;
+          row += n;
+        }
+        if (row) marginal(l, u, row);
+      }
+    for (let u = 0; u < P; u++) if (pr.last[u]) marginal(L - 1, u, pr.last[u]);
+    for (let l = 0; l < L; l++)
+      for (let pu = 0; pu < P; pu++) {
+        const p0 = (pu / E) | 0;
+        const p1 = pu - p0 * E;
+        for (let u = 0; u < P; u++) {
+          const n = pr.R[l * PP + pu * P + u];
+          if (n === 0) continue;
+          const e0 = (u / E) | 0;
+          const e1 = u - e0 * E;
+          if (e0 === p0) reuseFirst[l] += n;
+          if (e0 === p0 || e0 === p1 || e1 === p0 || e1 === p1) reuseAny[l] += n;
+        }
+      }
+    pr.T.fill(0);
+    pr.R.fill(0);
+    pr.last.fill(0);
+    pr.pending = 0;
   }
 
   private fold(co: Uint32Array, tr: Uint32Array, lastSel: Uint32Array, rFirst: Uint32Array, rAny: Uint32Array): void {
     const { numLayers: L, numExperts: E, topK: K } = this.shape;
-    const { selections, coactivation, transitions, reuseFirst, reuseAny } = this.counts;
+    const { selections, coactivation, transitions, reuseFirst, reuseAny } = this.totals;
     const EE = E * E;
     for (let l = 0; l < L; l++) {
       for (let e = 0; e < E; e++)
