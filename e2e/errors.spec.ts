@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Page } from '@playwright/test';
+import { deflateSync } from 'fflate';
 import { ARROW_FUZZ, demoManifest, expect, test } from './fixtures';
 import { dropFiles } from './drop';
 
@@ -50,9 +51,33 @@ test('a hostile experiment link lists its problems as text and runs nothing', as
   await expect(page).toHaveURL(/&ctx=3&.*&seed=7&backend=webgpu&panel=overview&/);
   await page.getByTestId('tab-training').click();
   await expect(page.getByTestId('training-status')).toHaveAttribute('data-state', 'idle');
-  // Another version is refused as a whole.
-  await page.goto('/#v=2&trace=/traces/elsewhere');
-  await expect(page.getByTestId('link-problem')).toHaveText('link: version "2" is not supported (this page reads version 1); nothing in it was used');
+  // An unknown version is refused as a whole.
+  await page.goto('/#v=3&trace=/traces/elsewhere');
+  await expect(page.getByTestId('link-problem')).toHaveText('link: version "3" is not supported (this page reads versions 1 and 2); nothing in it was used');
+});
+
+test('hostile compressed links are refused as a whole, with a message, and the page keeps working', async ({ page }) => {
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+  const cases: [hash: string, message: string][] = [
+    // A zip bomb: 2 MB of "a" in under 3,000 characters; inflating stops at the link length limit.
+    [`v=2&z=${b64(deflateSync(new Uint8Array(2_000_000).fill(97), { level: 9 }))}`, 'expands to more than 8192 characters'],
+    // Small once compressed, over the link length limit once inflated.
+    [`v=2&z=${b64(deflateSync(new TextEncoder().encode(`v=1&trace=demo&${'ds=x&'.repeat(2000)}`), { level: 9 }))}`, 'expands to more than 8192 characters'],
+    ['v=2&z=%3Cscript%3Ealert(1)%3C%2Fscript%3E', 'not base64url text'],
+    ['v=2&z=AAAA', 'link: '],
+    ['v=2&trace=/traces/elsewhere', 'exactly one "z"'],
+    ['v=9&z=AAAA', 'version "9" is not supported (this page reads versions 1 and 2)'],
+  ];
+  for (const [hash, message] of cases) {
+    await page.goto(`/#${hash}`);
+    await expect(page.getByTestId('link-problem')).toHaveCount(1);
+    await expect(page.getByTestId('link-problem')).toContainText(message);
+    await expect(page.getByTestId('link-problem')).toContainText('nothing in it was used');
+    await expect(page.getByTestId('link-problems').locator('script, img')).toHaveCount(0);
+    // Refused as a whole: the default experiment, on the demo.
+    await expect(page.getByTestId('trace-summary')).toBeVisible();
+    await expect(page).toHaveURL(/#v=1&trace=demo&ctx=3&/);
+  }
 });
 
 /** The tokens the summary shows, as a number. */
@@ -91,7 +116,7 @@ test('dropping corrupted files shows a clear error while the loaded trace set st
   await expect(page.getByTestId('trace-summary')).toBeVisible();
   expect(await tokens(page)).toBe(before);
 
-  // The same fuzz file dropped alone: not routing data the page can read, and it says what to drop instead.
+  // The same fuzz file dropped alone: decoded as a lone shard and refused, by name.
   await dropFiles(page, [{ name: fuzzName, bytes: fuzz }]);
   await expect(page.getByTestId('load-error-message')).toContainText(fuzzName);
 

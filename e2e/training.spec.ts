@@ -67,7 +67,7 @@ test('trains a small InterLayer model beside the baselines; its link replays the
   await expect(page.getByTestId('copy-note')).toHaveText('Copied.');
   const link = await page.evaluate(() => navigator.clipboard.readText());
   expect(link).toBe(await page.getByTestId('experiment-link').inputValue());
-  expect(link).toContain('#v=1&trace=demo&');
+  expect(link).toMatch(/#v=2&z=[\w-]+$/);
 
   const other = await context.newPage();
   await other.goto(link);

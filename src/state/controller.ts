@@ -9,6 +9,8 @@ import type { PickedFile } from '../workers/traceProtocol';
 import type { NotebookStore } from './notebookStore';
 import type { TrainingClient } from '../workers/trainingClient';
 import { RunController } from './runController';
+import { RunHistory } from './runHistory';
+import { openRunsDb, type RunsDb } from './runsDb';
 import { TraceController } from './traceController';
 import { syncUrl } from './urlSync';
 
@@ -20,6 +22,8 @@ export interface NotebookController {
   run(): Promise<void>;
   stop(): void;
   resume(): Promise<void>;
+  /** Kept runs: rename, annotate, delete, export and import. */
+  runs: RunHistory;
 }
 
 export interface NotebookOptions {
@@ -28,6 +32,8 @@ export interface NotebookOptions {
   budget?: Budget;
   /** import.meta.env.BASE_URL: where the demo trace set is served. */
   appBase: string;
+  /** Where runs are kept (IndexedDB by default). */
+  runsDb?: RunsDb;
 }
 
 /**
@@ -37,6 +43,7 @@ export interface NotebookOptions {
 export function createNotebook(store: NotebookStore, win: Window, opts: NotebookOptions): { controller: NotebookController; start(): void; dispose(): void } {
   const traces = new TraceController(store, opts.budget, opts.appBase, win.location.origin);
   const runs = new RunController(store, traces, opts.createTrainer);
+  const history = new RunHistory(store, opts.runsDb ?? openRunsDb());
   let stopUrl = () => {};
   const controller: NotebookController = {
     openTrace: (trace) => traces.openTrace(trace, true),
@@ -44,16 +51,19 @@ export function createNotebook(store: NotebookStore, win: Window, opts: Notebook
     run: () => runs.run(),
     stop: () => runs.stop(),
     resume: () => runs.resume(),
+    runs: history,
   };
   return {
     controller,
     start() {
       stopUrl = syncUrl(store, traces, win);
+      void history.start();
       // Not urgent: the probe's worker starts after the trace set's.
       setTimeout(() => void probeWebGpuInWorker().then((r) => store.getState().setGpu(r)), 500);
     },
     dispose() {
       stopUrl();
+      history.dispose();
       traces.client.dispose();
     },
   };

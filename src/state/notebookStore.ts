@@ -3,10 +3,11 @@ import { createAnalysisSlice, type AnalysisSlice } from './slices/analysisSlice'
 import { createExperimentSlice, type ExperimentSlice } from './slices/experimentSlice';
 import { createGpuSlice, type GpuSlice } from './slices/gpuSlice';
 import { createRunSlice, type RunSlice } from './slices/runSlice';
+import { createRunsSlice, type RunsSlice } from './slices/runsSlice';
 import { createTraceSlice, type TraceSlice } from './slices/traceSlice';
 
 /** Everything one notebook shows; each slice in its own file, each field with the reason it exists. */
-export type NotebookState = ExperimentSlice & TraceSlice & AnalysisSlice & RunSlice & GpuSlice;
+export type NotebookState = ExperimentSlice & TraceSlice & AnalysisSlice & RunSlice & GpuSlice & RunsSlice;
 export type NotebookStore = StoreApi<NotebookState>;
 
 /** One store per notebook (tests and embeds can mount several), handed down through context. */
@@ -17,5 +18,6 @@ export function createNotebookStore(): NotebookStore {
     ...createAnalysisSlice(...a),
     ...createRunSlice(...a),
     ...createGpuSlice(...a),
+    ...createRunsSlice(...a),
   }));
 }

@@ -17,18 +17,21 @@ export const MAX_RUN_NOTE = 10_000;
 const num = z.number();
 const perStep = z.array(num).max(64);
 
-const epochSchema = z
-  .object({
-    epoch: z.number().int().min(0),
-    step: z.number().int().min(0),
-    lr: num,
-    trainLoss: num,
-    trainRecall: perStep,
-    valLoss: num.nullable(),
-    valRecall: perStep.nullable(),
-    seconds: num.min(0),
-  })
-  .strict();
+/** A measured value that may be NaN (a diverged loss): NaN is kept in IndexedDB and written as null in JSON. */
+const measured = z.union([z.number(), z.nan()]).nullable();
+
+/** One epoch of the training curves. Fields added to the training's metrics later are dropped, not refused. */
+const epochSchema = z.object({
+  epoch: z.number().int().min(0),
+  step: z.number().int().min(0),
+  lr: measured,
+  trainLoss: measured,
+  trainRecall: perStep,
+  valLoss: measured,
+  valRecall: perStep.nullable(),
+  seconds: num.min(0),
+  samplesPerSecond: measured.optional(),
+});
 
 const resultSchema = z
   .object({

@@ -71,7 +71,7 @@ function record(id: string, recall: number[], overrides: Record<string, unknown>
     spec,
     trace: { model: 'demo', tokens: 1964, layers: 8, experts: 8, topK: 2 },
     backend: 'cpu',
-    epochs: [{ epoch: 1, step: 10, lr: 1e-3, trainLoss: 0.5, trainRecall: recall, valLoss: null, valRecall: null, seconds: 1.5 }],
+    epochs: [{ epoch: 1, step: 10, lr: 1e-3, trainLoss: 0.5, trainRecall: recall, valLoss: null, valRecall: null, seconds: 1.5, samplesPerSecond: 40 }],
     results: { interlayer: result(recall), random: { ...result([0.25, 0.25]), kind: 'baseline' } },
     split: { trainSequences: 8, testSequences: 2, trainTokens: 1500, testTokens: 464 },
     error: null,
