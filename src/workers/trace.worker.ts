@@ -10,9 +10,10 @@ import { filterDatasets, resolveDatasets } from '../core/experiment/datasets';
 import { BASELINES } from '../core/predictors/baselines';
 import { evaluate } from '../core/predictors/evaluate';
 import { checkTask, splitBySequence } from '../core/tasks/task';
+import { GuardedRunner, webWorkerHandle } from '../core/trace/guarded';
 import type { TraceChunk, TraceSet } from '../core/trace/types';
 import { openShardCache } from './shardCache';
-import { loadFromFiles, loadFromUrl } from './traceLoad';
+import { loadFromFiles, loadFromUrl, PAGE_DECODE_BUDGET } from './traceLoad';
 import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, SplitSummary, TraceWorkerApi } from './traceProtocol';
 
 let current: TraceSet | null = null;
@@ -62,9 +63,19 @@ function routingOnly(set: TraceSet): { set: TraceSet; buffers: ArrayBuffer[] } {
 
 const api: TraceWorkerApi = {
   async load(req: LoadRequest, onProgress: (p: LoadProgress) => void): Promise<LoadedInfo> {
-    const r = req.kind === 'url' ? await loadFromUrl(req.baseUrl, openShardCache(), onProgress) : await loadFromFiles(req.files, onProgress);
-    current = r.set;
-    return r.info;
+    // Every file is parsed in a throwaway decode worker under a per-file time budget; it ends with the load.
+    const decoder = new GuardedRunner(
+      () => webWorkerHandle(new Worker(new URL('./decode.worker.ts', import.meta.url), { type: 'module', name: 'decode' })),
+      PAGE_DECODE_BUDGET,
+    );
+    decoder.warm();
+    try {
+      const r = req.kind === 'url' ? await loadFromUrl(req.baseUrl, openShardCache(), onProgress, decoder) : await loadFromFiles(req.files, onProgress, decoder);
+      current = r.set;
+      return r.info;
+    } finally {
+      decoder.close();
+    }
   },
 
   async analyze(datasets: string[]): Promise<AnalysisResult> {

@@ -1,18 +1,37 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GuardedDecoder } from '../cli/guardedDecode';
+import { WORKER_READY } from '../core/trace/decodeJobs';
+import { DecodeTimeout, GuardedRunner, type WorkerHandle } from '../core/trace/guarded';
 import { encodeShard } from '../core/trace/shard';
 import { sha256Hex } from '../core/trace/hash';
 import { syntheticTrace } from '../core/trace/synthetic';
 import { serializeManifest } from '../core/trace/manifest';
-import { loadFromFiles, quietMsFor } from './traceLoad';
+import { loadFromFiles as load, PAGE_DECODE_BUDGET, quietMsFor, type TraceDecoder } from './traceLoad';
 import type { LoadProgress, PickedFile } from './traceProtocol';
 
 const REAL = new URL('../../../shared/traces-real/', import.meta.url).pathname;
 const DEMO = new URL('../../traces/demo/', import.meta.url).pathname;
+const ARROW_FUZZ = new URL('../../../shared/arrow-fuzz/', import.meta.url).pathname;
 
 const picked = (path: string, data: string | Uint8Array): PickedFile => ({ file: new File([data as BlobPart], path.split('/').pop()!), path });
 const fromDisk = (dir: string, name: string, prefix = ''): PickedFile => picked(prefix + name, new Uint8Array(readFileSync(dir + name)));
 const noProgress = () => {};
+const REGRESSIONS = new URL('../core/trace/fixtures/regressions/', import.meta.url).pathname;
+
+// The page's budgets, with the decoding in a worker thread as the trace worker does it in a Web Worker.
+const guarded = new GuardedDecoder(PAGE_DECODE_BUDGET);
+afterAll(() => guarded.close());
+const loadFromFiles = (files: PickedFile[], onProgress: (p: LoadProgress) => void, decoder: TraceDecoder = guarded) => load(files, onProgress, decoder);
+
+/** A decode worker that starts, takes jobs and never answers: what a file that hangs a reader looks like. */
+function silentWorker(jobs: string[]): WorkerHandle {
+  return {
+    post: (msg) => void jobs.push((msg as { kind: string }).kind),
+    listen: (onMessage) => void setTimeout(() => onMessage(WORKER_READY), 0),
+    terminate: () => void jobs.push('terminated'),
+  };
+}
 
 describe('loadFromFiles', () => {
   it('opens a trace set folder (manifest.json + shards) and ignores files outside it', async () => {
@@ -48,8 +67,41 @@ describe('loadFromFiles', () => {
     expect(r.info.label).toBe('gsm8k_2_routing.jsonl');
   });
 
-  it('says what to open when a shard comes without its manifest, or nothing is routing data', async () => {
-    await expect(loadFromFiles([fromDisk(DEMO, 'shard-00000.arrow')], noProgress)).rejects.toThrow(
+  it('reads one shard dropped alone as a lone shard, its shape inferred in the decoder', async () => {
+    const r = await loadFromFiles([fromDisk(DEMO, 'shard-00001.arrow')], noProgress);
+    expect(r.info).toMatchObject({ origin: 'shard', label: 'shard-00001.arrow', tokens: 940 });
+    expect(r.set.manifest).toMatchObject({ numLayers: 8, numExperts: 8, topK: 2 });
+    expect(r.info.inferred?.topK).toMatch(/distinct/);
+  });
+
+  it('rejects hostile Arrow files dropped alone with the decoder\'s message naming the file', async () => {
+    // Sent apache-arrow's reader into a > 40 s loop before the structure check existed.
+    const name = 'fuzz-s1-c318-hang.arrow';
+    await expect(loadFromFiles([fromDisk(REGRESSIONS, name)], noProgress)).rejects.toThrow(/^fuzz-s1-c318-hang\.arrow: file footer: flatbuffer offset \d+ points outside/);
+    // An IPC stream (no ARROW1 magic, a continuation marker) is recognised as Arrow too and decoded, not skipped.
+    const stream = new Uint8Array(readFileSync(`${ARROW_FUZZ}arrow-ipc-stream_clusterfuzz-testcase-arrow-ipc-stream-fuzz-5077390980284416`));
+    expect(Array.from(stream.subarray(0, 4))).toEqual([0xff, 0xff, 0xff, 0xff]);
+    await expect(loadFromFiles([picked('fuzz-5077', stream)], noProgress)).rejects.toThrow(/^fuzz-5077: (message|schema|record|Arrow|flatbuffer|file)/);
+  });
+
+  it('stops a decode that overruns its budget in every path: trace set, lone shard, raw logs', async () => {
+    const jobs: string[] = [];
+    const runner = new GuardedRunner(() => silentWorker(jobs), { baseMs: 150, msPerMB: 0, importMsPerMB: 0 });
+    const set = ['manifest.json', 'shard-00000.arrow', 'shard-00001.arrow'].map((n) => fromDisk(DEMO, n, 'demo/'));
+    const timeout = /reading took longer than 150 ms; rejected as malformed \(the worker was stopped\)/;
+    const e1 = await loadFromFiles(set, noProgress, runner).catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(DecodeTimeout);
+    expect((e1 as Error).message).toMatch(/^demo\/shard-00000\.arrow: /);
+    expect((e1 as Error).message).toMatch(timeout);
+    await expect(loadFromFiles([fromDisk(DEMO, 'shard-00001.arrow')], noProgress, runner)).rejects.toThrow(timeout);
+    const csv = 'Layer ID,Batch Number,Token,Activated Expert IDs\n1,0,a,"[1, 2]"\n';
+    await expect(loadFromFiles([picked('p.csv', csv)], noProgress, runner)).rejects.toThrow(/^p\.csv: reading took longer/);
+    expect(jobs).toEqual(['decode', 'terminated', 'inspect', 'terminated', 'import', 'terminated']);
+    runner.close();
+  });
+
+  it('says what to open when shards come without their manifest, or nothing is routing data', async () => {
+    await expect(loadFromFiles([fromDisk(DEMO, 'shard-00000.arrow'), fromDisk(DEMO, 'shard-00001.arrow')], noProgress)).rejects.toThrow(
       'shard-00000.arrow: is part of a SpecLab trace set but its manifest.json was not opened with it',
     );
     await expect(loadFromFiles([picked('a.md', '# hi'), picked('b.png', 'x')], noProgress)).rejects.toThrow(/no routing data.*not recognised: a\.md, b\.png/);

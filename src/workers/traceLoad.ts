@@ -1,10 +1,13 @@
 /**
  * Reading trace sets in the trace worker: from a URL (shards through the IndexedDB cache), from a picked or
- * dropped trace-set folder (manifest.json + shards as File objects), or from raw JSONL/CSV logs through the
- * importers. Everything here runs off the main thread.
+ * dropped trace-set folder (manifest.json + shards as File objects), from one dropped shard without its
+ * manifest, or from raw JSONL/CSV logs through the importers. Everything here runs off the main thread, and
+ * every parse of file contents (shards, lone shards, raw logs) goes through a `TraceDecoder`: in the page a
+ * GuardedRunner whose throwaway decode worker is stopped when a file overruns its time budget.
  */
+import type { GuardedRunner } from '../core/trace/guarded';
 import { sha256Hex } from '../core/trace/hash';
-import { detectFormat, importFiles, SNIFF_BYTES, type DetectedFormat } from '../core/trace/importers';
+import { detectFormat, SNIFF_BYTES, type DetectedFormat } from '../core/trace/importers';
 import { fetchSource, readTraceSet, type TraceSource } from '../core/trace/read';
 import { TraceError, totalTokens, type TraceSet } from '../core/trace/types';
 import type { ShardCache } from './shardCache';
@@ -15,6 +18,12 @@ export const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
 export const MAX_FILES = 20_000;
 
 type Progress = (p: LoadProgress) => void;
+
+/** What parses untrusted bytes: shards against a manifest, a lone shard, raw logs (see src/core/trace/guarded.ts). */
+export type TraceDecoder = Pick<GuardedRunner, 'decode' | 'inspect' | 'importFiles'>;
+
+/** Decode budgets of the page's guarded decoder: each 1 s under the silence the load announces (quietMsFor). */
+export const PAGE_DECODE_BUDGET = { baseMs: 4_000, msPerMB: 100, importMsPerMB: 400 } as const;
 
 /** Silent time a step may take, from its input size: generous for slow machines, bounded for hostile input. */
 export const quietMsFor = (bytes: number, msPerMB: number) => Math.round(5_000 + (msPerMB * bytes) / 1e6);
@@ -118,13 +127,14 @@ function announcingDecode(src: TraceSource, done: () => { bytes: number; tokens:
   };
 }
 
-export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress: Progress): Promise<Loaded> {
+export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress: Progress, decoder: TraceDecoder): Promise<Loaded> {
   const counts = { hits: 0, misses: 0 };
   let bytes = 0;
   let tokens = 0;
   const done = () => ({ bytes, tokens });
   const source = announcingDecode(cachedSource(progressiveSource(baseUrl, done, onProgress), cache, counts), done, onProgress);
   const set = await readTraceSet(source, {
+    decode: (b, m, where, n) => decoder.decode(b, m, where, n),
     onProgress: (p) => {
       ({ bytes, tokens } = p);
       onProgress({ phase: 'decoding', bytes, tokens });
@@ -157,11 +167,17 @@ function labelOf(files: PickedFile[]): string {
   return files.length === 1 ? files[0].file.name : `${files.length} files`;
 }
 
-async function sniff(f: PickedFile): Promise<DetectedFormat> {
-  return detectFormat(f.file.name, new Uint8Array(await f.file.slice(0, SNIFF_BYTES).arrayBuffer()));
+async function sniff(f: PickedFile): Promise<{ format: DetectedFormat; bytes: Uint8Array }> {
+  const bytes = new Uint8Array(await f.file.slice(0, SNIFF_BYTES).arrayBuffer());
+  return { format: detectFormat(f.file.name, bytes), bytes };
 }
 
-export async function loadFromFiles(all: PickedFile[], onProgress: Progress): Promise<Loaded> {
+/** Arrow IPC by its contents: the file magic, or the stream's continuation marker; else by the sniffed format. */
+function isArrow(head: Uint8Array, format: DetectedFormat): boolean {
+  return format === 'arrow' || (head.length >= 8 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff);
+}
+
+export async function loadFromFiles(all: PickedFile[], onProgress: Progress, decoder: TraceDecoder): Promise<Loaded> {
   if (all.length === 0) throw new TraceError('no files were given', '(files)');
   if (all.length > MAX_FILES) throw new TraceError(`${all.length} files; at most ${MAX_FILES} at a time`, labelOf(all));
   // Hidden files (.DS_Store, ._x) are never data.
@@ -170,10 +186,14 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress): Pr
   const manifests = files.filter((f) => f.file.name === 'manifest.json');
   if (manifests.length > 1)
     throw new TraceError(`${manifests.length} manifest.json files (${manifests.map(pathOf).slice(0, 3).join(', ')}…); open one trace set at a time`, label);
-  if (manifests.length === 1) return loadTraceSetFiles(files, manifests[0], onProgress);
+  if (manifests.length === 1) return loadTraceSetFiles(files, manifests[0], onProgress, decoder);
 
-  const formats = await Promise.all(files.map(sniff));
-  const arrow = files.find((_, i) => formats[i] === 'arrow' || formats[i] === 'trace-manifest');
+  const heads = await Promise.all(files.map(sniff));
+  const formats = heads.map((h) => h.format);
+  const arrows = files.filter((_, i) => isArrow(heads[i].bytes, formats[i]));
+  // One shard on its own is read as a lone shard (shape from its columns); several need their manifest.
+  if (arrows.length === 1 && files.length === 1) return loadLoneShard(arrows[0], onProgress, decoder);
+  const arrow = arrows[0] ?? files.find((_, i) => formats[i] === 'trace-manifest');
   if (arrow)
     throw new TraceError('is part of a SpecLab trace set but its manifest.json was not opened with it; open the whole trace set folder (manifest.json and its shards)', pathOf(arrow));
   const usable = files.filter((_, i) => formats[i] !== null);
@@ -195,7 +215,7 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress): Pr
   }
   onProgress({ phase: 'importing', bytes, tokens: 0, quietMs: quietMsFor(bytes, IMPORT_MS_PER_MB) });
   // hook-csv names each file's dataset after its folder (a folder pick), else "default".
-  const r = importFiles(raw, 'auto');
+  const r = await decoder.importFiles(raw, 'auto');
   const format = formats[files.indexOf(usable[0])] ?? 'unknown';
   return {
     set: r.set,
@@ -212,7 +232,28 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress): Pr
   };
 }
 
-async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onProgress: Progress): Promise<Loaded> {
+/** One Arrow shard without its manifest: checked and its shape inferred in the decoder (as `speclab validate`). */
+async function loadLoneShard(f: PickedFile, onProgress: Progress, decoder: TraceDecoder): Promise<Loaded> {
+  const data = new Uint8Array(await f.file.arrayBuffer());
+  onProgress({ phase: 'decoding', bytes: data.length, tokens: 0, quietMs: quietMsFor(data.length, DECODE_MS_PER_MB) });
+  const r = await decoder.inspect(data, pathOf(f));
+  const set: TraceSet = { manifest: r.manifest, chunks: [r.chunk] };
+  return {
+    set,
+    info: {
+      label: pathOf(f),
+      manifest: set.manifest,
+      tokens: r.chunk.tokens,
+      bytes: data.length,
+      origin: 'shard',
+      cache: { hits: 0, misses: 0, cacheOff: 'not used for files from disk' },
+      inferred: r.inferred,
+      skipped: [],
+    },
+  };
+}
+
+async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onProgress: Progress, decoder: TraceDecoder): Promise<Loaded> {
   const dir = dirOf(manifest);
   const byName = new Map<string, File>();
   const skipped: string[] = [];
@@ -236,6 +277,7 @@ async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onPr
     readBytes: async (name) => new Uint8Array(await get(name).arrayBuffer()),
   };
   const set = await readTraceSet(announcingDecode(src, done, onProgress), {
+    decode: (b, m, where, n) => decoder.decode(b, m, where, n),
     onProgress: (p) => {
       ({ bytes, tokens } = p);
       onProgress({ phase: 'decoding', bytes, tokens });

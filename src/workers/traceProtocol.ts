@@ -31,12 +31,14 @@ export interface LoadedInfo {
   manifest: Manifest;
   tokens: number;
   bytes: number;
-  /** How the set came in. */
-  origin: 'url' | 'trace-set-files' | 'import';
+  /** How the set came in ('shard': one shard without its manifest, shape inferred). */
+  origin: 'url' | 'trace-set-files' | 'import' | 'shard';
   /** Shards served from IndexedDB / fetched; `cacheOff` says why no cache was used. */
   cache: { hits: number; misses: number; cacheOff: string | null };
   /** For imported raw logs: the format and what was read and dropped. */
   imported?: { format: string; files: number; records: number; droppedTokens: number };
+  /** For a lone shard: how L, K and E were obtained. */
+  inferred?: { numLayers: string; topK: string; numExperts: string };
   /** Files left out of a folder because they are not routing logs (e.g. README.md). */
   skipped: string[];
 }

@@ -25,6 +25,8 @@ export interface GuardOptions {
   baseMs?: number;
   /** Extra budget per MB of input (default 50). */
   msPerMB?: number;
+  /** Extra budget per MB of raw logs for import jobs (parsing text is slower than Arrow; default msPerMB). */
+  importMsPerMB?: number;
   /** How long a fresh worker may take to load before it counts as failed (default 60000). */
   startupMs?: number;
 }
@@ -152,7 +154,8 @@ export class GuardedRunner {
       const w = this.worker!;
       const id = this.nextId++;
       this.lastJobMs = 0;
-      const budgetMs = (this.opts.baseMs ?? 5000) + ((this.opts.msPerMB ?? 50) * bytes) / 1e6;
+      const perMB = (body.kind === 'import' ? this.opts.importMsPerMB : undefined) ?? this.opts.msPerMB ?? 50;
+      const budgetMs = (this.opts.baseMs ?? 5000) + (perMB * bytes) / 1e6;
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => {
           if (this.running?.id !== id) return;
