@@ -15,7 +15,7 @@ export function backendOrder(preferred: BackendName | 'auto' = 'auto'): BackendN
 }
 
 /** Learned predictors the CLI and the notebook can train (their code is in src/ml, loaded only when used). */
-export const LEARNED_PREDICTORS = ['interlayer'] as const;
+export const LEARNED_PREDICTORS = ['interlayer', 'stats-aware', 'ensemble', 'joint', 'token-aware', 'attention'] as const;
 export type LearnedPredictorName = (typeof LEARNED_PREDICTORS)[number];
 
 /** The reference design's training defaults (docs in ../shared/docs/REFERENCE-DESIGN.md), sized down for the browser. */
@@ -37,6 +37,12 @@ const DEFAULTS = {
   embeddingDim: 32,
   /** LSTM units (the reference used more; larger is slower on CPU/WASM). */
   hiddenUnits: 64,
+  /** Previous tokens whose routing at the target layers the joint, token-aware and attention models see. */
+  history: 2,
+  /** Token-aware model: the training split's most frequent tokens get an embedding; the rest share one. */
+  vocabSize: 4096,
+  /** Train on context lengths drawn from 1..C per sample (earlier layers masked), so one model serves any length. */
+  dynamicContext: false,
   epochs: 5,
   seed: 0,
   /** One output head per (target layer, horizon step) instead of one per horizon step shared by all layers. */
@@ -45,6 +51,8 @@ const DEFAULTS = {
   earlyStoppingPatience: 0,
   /** Share of the training sequences held out for validation (split by sequence); 0 = no validation. */
   valFraction: 0.1,
+  /** On the WebGPU backend, train with the fused WGSL step (src/ml/fused) instead of tfjs ops; same math. */
+  fusedTraining: true,
 } as const satisfies Record<string, number | string | boolean>;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -66,11 +74,15 @@ export const interLayerConfigSchema = z
     batchSize: int(1, 4096).default(DEFAULTS.batchSize),
     embeddingDim: int(1, 1024).default(DEFAULTS.embeddingDim),
     hiddenUnits: int(1, 2048).default(DEFAULTS.hiddenUnits),
+    history: int(0, 16).default(DEFAULTS.history),
+    vocabSize: int(2, 1 << 20).default(DEFAULTS.vocabSize),
+    dynamicContext: z.boolean().default(DEFAULTS.dynamicContext),
     epochs: int(1, 1000).default(DEFAULTS.epochs),
     seed: int(0, 0xffffffff).default(DEFAULTS.seed),
     layerSpecificHeads: z.boolean().default(DEFAULTS.layerSpecificHeads),
     earlyStoppingPatience: int(0, 1000).default(DEFAULTS.earlyStoppingPatience),
     valFraction: num(0, 0.5).default(DEFAULTS.valFraction),
+    fusedTraining: z.boolean().default(DEFAULTS.fusedTraining),
   })
   .strict();
 

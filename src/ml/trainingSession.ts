@@ -13,7 +13,9 @@ import type { TraceSet } from '../core/trace/types';
 import { AdamW, cosineLr } from './adamw';
 import { parseInterLayerConfig, type InterLayerConfig, type InterLayerConfigInput } from './config';
 import { bceWithLogits, InterLayerModel, multiHot, ownedVariable, recallHits, type BatchTensors } from './interLayerModel';
-import { buildWindows, validationSplit, type ValidationSplit, type Windows } from './windows';
+import { buildWindows, validationSplit, type RowFilter, type ValidationSplit, type Windows } from './windows';
+import type { ModelFactory } from './models/speculationModel';
+import { activeWebGpuBackend, FusedInterLayerTrainer } from './fused/fusedTrainer';
 
 export interface EpochMetrics {
   /** 1-based. */
@@ -70,6 +72,15 @@ export interface DeviceWindows {
   ctxLayers: tf.Tensor2D;
   targetLayers: tf.Tensor2D;
   targets: tf.Tensor2D;
+  /** Windows.extra as int32 tensors [n, width]. */
+  extra?: Record<string, tf.Tensor2D>;
+}
+
+/** Windows.extra rows [start, start+size) as int32 tensors. */
+function uploadExtra(w: Windows, start = 0, size = w.count): Record<string, tf.Tensor2D> {
+  const out: Record<string, tf.Tensor2D> = {};
+  for (const [k, { data, width }] of Object.entries(w.extra ?? {})) out[k] = tf.tensor2d(data.subarray(start * width, (start + size) * width), [size, width], 'int32');
+  return out;
 }
 
 function upload(w: Windows): DeviceWindows {
@@ -81,11 +92,12 @@ function upload(w: Windows): DeviceWindows {
     ctxLayers: tf.tensor2d(Float32Array.from(w.ctxLayers), [n, C]),
     targetLayers: tf.tensor2d(Float32Array.from(w.targetLayers), [n, H]),
     targets: tf.tensor2d(Float32Array.from(w.targets), [n, H * K]),
+    extra: uploadExtra(w),
   };
 }
 
 function disposeWindows(d: DeviceWindows): void {
-  tf.dispose([d.ctxExperts, d.ctxLayers, d.targetLayers, d.targets]);
+  tf.dispose([d.ctxExperts, d.ctxLayers, d.targetLayers, d.targets, ...Object.values(d.extra ?? {})]);
 }
 
 /** A uint32 mixed from the run seed and a counter, for per-epoch shuffles and per-step dropout seeds. */
@@ -98,6 +110,10 @@ export interface SessionOptions {
   syncEvery?: number;
   /** Batch size of validation and prediction passes (no gradients, so larger than training's). */
   evalBatchSize?: number;
+  /** Another model than InterLayer (src/ml/models): built from the same shape and seed, trained by this loop. */
+  model?: ModelFactory;
+  /** The windows that model takes (with its extra inputs); default buildWindows. */
+  windows?: (set: TraceSet, task: TaskSpec, keep?: RowFilter) => Windows;
 }
 
 export class TrainingSession {
@@ -128,6 +144,11 @@ export class TrainingSession {
   private best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
   private bestEpoch: number | null = null;
   private sinceBest = 0;
+  /** The fused WGSL training step (WebGPU backend, config.fusedTraining); null: tfjs ops. */
+  private fused: FusedInterLayerTrainer | null = null;
+  private fusedChecked = false;
+  /** Why the fused step was not used although asked for (it failed to compile), else null. */
+  fusedFallback: string | null = null;
 
   /** Builds the windows (context and horizon from `config`), splits off validation by sequence, uploads, inits. */
   constructor(trainSet: TraceSet, config: InterLayerConfigInput, opts: SessionOptions = {}) {
@@ -136,18 +157,33 @@ export class TrainingSession {
     const task: TaskSpec = { context: c.context, horizon: c.horizon };
     const { numLayers, numExperts, topK } = trainSet.manifest;
     this.split = validationSplit(trainSet, c.valFraction, c.seed);
-    const trainW = buildWindows(trainSet, task, this.split.train);
+    const windows = opts.windows ?? buildWindows;
+    const trainW = windows(trainSet, task, this.split.train);
     if (!trainW.count) throw new Error('the training set has no windows (too few tokens or layers)');
-    const valW = this.split.val ? buildWindows(trainSet, task, this.split.val) : null;
+    const valW = this.split.val ? windows(trainSet, task, this.split.val) : null;
     this.evalBatchSize = opts.evalBatchSize ?? 1024;
     this.stepsPerEpoch = Math.ceil(trainW.count / c.batchSize);
     // About ten progress reports per epoch, and at least every 50 steps (how long a stop() may wait).
     this.syncEvery = opts.syncEvery ?? Math.min(50, Math.ceil(this.stepsPerEpoch / 10));
     this.totalSteps = this.stepsPerEpoch * c.epochs;
-    this.model = new InterLayerModel({ numLayers, numExperts, topK, ...task, embeddingDim: c.embeddingDim, hiddenUnits: c.hiddenUnits, layerSpecificHeads: c.layerSpecificHeads }, c.seed);
+    const shape = { numLayers, numExperts, topK, ...task, embeddingDim: c.embeddingDim, hiddenUnits: c.hiddenUnits, layerSpecificHeads: c.layerSpecificHeads };
+    // Other models have InterLayer's public surface (params, forward, readWeights, dispose); see speculationModel.ts.
+    this.model = opts.model ? (opts.model(shape, c.seed) as unknown as InterLayerModel) : new InterLayerModel(shape, c.seed);
     this.optimizer = new AdamW(this.model.params, { weightDecay: c.weightDecay, clipNorm: c.clipNorm });
     this.train = upload(trainW);
     this.val = valW && valW.count ? upload(valW) : null;
+    const gpu = c.fusedTraining && !opts.model ? activeWebGpuBackend() : null;
+    if (gpu) this.fused = new FusedInterLayerTrainer(gpu, this.model.shape, this.train, { batchSize: c.batchSize, weightDecay: c.weightDecay, clipNorm: c.clipNorm, dropout: c.dropout });
+  }
+
+  /** How training steps run: 'fused' (one WGSL command buffer per step) or 'tfjs' (tfjs ops and autodiff). */
+  get trainingPath(): 'fused' | 'tfjs' {
+    return this.fused ? 'fused' : 'tfjs';
+  }
+
+  /** The running loss sum of the epoch (one small read). */
+  private async readLossSum(): Promise<number> {
+    return this.fused ? (await this.fused.readStats()).lossSum : (await this.lossSum!.data())[0];
   }
 
   get step(): number {
@@ -210,11 +246,24 @@ export class TrainingSession {
     this._state = 'running';
     try {
       const c = this.config;
+      if (this.fused && !this.fusedChecked) {
+        this.fusedChecked = true;
+        const err = await this.fused.ready;
+        if (err) {
+          this.fused.dispose();
+          this.fused = null;
+          this.fusedFallback = err;
+        }
+      }
       if (this.batchInEpoch === 0) this.beginEpoch();
+      // The fused step trains its own copy of the weights: take the model's (they may have been restored or
+      // edited since), and give them back whenever this loop stops.
+      this.fused?.loadParams(this.model);
       const t0 = performance.now();
       const n = this.train.n;
       while (this.batchInEpoch < this.stepsPerEpoch) {
         if (this.stopRequested) {
+          this.fused?.storeParams(this.model);
           this.epochSeconds += (performance.now() - t0) / 1000;
           this._state = 'stopped';
           return null;
@@ -226,12 +275,20 @@ export class TrainingSession {
         if (this._step % this.syncEvery === 0) {
           // One small read: bounds the device's queue and reports progress. Then a macrotask turn, so that
           // messages (a stop() from the page) get through: on CPU/WASM the read resolves as a microtask.
-          const loss = (await this.lossSum!.data())[0];
+          const loss = await this.readLossSum();
           await new Promise((resolve) => setTimeout(resolve, 0));
           hooks.onProgress?.({ epoch: this._epoch + 1, step: this._step, totalSteps: this.totalSteps, trainLoss: loss / Math.min(n, this.batchInEpoch * c.batchSize) });
         }
       }
-      const [lossSum, hits] = await Promise.all([this.lossSum!.data(), this.hitSum!.data()]);
+      let lossSum: ArrayLike<number>;
+      let hits: ArrayLike<number>;
+      if (this.fused) {
+        const st = await this.fused.readStats();
+        this.fused.storeParams(this.model);
+        [lossSum, hits] = [[st.lossSum], st.hits];
+      } else {
+        [lossSum, hits] = await Promise.all([this.lossSum!.data(), this.hitSum!.data()]);
+      }
       const valResult = this.val ? await this.evaluate(this.val) : null;
       this.epochSeconds += (performance.now() - t0) / 1000;
       const m: EpochMetrics = {
@@ -278,6 +335,7 @@ export class TrainingSession {
       p[j] = t;
     }
     this.perm = tf.tensor1d(p, 'int32');
+    this.fused?.beginEpoch(p);
     this.lossSum = ownedVariable(tf.scalar(0), false);
     this.hitSum = ownedVariable(tf.zeros([this.config.horizon]), false);
     this.epochSeconds = 0;
@@ -295,6 +353,7 @@ export class TrainingSession {
       ctxLayers: tf.gather(d.ctxLayers, idx),
       targetLayers: tf.gather(d.targetLayers, idx),
       targets: tf.gather(d.targets, idx),
+      extra: Object.fromEntries(Object.entries(d.extra ?? {}).map(([k, t]) => [k, tf.gather(t, idx)])),
     };
   }
 
@@ -302,6 +361,10 @@ export class TrainingSession {
     const { numExperts: E, topK: K, horizon: H } = this.model.shape;
     const lr = this.lrAt(this._step);
     const dropout = { rate: this.config.dropout, seed: derive(this.config.seed, 2, this._step) };
+    if (this.fused) {
+      this.fused.step(start, size, lr, dropout.seed);
+      return;
+    }
     tf.tidy(() => {
       const batch = this.gatherBatch(this.train, this.perm!.slice(start, size));
       const labels = multiHot(batch.targets, H, E);
@@ -382,6 +445,7 @@ export class TrainingSession {
           ctxExperts: tf.tensor2d(Float32Array.from(w.ctxExperts.subarray(start * C * K, (start + size) * C * K)), [size, C * K]),
           ctxLayers: tf.tensor2d(Float32Array.from(w.ctxLayers.subarray(start * C, (start + size) * C)), [size, C]),
           targetLayers: tf.tensor2d(Float32Array.from(w.targetLayers.subarray(start * H, (start + size) * H)), [size, H]),
+          extra: uploadExtra(w, start, size),
         };
         return tf.sigmoid(this.model.forward(batch, null));
       });
@@ -398,6 +462,7 @@ export class TrainingSession {
     disposeWindows(this.train);
     if (this.val) disposeWindows(this.val);
     this.optimizer.dispose();
+    this.fused?.dispose();
     this.model.dispose();
   }
 }

@@ -123,6 +123,7 @@ export const URL_KEYS = [
   k('lsh', 'model.layerSpecificHeads', boolCodec),
   k('patience', 'model.earlyStoppingPatience', intCodec),
   k('val', 'model.valFraction', numCodec),
+  k('fused', 'model.fusedTraining', boolCodec),
   k('seed', 'seed', intCodec),
   k('backend', 'backend', enumCodec(BACKEND_PREFERENCES)),
   k('panel', 'view.panel', enumCodec(PANELS)),
