@@ -26,6 +26,16 @@ export function useNotebook<T>(selector: (s: NotebookState) => T): T {
   return useStore(useHandle().store, selector);
 }
 
+/** The store itself, for handlers that read state when they run (key presses, exports). */
+export function useNotebookStore(): NotebookStore {
+  return useHandle().store;
+}
+
+/** The store, or null outside a notebook (charts rendered on their own, e.g. in tests). */
+export function useOptionalNotebookStore(): NotebookStore | null {
+  return useContext(NotebookContext)?.store ?? null;
+}
+
 export function useController(): NotebookController {
   return useHandle().controller;
 }

@@ -12,6 +12,8 @@ import { SourceBar } from './load/SourceBar';
 import { CoactivationPanel } from './panels/CoactivationPanel';
 import { OverviewPanel } from './panels/OverviewPanel';
 import { ReusePanel } from './panels/ReusePanel';
+import { RunsSection } from './runs/RunsSection';
+import { PrefsBar } from './shortcuts/Shortcuts';
 import { TrainingPanel } from './panels/TrainingPanel';
 import { TransitionsPanel } from './panels/TransitionsPanel';
 import { Tabs } from './Tabs';
@@ -36,6 +38,7 @@ export function App() {
       <header className="app-header">
         <h1>SpecLab</h1>
         <p className="muted">Mixture-of-Experts routing traces and expert speculation</p>
+        <PrefsBar />
         <CopyLink />
       </header>
       <DropZone />
@@ -52,6 +55,7 @@ export function App() {
           <DatasetFilter />
           <Tabs />
           <View />
+          {panel === 'training' && <RunsSection />}
         </>
       )}
       <GpuStatus />

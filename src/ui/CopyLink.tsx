@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { encodeCompactHash } from '../core/experiment/compactLink';
 import { errorText } from '../state/errorText';
 import { useNotebook } from '../state/StoreContext';
+import { shortcutProps } from './shortcuts/table';
 
 /** The experiment as a compact link (the whole spec, compressed, in the hash) and a button that copies it. */
 export function CopyLink() {
@@ -13,12 +14,12 @@ export function CopyLink() {
       await navigator.clipboard.writeText(link);
       setNote('Copied.');
     } catch (e) {
-      setNote(`Could not copy (${errorText(e)}); select the link and copy it.`);
+      setNote(`Could not copy (${errorText(e)}); select the link beside and copy it with Ctrl+C.`);
     }
   };
   return (
     <div className="copy-link">
-      <button type="button" data-testid="copy-link" onClick={() => void copy()}>
+      <button type="button" data-testid="copy-link" {...shortcutProps('copy-link')} onClick={() => void copy()}>
         Copy link
       </button>
       <input type="text" readOnly aria-label="Experiment link" data-testid="experiment-link" value={link} onFocus={(e) => e.currentTarget.select()} />

@@ -1,4 +1,5 @@
 import { scaleBand, scaleLinear } from 'd3';
+import { ChartExport } from '../export/ChartExport';
 import { tickIndices } from './ticks';
 
 const WIDTH = 640;
@@ -23,7 +24,9 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
   const labelled = new Set(tickIndices(layers.length));
   const yRef = y(maxEntropyBits);
 
+  const csv = () => ({ header: ['layer', 'entropy_bits', 'uniform_bits'], rows: layers.map((l) => [layerIds[l] ?? l, entropyBits[l], maxEntropyBits]) });
   return (
+    <ChartExport name="entropy-chart" title="Routing entropy per MoE layer (bits)" csv={csv}>
     <svg
       className="entropy-chart"
       viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
@@ -72,5 +75,6 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
         </text>
       </g>
     </svg>
+    </ChartExport>
   );
 }

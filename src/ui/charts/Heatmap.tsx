@@ -1,5 +1,6 @@
 import { interpolateViridis, rgb, scaleBand } from 'd3';
 import { useEffect, useRef, useState, type MouseEvent } from 'react';
+import { ChartExport } from '../export/ChartExport';
 import { tickIndices } from './ticks';
 
 export interface HeatmapProps {
@@ -57,7 +58,13 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
   const W = M.left + SIZE + M.right;
   const H = M.top + SIZE + M.bottom;
 
+  const csv = () => {
+    const out: (string | number)[][] = [];
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out.push([rowLabel(r), colLabel(c), values[offset + r * cols + c]]);
+    return { header: [rowTitle, colTitle, 'value'], rows: out };
+  };
   return (
+    <ChartExport name={testId} title={ariaLabel} csv={csv}>
     <figure className="heatmap" data-testid={testId} data-rows={rows} data-cols={cols} data-max={top}>
       <div className="heatmap-plot" style={{ aspectRatio: `${W} / ${H}` }}>
         <svg viewBox={`0 0 ${W} ${H}`} aria-hidden="true">
@@ -98,6 +105,7 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
         </span>
       </figcaption>
     </figure>
+    </ChartExport>
   );
 }
 

@@ -1,4 +1,6 @@
 import { line, scaleLinear, scalePoint } from 'd3';
+import type { CsvTable } from '../../core/export/chartFiles';
+import { ChartExport } from '../export/ChartExport';
 import { tickIndices } from './ticks';
 
 export interface Series {
@@ -27,6 +29,11 @@ const W = 640;
 const H = 240;
 const M = { top: 26, right: 14, bottom: 34, left: 46 };
 
+/** The chart's numbers: one row per x position, one column per series. */
+export function lineChartCsv(series: Series[], x: (string | number)[], xTitle: string): CsvTable {
+  return { header: [xTitle, ...series.map((s) => s.name)], rows: x.map((xv, i) => [xv, ...series.map((s) => s.values[i] ?? null)]) };
+}
+
 /** Lines over shared x positions; d3 computes scales and paths, React renders the SVG. */
 export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) => String(v), ariaLabel, testId }: LineChartProps) {
   const xs = scalePoint<number>()
@@ -44,7 +51,9 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
     .x((_, i) => xs(i) ?? 0)
     .y((v) => y(v ?? 0));
 
+  let legendX = W - M.right;
   return (
+    <ChartExport name={testId} title={ariaLabel} csv={() => lineChartCsv(series, x, xTitle)}>
     <figure className="line-chart" data-testid={testId}>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={ariaLabel}>
         {y.ticks(5).map((t) => (
@@ -78,6 +87,20 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
             )}
           </g>
         ))}
+        {/* The legend inside the drawing, for exported files (on screen the caption below is the legend). */}
+        <g className="svg-legend" data-export-only="">
+          {[...series].reverse().map((s) => {
+            legendX -= s.name.length * 6 + 26;
+            return (
+              <g key={s.name} className={`series ${s.className}`} transform={`translate(${legendX},10)`}>
+                <path d="M0 0 H16" strokeDasharray={s.dashed ? '5 4' : undefined} />
+                <text x={20} dy="0.32em">
+                  {s.name}
+                </text>
+              </g>
+            );
+          })}
+        </g>
       </svg>
       <figcaption className="legend">
         {series.map((s) => (
@@ -88,5 +111,6 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
         ))}
       </figcaption>
     </figure>
+    </ChartExport>
   );
 }

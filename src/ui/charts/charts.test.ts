@@ -30,11 +30,15 @@ describe('LineChart', () => {
         testId: 'lc',
       }),
     );
-    const paths = [...svg.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]);
+    // The in-drawing legend (for exported files) comes last; the series' own paths before it.
+    const [plot, legend] = svg.split('class="svg-legend"');
+    expect(legend).toContain('>a</text>');
+    expect(legend).toContain('>b</text>');
+    const paths = [...plot.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]);
     expect(paths).toHaveLength(2);
     expect(paths[0].match(/M/g)).toHaveLength(1);
     expect(paths[1].match(/M/g)).toHaveLength(2); // the null splits b into two pieces
-    expect(svg.match(/<circle/g)).toHaveLength(5);
+    expect(plot.match(/<circle/g)).toHaveLength(5);
     expect(svg).toContain('stroke-dasharray="5 4"');
     expect(svg).toContain('data-name="b"');
   });

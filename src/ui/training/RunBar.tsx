@@ -1,5 +1,6 @@
 import { useController, useNotebook } from '../../state/StoreContext';
 import { formatInt } from '../format';
+import { shortcutProps } from '../shortcuts/table';
 
 /** Run / Stop / Resume and where the run stands. */
 export function RunBar() {
@@ -13,13 +14,13 @@ export function RunBar() {
   const busy = status === 'starting' || status === 'running' || status === 'stopping';
   return (
     <div className="run-bar">
-      <button type="button" className="primary" data-testid="run" disabled={!loaded} onClick={() => void controller.run()}>
+      <button type="button" className="primary" data-testid="run" {...shortcutProps('run')} disabled={!loaded} onClick={() => void controller.run()}>
         Run
       </button>
-      <button type="button" data-testid="stop" disabled={status !== 'running' && status !== 'starting'} onClick={controller.stop}>
+      <button type="button" data-testid="stop" {...shortcutProps('stop')} disabled={status !== 'running' && status !== 'starting'} onClick={controller.stop}>
         Stop
       </button>
-      <button type="button" data-testid="resume" disabled={status !== 'stopped'} onClick={() => void controller.resume()}>
+      <button type="button" data-testid="resume" {...shortcutProps('resume')} disabled={status !== 'stopped'} onClick={() => void controller.resume()}>
         Resume
       </button>
       <span className="muted" data-testid="training-status" data-state={status} aria-live="polite">
