@@ -16,9 +16,21 @@ export interface AutomationRun {
   errors: string[];
 }
 
+/** What the scale benchmark (bench/bench.ts) reads: the loaded set, the analysis on screen, training progress. */
+export interface AutomationFigures {
+  tokens: number;
+  bytes: number;
+  /** Time the trace worker spent decoding shards, when known. */
+  decodeMs: number | null;
+  analysis: { datasetsKey: string; ms: number; threads: number; stats: unknown; coactivation: Float64Array; transitions: Float64Array } | null;
+  training: { status: string; step: number; totalSteps: number; error: string | null };
+}
+
 export interface Automation {
   /** True once the trace set named by the URL is loaded and analysed. */
   readonly ready: boolean;
+  /** Null until a trace set is loaded. */
+  readonly figures: AutomationFigures | null;
   run(): Promise<AutomationRun>;
 }
 
@@ -27,6 +39,19 @@ export function installAutomation(store: NotebookStore, controller: NotebookCont
     get ready() {
       const s = store.getState();
       return s.current !== null && s.analysis?.traceId === s.current.id && s.loading === null;
+    },
+    get figures() {
+      const s = store.getState();
+      if (!s.current) return null;
+      const a = s.analysis?.traceId === s.current.id ? s.analysis : null;
+      const { status, step, totalSteps, error } = s.training;
+      return {
+        tokens: s.current.info.tokens,
+        bytes: s.current.info.bytes,
+        decodeMs: s.current.info.decodeMs ?? null,
+        analysis: a && { datasetsKey: a.datasetsKey, ms: a.ms, threads: a.threads, stats: a.stats, coactivation: a.coactivation, transitions: a.transitions },
+        training: { status, step, totalSteps, error },
+      };
     },
     async run() {
       await controller.run();

@@ -9,14 +9,39 @@ import { analyze, statsFromCounts } from '../core/analysis/stats';
 import { filterDatasets, resolveDatasets } from '../core/experiment/datasets';
 import { BASELINES } from '../core/predictors/baselines';
 import { evaluate } from '../core/predictors/evaluate';
-import { checkTask, splitBySequence } from '../core/tasks/task';
+import { checkTask, sampleSequences, splitBySequence, windowsPerToken } from '../core/tasks/task';
 import { GuardedRunner, webWorkerHandle } from '../core/trace/guarded';
 import type { TraceChunk, TraceSet } from '../core/trace/types';
+import { AnalysisPool, type PartWorker } from './analysisPool';
 import { openShardCache } from './shardCache';
 import { loadFromFiles, loadFromUrl, PAGE_DECODE_BUDGET } from './traceLoad';
 import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, SplitSummary, TraceWorkerApi } from './traceProtocol';
 
 let current: TraceSet | null = null;
+
+/**
+ * Training and scoring use at most this many windows of each part; a larger split is sampled by whole
+ * sequences (seeded), so a 10M-token trace never becomes hundreds of millions of windows.
+ */
+export const MAX_TRAIN_WINDOWS = 1 << 21;
+export const MAX_TEST_WINDOWS = 1 << 19;
+
+/** Helpers for analyses of large sets: one per core besides this worker's (at most 3). */
+const pool = new AnalysisPool(
+  Math.max(0, Math.min(3, (navigator.hardwareConcurrency || 1) - 1)),
+  () => new Worker(new URL('./analysisPart.worker.ts', import.meta.url), { type: 'module', name: 'analysis-part' }) as unknown as PartWorker,
+);
+
+/**
+ * One operation on the loaded set at a time: an analysis lends its chunks' arrays to helper workers, so
+ * nothing else may read them meanwhile.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+function exclusive<T>(f: () => Promise<T>): Promise<T> {
+  const run = queue.then(f);
+  queue = run.catch(() => {});
+  return run;
+}
 
 function loaded(): TraceSet {
   if (!current) throw new Error('no trace set is loaded in this worker');
@@ -43,10 +68,16 @@ function split(req: SplitRequest): { train: TraceSet; test: TraceSet; split: Spl
   const sel = resolveDatasets(set.manifest.datasets, req.datasets);
   if (sel.indices?.length === 0) throw new Error(`none of the datasets ${req.datasets.join(', ')} is in this trace set`);
   checkTask(set.manifest.numLayers, req.task);
-  const { train, test } = splitBySequence(filterDatasets(set, sel.indices), req.testFraction, req.seed);
-  const a = sequencesAndTokens(train);
-  const b = sequencesAndTokens(test);
-  return { train, test, split: { trainSequences: a.sequences, testSequences: b.sequences, trainTokens: a.tokens, testTokens: b.tokens } };
+  const whole = splitBySequence(filterDatasets(set, sel.indices), req.testFraction, req.seed);
+  // Parts too large to turn into windows are sampled by sequence (views; the whole split is never copied).
+  const perToken = Math.max(1, windowsPerToken(set.manifest.numLayers, req.task));
+  const train = sampleSequences(whole.train, Math.ceil(MAX_TRAIN_WINDOWS / perToken), req.seed);
+  const test = sampleSequences(whole.test, Math.ceil(MAX_TEST_WINDOWS / perToken), req.seed + 1);
+  const a = sequencesAndTokens(train.set);
+  const b = sequencesAndTokens(test.set);
+  const summary: SplitSummary = { trainSequences: a.sequences, testSequences: b.sequences, trainTokens: a.tokens, testTokens: b.tokens };
+  if (train.sampled || test.sampled) summary.sampledFrom = { trainTokens: sequencesAndTokens(whole.train).tokens, testTokens: sequencesAndTokens(whole.test).tokens };
+  return { train: train.set, test: test.set, split: summary };
 }
 
 /** Only the routing columns, copied, so they can be transferred without detaching this worker's trace. */
@@ -78,32 +109,38 @@ const api: TraceWorkerApi = {
     }
   },
 
-  async analyze(datasets: string[]): Promise<AnalysisResult> {
+  analyze: (datasets: string[]): Promise<AnalysisResult> =>
+    exclusive(async () => {
     const set = loaded();
     const sel = resolveDatasets(set.manifest.datasets, datasets);
-    const counts = analyze(set, sel.indices ? { datasets: new Set(sel.indices) } : {});
+    const t0 = performance.now();
+    const counts = await pool.analyze(set, sel.indices ? { datasets: new Set(sel.indices) } : {});
     const result: AnalysisResult = {
+      ms: performance.now() - t0,
+      threads: pool.stats.helperParts + 1,
       stats: statsFromCounts(counts, set),
       coactivation: counts.coactivation,
       transitions: counts.transitions,
       unknownDatasets: sel.unknown,
     };
-    return transfer(result, [counts.coactivation.buffer, counts.transitions.buffer]);
-  },
+    return transfer(result, [counts.coactivation.buffer as ArrayBuffer, counts.transitions.buffer as ArrayBuffer]);
+    }),
 
-  async baselines(req: SplitRequest): Promise<BaselineResult> {
-    const { train, test, split: summary } = split(req);
-    const shape = loaded().manifest;
-    const predictors = Object.values(BASELINES).map((make) => make(shape, req.seed));
-    return { results: await evaluate(predictors, train, test, req.task), split: summary };
-  },
+  baselines: (req: SplitRequest): Promise<BaselineResult> =>
+    exclusive(async () => {
+      const { train, test, split: summary } = split(req);
+      const shape = loaded().manifest;
+      const predictors = Object.values(BASELINES).map((make) => make(shape, req.seed));
+      return { results: await evaluate(predictors, train, test, req.task), split: summary };
+    }),
 
-  async splitData(req: SplitRequest): Promise<SplitData> {
-    const { train, test, split: summary } = split(req);
-    const a = routingOnly(train);
-    const b = routingOnly(test);
-    return transfer({ train: a.set, test: b.set, split: summary }, [...a.buffers, ...b.buffers]);
-  },
+  splitData: (req: SplitRequest): Promise<SplitData> =>
+    exclusive(async () => {
+      const { train, test, split: summary } = split(req);
+      const a = routingOnly(train);
+      const b = routingOnly(test);
+      return transfer({ train: a.set, test: b.set, split: summary }, [...a.buffers, ...b.buffers]);
+    }),
 };
 
 expose(api);

@@ -127,14 +127,31 @@ function announcingDecode(src: TraceSource, done: () => { bytes: number; tokens:
   };
 }
 
+/** The decoder's decode, timed (the whole round trip to the decode worker and back), for LoadedInfo.decodeMs. */
+function timedDecoder(decoder: TraceDecoder): { decode: TraceDecoder['decode']; ms: () => number } {
+  let ms = 0;
+  return {
+    decode: async (...args) => {
+      const t0 = performance.now();
+      try {
+        return await decoder.decode(...args);
+      } finally {
+        ms += performance.now() - t0;
+      }
+    },
+    ms: () => ms,
+  };
+}
+
 export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress: Progress, decoder: TraceDecoder): Promise<Loaded> {
   const counts = { hits: 0, misses: 0 };
   let bytes = 0;
   let tokens = 0;
   const done = () => ({ bytes, tokens });
   const source = announcingDecode(cachedSource(progressiveSource(baseUrl, done, onProgress), cache, counts), done, onProgress);
+  const timed = timedDecoder(decoder);
   const set = await readTraceSet(source, {
-    decode: (b, m, where, n) => decoder.decode(b, m, where, n),
+    decode: timed.decode,
     onProgress: (p) => {
       ({ bytes, tokens } = p);
       onProgress({ phase: 'decoding', bytes, tokens });
@@ -147,6 +164,7 @@ export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress
       manifest: set.manifest,
       tokens: totalTokens(set),
       bytes,
+      decodeMs: timed.ms(),
       origin: 'url',
       cache: { ...counts, cacheOff: cache.disabled },
       skipped: [],
@@ -276,8 +294,9 @@ async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onPr
     readText: (name) => get(name).text(),
     readBytes: async (name) => new Uint8Array(await get(name).arrayBuffer()),
   };
+  const timed = timedDecoder(decoder);
   const set = await readTraceSet(announcingDecode(src, done, onProgress), {
-    decode: (b, m, where, n) => decoder.decode(b, m, where, n),
+    decode: timed.decode,
     onProgress: (p) => {
       ({ bytes, tokens } = p);
       onProgress({ phase: 'decoding', bytes, tokens });
@@ -290,6 +309,7 @@ async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onPr
       manifest: set.manifest,
       tokens: totalTokens(set),
       bytes,
+      decodeMs: timed.ms(),
       origin: 'trace-set-files',
       cache: { hits: 0, misses: 0, cacheOff: 'not used for files from disk' },
       skipped,

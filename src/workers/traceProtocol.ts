@@ -31,6 +31,8 @@ export interface LoadedInfo {
   manifest: Manifest;
   tokens: number;
   bytes: number;
+  /** Time spent decoding and checking shards (fetching and checksums not included), when known. */
+  decodeMs?: number;
   /** How the set came in ('shard': one shard without its manifest, shape inferred). */
   origin: 'url' | 'trace-set-files' | 'import' | 'shard';
   /** Shards served from IndexedDB / fetched; `cacheOff` says why no cache was used. */
@@ -45,6 +47,9 @@ export interface LoadedInfo {
 
 export interface AnalysisResult {
   stats: TraceStats;
+  /** Time the worker spent on the analysis, and on how many threads. */
+  ms: number;
+  threads: number;
   /** [(l*E + e)*E + f]: tokens with both e and f in the top-k of layer l. */
   coactivation: Float64Array;
   /** [(l*E + e)*E + f], l < L-1: selections of e at layer l followed by f at layer l+1. */
@@ -65,6 +70,8 @@ export interface SplitSummary {
   testSequences: number;
   trainTokens: number;
   testTokens: number;
+  /** Present when a part had more windows than training takes: the tokens of the split before sampling. */
+  sampledFrom?: { trainTokens: number; testTokens: number };
 }
 
 export interface BaselineResult {

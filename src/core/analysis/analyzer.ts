@@ -36,13 +36,26 @@ const PAIR_CODE_MAX_EXPERTS = 8;
 export class TraceAnalyzer {
   private readonly totals: AnalysisCounts;
   /**
-   * Top-2 with few experts: a token's two experts at a layer are one pair code u = e0*E + e1 (P = E*E codes),
-   * and one pass only counts joint histograms: pairCodes[l][u][v] for layers l, l+1 of a token and
-   * reuseCodes[l][u][v] for consecutive tokens at layer l, plus the last layer's codes. Every statistic
-   * (selections, co-activation, transitions, reuse) is a weighted sum over these tables (flush), so the pass
-   * makes one or two increments per token and layer instead of six.
+   * Top-2 with few experts: a token's two experts at a layer, as a set, are one of Q = E(E-1)/2 pair codes, and
+   * one pass only counts small joint histograms: T[l][q][r] for the codes of layers l and l+1 of a token,
+   * R[l][q][r][same] for the codes of consecutive tokens at layer l (same: equal first choices), and the last
+   * layer's codes. Every statistic (selections, co-activation, transitions, reuse) is a weighted sum over these
+   * tables (flushPairs), so the pass makes one or two increments per token and layer, into tables that stay in
+   * the CPU cache, instead of six scattered ones.
    */
-  private readonly pair: { T: Uint32Array; R: Uint32Array; last: Uint32Array; prevU: Uint16Array; pending: number } | null;
+  private readonly pair: {
+    T: Uint32Array;
+    R: Uint32Array;
+    last: Uint32Array;
+    /** Ordered pair (e0*E + e1) → its set's code; first choice of an ordered pair; the codes' two experts. */
+    code: Uint16Array;
+    first: Uint16Array;
+    codeA: Uint16Array;
+    codeB: Uint16Array;
+    /** The previous analysed token's ordered pair at each layer. */
+    prevU: Uint16Array;
+    pending: number;
+  } | null;
   private prevSeq = NaN;
   private prevPos = NaN;
   /** The previous analysed token's experts (L*K), for reuse across chunk boundaries. */
@@ -55,11 +68,7 @@ export class TraceAnalyzer {
   ) {
     const { numLayers: L, numExperts: E, topK: K } = shape;
     this.prev = new Int16Array(L * K);
-    const P = E * E;
-    this.pair =
-      K === 2 && E <= PAIR_CODE_MAX_EXPERTS && !opts.directCounts
-        ? { T: new Uint32Array(Math.max(0, L - 1) * P * P), R: new Uint32Array(L * P * P), last: new Uint32Array(P), prevU: new Uint16Array(L), pending: 0 }
-        : null;
+    this.pair = K === 2 && E <= PAIR_CODE_MAX_EXPERTS && !opts.directCounts ? pairTables(L, E) : null;
     this.totals = {
       shape,
       tokens: 0,
@@ -77,6 +86,21 @@ export class TraceAnalyzer {
   get counts(): AnalysisCounts {
     this.flushPairs();
     return this.totals;
+  }
+
+  /**
+   * Starts after a token analysed elsewhere: `row` (row `t` of `c`) counts as the previous token, so a pass
+   * over a later part of a trace counts the reuse and sequences at its start exactly as one pass over the whole
+   * would. Call before the first add().
+   */
+  seed(c: TraceChunk, t: number): void {
+    const { numLayers: L, numExperts: E, topK: K } = this.shape;
+    const LK = L * K;
+    this.prev.set(c.experts.subarray(t * LK, (t + 1) * LK));
+    if (this.pair) for (let l = 0; l < L; l++) this.pair.prevU[l] = c.experts[t * LK + l * 2] * E + c.experts[t * LK + l * 2 + 1];
+    this.prevSeq = c.seq[t];
+    this.prevPos = c.pos[t];
+    this.hasPrev = true;
   }
 
   add(c: TraceChunk): void {
@@ -190,9 +214,10 @@ export class TraceAnalyzer {
   /** The pass of the pair-code path (top-2, few experts): joint histograms only. */
   private addPairs(c: TraceChunk): void {
     const { numLayers: L, numExperts: E } = this.shape;
-    const { T, R, last, prevU } = this.pair!;
-    const P = E * E;
-    const PP = P * P;
+    const pr = this.pair!;
+    const { T, R, last, code, first, prevU } = pr;
+    const Q = (E * (E - 1)) / 2;
+    const QQ = Q * Q;
     const ex = c.experts;
     const L2 = L * 2;
     const filter = this.opts.datasets;
@@ -209,30 +234,37 @@ export class TraceAnalyzer {
       if (s !== prevSeq) sequences++;
       tokens++;
       let o = t * L2;
-      let u = ex[o] * E + ex[o + 1];
+      let e0 = ex[o];
+      let u = e0 * E + ex[o + 1];
+      let q = code[u];
       if (hasPrev && s === prevSeq && p === prevPos + 1) {
         pairs++;
-        R[prevU[0] * P + u]++;
+        let pu = prevU[0];
+        R[(code[pu] * Q + q) * 2 + (first[pu] === e0 ? 1 : 0)]++;
         prevU[0] = u;
-        for (let l = 1, tl = 0, rl = PP; l < L; l++, tl += PP, rl += PP) {
+        for (let l = 1, tl = 0, rl = QQ; l < L; l++, tl += QQ, rl += QQ) {
           o += 2;
-          const v = ex[o] * E + ex[o + 1];
-          T[tl + u * P + v]++;
-          R[rl + prevU[l] * P + v]++;
-          prevU[l] = v;
-          u = v;
+          e0 = ex[o];
+          u = e0 * E + ex[o + 1];
+          const r = code[u];
+          T[tl + q * Q + r]++;
+          pu = prevU[l];
+          R[(rl + code[pu] * Q + r) * 2 + (first[pu] === e0 ? 1 : 0)]++;
+          prevU[l] = u;
+          q = r;
         }
       } else {
         prevU[0] = u;
-        for (let l = 1, tl = 0; l < L; l++, tl += PP) {
+        for (let l = 1, tl = 0; l < L; l++, tl += QQ) {
           o += 2;
-          const v = ex[o] * E + ex[o + 1];
-          T[tl + u * P + v]++;
-          prevU[l] = v;
-          u = v;
+          u = ex[o] * E + ex[o + 1];
+          const r = code[u];
+          T[tl + q * Q + r]++;
+          prevU[l] = u;
+          q = r;
         }
       }
-      last[u]++;
+      last[q]++;
       hasPrev = true;
       prevSeq = s;
       prevPos = p;
@@ -244,8 +276,8 @@ export class TraceAnalyzer {
     this.totals.sequences += sequences;
     this.totals.consecutivePairs += pairs;
     // Uint32 cells cannot overflow while fewer than 2^32 tokens are pending.
-    this.pair!.pending += tokens;
-    if (this.pair!.pending > 2 ** 31) this.flushPairs();
+    pr.pending += tokens;
+    if (pr.pending > 2 ** 31) this.flushPairs();
   }
 
   /** Adds the pair-code histograms into the totals and clears them. */
@@ -254,54 +286,51 @@ export class TraceAnalyzer {
     if (!pr || pr.pending === 0) return;
     const { numLayers: L, numExperts: E } = this.shape;
     const { selections, coactivation, transitions, reuseFirst, reuseAny } = this.totals;
-    const P = E * E;
-    const PP = P * P;
+    const { T, R, last, codeA, codeB } = pr;
+    const Q = (E * (E - 1)) / 2;
+    const QQ = Q * Q;
     const EE = E * E;
-    const marginal = (l: number, u: number, n: number) => {
-      const a = (u / E) | 0;
-      const b = u - a * E;
+    const marginal = (l: number, q: number, n: number) => {
+      const a = codeA[q];
+      const b = codeB[q];
       selections[l * E + a] += n;
       selections[l * E + b] += n;
       coactivation[l * EE + a * E + b] += n;
       coactivation[l * EE + b * E + a] += n;
     };
     for (let l = 0; l + 1 < L; l++)
-      for (let u = 0; u < P; u++) {
-        const a = (u / E) | 0;
-        const b = u - a * E;
+      for (let q = 0; q < Q; q++) {
+        const ra = l * EE + codeA[q] * E;
+        const rb = l * EE + codeB[q] * E;
         let row = 0;
-        for (let v = 0; v < P; v++) {
-          const n = pr.T[l * PP + u * P + v];
+        for (let r = 0; r < Q; r++) {
+          const n = T[l * QQ + q * Q + r];
           if (n === 0) continue;
-          const c = (v / E) | 0;
-          const d = v - c * E;
-          const ra = l * EE + a * E;
-          const rb = l * EE + b * E;
+          const c = codeA[r];
+          const d = codeB[r];
           transitions[ra + c] += n;
           transitions[ra + d] += n;
           transitions[rb + c] += n;
           transitions[rb + d] += n;
           row += n;
         }
-        if (row) marginal(l, u, row);
+        if (row) marginal(l, q, row);
       }
-    for (let u = 0; u < P; u++) if (pr.last[u]) marginal(L - 1, u, pr.last[u]);
+    for (let q = 0; q < Q; q++) if (last[q]) marginal(L - 1, q, last[q]);
     for (let l = 0; l < L; l++)
-      for (let pu = 0; pu < P; pu++) {
-        const p0 = (pu / E) | 0;
-        const p1 = pu - p0 * E;
-        for (let u = 0; u < P; u++) {
-          const n = pr.R[l * PP + pu * P + u];
+      for (let q = 0; q < Q; q++)
+        for (let r = 0; r < Q; r++) {
+          const i = (l * QQ + q * Q + r) * 2;
+          const n = R[i] + R[i + 1];
           if (n === 0) continue;
-          const e0 = (u / E) | 0;
-          const e1 = u - e0 * E;
-          if (e0 === p0) reuseFirst[l] += n;
-          if (e0 === p0 || e0 === p1 || e1 === p0 || e1 === p1) reuseAny[l] += n;
+          reuseFirst[l] += R[i + 1];
+          const a = codeA[q];
+          const b = codeB[q];
+          if (a === codeA[r] || a === codeB[r] || b === codeA[r] || b === codeB[r]) reuseAny[l] += n;
         }
-      }
-    pr.T.fill(0);
-    pr.R.fill(0);
-    pr.last.fill(0);
+    T.fill(0);
+    R.fill(0);
+    last.fill(0);
     pr.pending = 0;
   }
 
@@ -329,6 +358,23 @@ export class TraceAnalyzer {
       }
     for (let e = 0; e < E; e++) selections[(L - 1) * E + e] += lastSel[e];
   }
+}
+
+/** The pair-code tables and lookups for L layers of E experts (top-2). */
+function pairTables(L: number, E: number): NonNullable<TraceAnalyzer['pair']> {
+  const Q = (E * (E - 1)) / 2;
+  const code = new Uint16Array(E * E);
+  const first = new Uint16Array(E * E);
+  const codeA = new Uint16Array(Q);
+  const codeB = new Uint16Array(Q);
+  for (let a = 0, q = 0; a < E; a++)
+    for (let b = a + 1; b < E; b++, q++) {
+      codeA[q] = a;
+      codeB[q] = b;
+      code[a * E + b] = code[b * E + a] = q;
+    }
+  for (let u = 0; u < E * E; u++) first[u] = Math.floor(u / E);
+  return { T: new Uint32Array(Math.max(0, L - 1) * Q * Q), R: new Uint32Array(L * Q * Q * 2), last: new Uint32Array(Q), code, first, codeA, codeB, prevU: new Uint16Array(L), pending: 0 };
 }
 
 /** Shannon entropy in bits of a count vector. */

@@ -1,4 +1,4 @@
-import { gatherRows } from '../tasks/task';
+import { keptRuns } from '../tasks/task';
 import type { TraceChunk, TraceSet } from '../trace/types';
 
 export interface DatasetSelection {
@@ -28,19 +28,8 @@ export function resolveDatasets(all: readonly string[], names: readonly string[]
 export function filterDatasets(set: TraceSet, indices: readonly number[] | null): TraceSet {
   if (indices === null) return set;
   const keep = new Set(indices);
-  const { numLayers: L, topK: K, numExperts: E } = set.manifest;
-  const LK = L * K;
-  const LE = L * E;
   const chunks: TraceChunk[] = [];
-  for (const c of set.chunks) {
-    const rows: number[] = [];
-    for (let t = 0; t < c.tokens; t++) if (keep.has(c.dataset[t])) rows.push(t);
-    if (rows.length === c.tokens) {
-      chunks.push(c);
-      continue;
-    }
-    if (rows.length === 0) continue;
-    chunks.push(gatherRows(c, rows, LK, LE));
-  }
+  // Views of the kept runs: a filter on a large trace copies nothing.
+  for (const c of set.chunks) keptRuns(c, set.manifest, (t) => keep.has(c.dataset[t]), chunks);
   return { manifest: set.manifest, chunks };
 }
