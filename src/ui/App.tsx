@@ -14,6 +14,7 @@ import { OverviewPanel } from './panels/OverviewPanel';
 import { ReusePanel } from './panels/ReusePanel';
 import { RunsSection } from './runs/RunsSection';
 import { PrefsBar } from './shortcuts/Shortcuts';
+import { AnalysisStatus } from './progress/AnalysisStatus';
 import { TrainingPanel } from './panels/TrainingPanel';
 import { TransitionsPanel } from './panels/TransitionsPanel';
 import { Tabs } from './Tabs';
@@ -30,7 +31,6 @@ const VIEWS: Record<Panel, () => React.JSX.Element | null> = {
 export function App() {
   // Deferred: a newly chosen view renders as an interruptible transition, keeping the page responsive.
   const panel = useDeferredValue(useNotebook((s) => s.spec.view.panel));
-  const analysisError = useNotebook((s) => s.analysisError);
   const ready = useAnalysis() !== null;
   const View = VIEWS[panel];
   return (
@@ -45,11 +45,7 @@ export function App() {
       <LinkProblems />
       <SourceBar />
       <LoadStatus />
-      {analysisError && (
-        <p className="error-box" role="alert" data-testid="analysis-error">
-          {analysisError}
-        </p>
-      )}
+      <AnalysisStatus />
       {ready && (
         <>
           <DatasetFilter />

@@ -27,54 +27,54 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
   const csv = () => ({ header: ['layer', 'entropy_bits', 'uniform_bits'], rows: layers.map((l) => [layerIds[l] ?? l, entropyBits[l], maxEntropyBits]) });
   return (
     <ChartExport name="entropy-chart" title="Routing entropy per MoE layer (bits)" csv={csv}>
-    <svg
-      className="entropy-chart"
-      viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
-      role="img"
-      aria-label={`Routing entropy per MoE layer, in bits; uniform routing is ${maxEntropyBits.toFixed(2)} bits`}
-      data-testid="entropy-chart"
-    >
-      {y.ticks(4).map((t) => (
-        <g key={t} className="tick">
-          <line x1={M.left} x2={WIDTH - M.right} y1={y(t)} y2={y(t)} />
-          <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
-            {t}
+      <svg
+        className="entropy-chart"
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        role="img"
+        aria-label={`Routing entropy per MoE layer, in bits; uniform routing is ${maxEntropyBits.toFixed(2)} bits`}
+        data-testid="entropy-chart"
+      >
+        {y.ticks(4).map((t) => (
+          <g key={t} className="tick">
+            <line x1={M.left} x2={WIDTH - M.right} y1={y(t)} y2={y(t)} />
+            <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
+              {t}
+            </text>
+          </g>
+        ))}
+        {layers.map((l) => (
+          <rect
+            key={l}
+            className="bar"
+            data-testid="entropy-bar"
+            x={x(l)}
+            y={y(entropyBits[l])}
+            width={x.bandwidth()}
+            height={Math.max(0, y(0) - y(entropyBits[l]))}
+          >
+            <title>{`layer ${layerIds[l] ?? l}: ${entropyBits[l].toFixed(3)} bits`}</title>
+          </rect>
+        ))}
+        {layers
+          .filter((l) => labelled.has(l))
+          .map((l) => (
+            <text key={l} className="axis-label" x={(x(l) ?? 0) + x.bandwidth() / 2} y={HEIGHT - M.bottom + 14} textAnchor="middle">
+              {layerIds[l] ?? l}
+            </text>
+          ))}
+        <text className="axis-label" x={M.left - 6} y={HEIGHT - M.bottom + 14} textAnchor="end">
+          layer
+        </text>
+        <text className="axis-label" x={4} y={M.top - 6}>
+          bits
+        </text>
+        <g data-testid="entropy-max">
+          <line className="max-line" x1={M.left} x2={WIDTH - M.right} y1={yRef} y2={yRef} />
+          <text className="max-label" x={WIDTH - M.right} y={yRef - 4} textAnchor="end">
+            {`max log₂E = ${maxEntropyBits.toFixed(2)} bits`}
           </text>
         </g>
-      ))}
-      {layers.map((l) => (
-        <rect
-          key={l}
-          className="bar"
-          data-testid="entropy-bar"
-          x={x(l)}
-          y={y(entropyBits[l])}
-          width={x.bandwidth()}
-          height={Math.max(0, y(0) - y(entropyBits[l]))}
-        >
-          <title>{`layer ${layerIds[l] ?? l}: ${entropyBits[l].toFixed(3)} bits`}</title>
-        </rect>
-      ))}
-      {layers
-        .filter((l) => labelled.has(l))
-        .map((l) => (
-          <text key={l} className="axis-label" x={(x(l) ?? 0) + x.bandwidth() / 2} y={HEIGHT - M.bottom + 14} textAnchor="middle">
-            {layerIds[l] ?? l}
-          </text>
-        ))}
-      <text className="axis-label" x={M.left - 6} y={HEIGHT - M.bottom + 14} textAnchor="end">
-        layer
-      </text>
-      <text className="axis-label" x={4} y={M.top - 6}>
-        bits
-      </text>
-      <g data-testid="entropy-max">
-        <line className="max-line" x1={M.left} x2={WIDTH - M.right} y1={yRef} y2={yRef} />
-        <text className="max-label" x={WIDTH - M.right} y={yRef - 4} textAnchor="end">
-          {`max log₂E = ${maxEntropyBits.toFixed(2)} bits`}
-        </text>
-      </g>
-    </svg>
+      </svg>
     </ChartExport>
   );
 }

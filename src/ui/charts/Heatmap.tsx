@@ -65,46 +65,46 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
   };
   return (
     <ChartExport name={testId} title={ariaLabel} csv={csv}>
-    <figure className="heatmap" data-testid={testId} data-rows={rows} data-cols={cols} data-max={top}>
-      <div className="heatmap-plot" style={{ aspectRatio: `${W} / ${H}` }}>
-        <svg viewBox={`0 0 ${W} ${H}`} aria-hidden="true">
-          <g transform={`translate(${M.left},${M.top})`}>
-            {tickIndices(cols).map((c) => (
-              <text key={c} className="axis-label" x={(x(c) ?? 0) + x.bandwidth() / 2} y={SIZE + 13} textAnchor="middle">
-                {colLabel(c)}
+      <figure className="heatmap" data-testid={testId} data-rows={rows} data-cols={cols} data-max={top}>
+        <div className="heatmap-plot" style={{ aspectRatio: `${W} / ${H}` }}>
+          <svg viewBox={`0 0 ${W} ${H}`} aria-hidden="true">
+            <g transform={`translate(${M.left},${M.top})`}>
+              {tickIndices(cols).map((c) => (
+                <text key={c} className="axis-label" x={(x(c) ?? 0) + x.bandwidth() / 2} y={SIZE + 13} textAnchor="middle">
+                  {colLabel(c)}
+                </text>
+              ))}
+              {tickIndices(rows).map((r) => (
+                <text key={r} className="axis-label" x={-5} y={(y(r) ?? 0) + y.bandwidth() / 2} dy="0.32em" textAnchor="end">
+                  {rowLabel(r)}
+                </text>
+              ))}
+              <text className="axis-title" x={SIZE / 2} y={SIZE + 29} textAnchor="middle">
+                {colTitle}
               </text>
-            ))}
-            {tickIndices(rows).map((r) => (
-              <text key={r} className="axis-label" x={-5} y={(y(r) ?? 0) + y.bandwidth() / 2} dy="0.32em" textAnchor="end">
-                {rowLabel(r)}
+              <text className="axis-title" transform={`translate(${-34},${SIZE / 2}) rotate(-90)`} textAnchor="middle">
+                {rowTitle}
               </text>
-            ))}
-            <text className="axis-title" x={SIZE / 2} y={SIZE + 29} textAnchor="middle">
-              {colTitle}
-            </text>
-            <text className="axis-title" transform={`translate(${-34},${SIZE / 2}) rotate(-90)`} textAnchor="middle">
-              {rowTitle}
-            </text>
-          </g>
-        </svg>
-        <canvas
-          ref={canvas}
-          width={cols}
-          height={rows}
-          role="img"
-          aria-label={ariaLabel}
-          onMouseMove={onMove}
-          onMouseLeave={() => setHover(null)}
-          style={{ left: `${(M.left / W) * 100}%`, top: `${(M.top / H) * 100}%`, width: `${(SIZE / W) * 100}%`, height: `${(SIZE / H) * 100}%` }}
-        />
-      </div>
-      <figcaption className="muted">
-        <span className="legend-ramp" aria-hidden="true" /> 0 … {format(top)}
-        <span className="hover-value" data-testid={`${testId}-hover`}>
-          {hover ? ` · ${rowTitle} ${rowLabel(hover.r)}, ${colTitle} ${colLabel(hover.c)}: ${format(values[offset + hover.r * cols + hover.c])}` : ''}
-        </span>
-      </figcaption>
-    </figure>
+            </g>
+          </svg>
+          <canvas
+            ref={canvas}
+            width={cols}
+            height={rows}
+            role="img"
+            aria-label={ariaLabel}
+            onMouseMove={onMove}
+            onMouseLeave={() => setHover(null)}
+            style={{ left: `${(M.left / W) * 100}%`, top: `${(M.top / H) * 100}%`, width: `${(SIZE / W) * 100}%`, height: `${(SIZE / H) * 100}%` }}
+          />
+        </div>
+        <figcaption className="muted">
+          <span className="legend-ramp" aria-hidden="true" /> 0 … {format(top)}
+          <span className="hover-value" data-testid={`${testId}-hover`}>
+            {hover ? ` · ${rowTitle} ${rowLabel(hover.r)}, ${colTitle} ${colLabel(hover.c)}: ${format(values[offset + hover.r * cols + hover.c])}` : ''}
+          </span>
+        </figcaption>
+      </figure>
     </ChartExport>
   );
 }

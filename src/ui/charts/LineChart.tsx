@@ -54,63 +54,63 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
   let legendX = W - M.right;
   return (
     <ChartExport name={testId} title={ariaLabel} csv={() => lineChartCsv(series, x, xTitle)}>
-    <figure className="line-chart" data-testid={testId}>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={ariaLabel}>
-        {y.ticks(5).map((t) => (
-          <g key={t} className="tick">
-            <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} />
-            <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
-              {yFormat(t)}
+      <figure className="line-chart" data-testid={testId}>
+        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={ariaLabel}>
+          {y.ticks(5).map((t) => (
+            <g key={t} className="tick">
+              <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} />
+              <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
+                {yFormat(t)}
+              </text>
+            </g>
+          ))}
+          {tickIndices(x.length).map((i) => (
+            <text key={i} className="axis-label" x={xs(i)} y={H - M.bottom + 14} textAnchor="middle">
+              {x[i]}
             </text>
-          </g>
-        ))}
-        {tickIndices(x.length).map((i) => (
-          <text key={i} className="axis-label" x={xs(i)} y={H - M.bottom + 14} textAnchor="middle">
-            {x[i]}
+          ))}
+          <text className="axis-title" x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle">
+            {xTitle}
           </text>
-        ))}
-        <text className="axis-title" x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle">
-          {xTitle}
-        </text>
-        <text className="axis-title" x={4} y={12}>
-          {yTitle}
-        </text>
-        {series.map((s) => (
-          <g key={s.name} className={`series ${s.className}`} data-testid={`${testId}-series`} data-name={s.name}>
-            <path d={path(s.values) ?? ''} strokeDasharray={s.dashed ? '5 4' : undefined} />
-            {s.values.map((v, i) =>
-              v === null ? null : (
-                <circle key={i} cx={xs(i)} cy={y(v)} r={x.length > 40 ? 1.5 : 3}>
-                  <title>{`${s.name} at ${x[i]}: ${yFormat(v)}`}</title>
-                </circle>
-              ),
-            )}
+          <text className="axis-title" x={4} y={12}>
+            {yTitle}
+          </text>
+          {series.map((s) => (
+            <g key={s.name} className={`series ${s.className}`} data-testid={`${testId}-series`} data-name={s.name}>
+              <path d={path(s.values) ?? ''} strokeDasharray={s.dashed ? '5 4' : undefined} />
+              {s.values.map((v, i) =>
+                v === null ? null : (
+                  <circle key={i} cx={xs(i)} cy={y(v)} r={x.length > 40 ? 1.5 : 3}>
+                    <title>{`${s.name} at ${x[i]}: ${yFormat(v)}`}</title>
+                  </circle>
+                ),
+              )}
+            </g>
+          ))}
+          {/* The legend inside the drawing, for exported files (on screen the caption below is the legend). */}
+          <g className="svg-legend" data-export-only="">
+            {[...series].reverse().map((s) => {
+              legendX -= s.name.length * 6 + 26;
+              return (
+                <g key={s.name} className={`series ${s.className}`} transform={`translate(${legendX},10)`}>
+                  <path d="M0 0 H16" strokeDasharray={s.dashed ? '5 4' : undefined} />
+                  <text x={20} dy="0.32em">
+                    {s.name}
+                  </text>
+                </g>
+              );
+            })}
           </g>
-        ))}
-        {/* The legend inside the drawing, for exported files (on screen the caption below is the legend). */}
-        <g className="svg-legend" data-export-only="">
-          {[...series].reverse().map((s) => {
-            legendX -= s.name.length * 6 + 26;
-            return (
-              <g key={s.name} className={`series ${s.className}`} transform={`translate(${legendX},10)`}>
-                <path d="M0 0 H16" strokeDasharray={s.dashed ? '5 4' : undefined} />
-                <text x={20} dy="0.32em">
-                  {s.name}
-                </text>
-              </g>
-            );
-          })}
-        </g>
-      </svg>
-      <figcaption className="legend">
-        {series.map((s) => (
-          <span key={s.name} className={`legend-item ${s.className}${s.dashed ? ' dashed' : ''}`}>
-            <i aria-hidden="true" />
-            {s.name}
-          </span>
-        ))}
-      </figcaption>
-    </figure>
+        </svg>
+        <figcaption className="legend">
+          {series.map((s) => (
+            <span key={s.name} className={`legend-item ${s.className}${s.dashed ? ' dashed' : ''}`}>
+              <i aria-hidden="true" />
+              {s.name}
+            </span>
+          ))}
+        </figcaption>
+      </figure>
     </ChartExport>
   );
 }

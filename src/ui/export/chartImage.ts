@@ -3,7 +3,7 @@
  * chart does, theme and figure layout included) and canvases (heatmap cells) embedded as images; a PNG rendered
  * from that SVG; both carrying the experiment link (core/export/chartFiles.ts).
  */
-import { LINK_KEYWORD, pngWithText, svgDocument } from '../../core/export/chartFiles';
+import { escapeXml, LINK_KEYWORD, pngWithText, svgDocument } from '../../core/export/chartFiles';
 
 const STYLE_PROPS = [
   'fill',
@@ -38,41 +38,50 @@ export interface ChartSvg {
   height: number;
 }
 
+/**
+ * The element and its subtree as SVG markup with the computed styles written out. Built as text, never by
+ * changing DOM nodes: the page's CSP forbids style attributes set from script, and the chart stays untouched.
+ */
+function serialize(el: Element, out: string[]): void {
+  const cs = getComputedStyle(el);
+  let style = STYLE_PROPS.map((p) => `${p}:${cs.getPropertyValue(p)}`).join(';');
+  // Parts drawn only in files (e.g. a line chart's legend, shown as HTML on screen).
+  if (el.hasAttribute('data-export-only')) style += ';display:inline';
+  const tag = el.localName;
+  out.push(`<${tag}`);
+  for (const a of el.attributes) {
+    if (a.name === 'class' || a.name === 'style' || a.name.startsWith('data-') || a.name.startsWith('aria-') || a.name === 'role') continue;
+    out.push(` ${a.name}="${escapeXml(a.value)}"`);
+  }
+  out.push(` style="${escapeXml(style)}">`);
+  for (const n of el.childNodes) {
+    if (n.nodeType === Node.ELEMENT_NODE) serialize(n as Element, out);
+    else if (n.nodeType === Node.TEXT_NODE) out.push(escapeXml(n.textContent ?? ''));
+  }
+  out.push(`</${tag}>`);
+}
+
 export function chartSvg(container: HTMLElement, title: string, link: string): ChartSvg {
   const svg = container.querySelector('svg');
   if (!svg) throw new Error('this chart has nothing to export yet');
   const vb = svg.viewBox.baseVal;
   const box = svg.getBoundingClientRect();
   const viewBox: [number, number, number, number] = vb && vb.width > 0 ? [vb.x, vb.y, vb.width, vb.height] : [0, 0, box.width, box.height];
-  const clone = svg.cloneNode(true) as SVGSVGElement;
-  const originals = [svg, ...svg.querySelectorAll('*')];
-  const copies = [clone, ...clone.querySelectorAll('*')];
-  originals.forEach((o, i) => {
-    const cs = getComputedStyle(o);
-    const style = STYLE_PROPS.map((p) => `${p}:${cs.getPropertyValue(p)}`).join(';');
-    // Parts drawn only in files (e.g. a line chart's legend, shown as HTML on screen).
-    copies[i].setAttribute('style', o.hasAttribute('data-export-only') ? `${style};display:inline` : style);
-    copies[i].removeAttribute('class');
-  });
-  // Canvases (heatmap cells) become images at the same place, in viewBox units.
+  const out: string[] = [];
+  // Canvases (heatmap cells) become images at the same place, in viewBox units, under the axes.
   const scale = box.width > 0 ? viewBox[2] / box.width : 1;
   for (const canvas of container.querySelectorAll('canvas')) {
     const r = canvas.getBoundingClientRect();
-    const img = document.createElementNS('http://www.w3.org/2000/svg', 'image');
-    img.setAttribute('href', canvas.toDataURL('image/png'));
-    img.setAttribute('x', String(viewBox[0] + (r.left - box.left) * scale));
-    img.setAttribute('y', String(viewBox[1] + (r.top - box.top) * scale));
-    img.setAttribute('width', String(r.width * scale));
-    img.setAttribute('height', String(r.height * scale));
-    img.setAttribute('preserveAspectRatio', 'none');
-    img.setAttribute('style', 'image-rendering:pixelated');
-    clone.insertBefore(img, clone.firstChild);
+    const at = (n: number) => String(Math.round(n * 100) / 100);
+    out.push(
+      `<image href="${canvas.toDataURL('image/png')}" x="${at(viewBox[0] + (r.left - box.left) * scale)}" y="${at(viewBox[1] + (r.top - box.top) * scale)}" ` +
+        `width="${at(r.width * scale)}" height="${at(r.height * scale)}" preserveAspectRatio="none" style="image-rendering:pixelated"/>`,
+    );
   }
-  const xml = new XMLSerializer();
-  const body = [...clone.childNodes].map((n) => xml.serializeToString(n)).join('');
+  for (const child of svg.children) serialize(child, out);
   const width = Math.round(viewBox[2]);
   const height = Math.round(viewBox[3]);
-  return { text: svgDocument({ body, viewBox, width, height, title, link, background: backgroundOf(container) }), width, height };
+  return { text: svgDocument({ body: out.join(''), viewBox, width, height, title, link, background: backgroundOf(container) }), width, height };
 }
 
 function base64(bytes: Uint8Array): string {

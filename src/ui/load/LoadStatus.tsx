@@ -18,7 +18,10 @@ export function LoadStatus() {
         <div className="error-box" role="alert" data-testid="load-error">
           <strong>Could not load {error.label || 'the trace set'}</strong>
           <p data-testid="load-error-message">{error.message}</p>
-          {hasCurrent && <span className="note">The trace set loaded before is still shown.</span>}
+          <span className="note" data-testid="load-error-next">
+            {hasCurrent ? 'The trace set loaded before is still shown. ' : ''}
+            Check the file or address named above, then open it again, or choose another trace set (Demo, Files…, Folder…, or a URL).
+          </span>
         </div>
       )}
     </>
