@@ -36,6 +36,7 @@ export function RunBar() {
       {error && (
         <p className="error-box" role="alert" data-testid="training-error">
           {error}
+          <span className="note">Press Run to try again; if it fails again, choose another backend (cpu always works) or smaller settings.</span>
         </p>
       )}
       {baseline.state === 'error' && (
