@@ -56,6 +56,20 @@ describe('RunHistory', () => {
     expect(s().runsSelected).toEqual([run.id]);
   });
 
+  it('starts a new record for every Run press, even one while the last is starting', async () => {
+    const { store, s } = await setup();
+    const key = runKeyOf(s().spec, s().current!.id);
+    s().beginRun(key);
+    s().beginRun(key);
+    s().updateTraining(key, { status: 'error', error: 'no backend' });
+    s().failBaselines(key, 'stopped');
+    expect(s().runs).toHaveLength(1);
+    simulateRun(store, 0.4, 0);
+    s().setBaselines(runKeyOf(s().spec, s().current!.id), { results: {}, split });
+    expect(s().runs).toHaveLength(2);
+    expect(s().runs.map((r) => r.status)).toEqual(['error', 'done']);
+  });
+
   it('renames, annotates, deletes, and exports / imports through a validated file', async () => {
     const { store, history, s } = await setup();
     const k1 = simulateRun(store, 0.5, 1);

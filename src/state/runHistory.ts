@@ -59,7 +59,9 @@ export class RunHistory {
   }
 
   private observe(s: NotebookState, prev: NotebookState): void {
-    if (s.training !== prev.training && s.training.status === 'starting' && prev.training.status !== 'starting' && s.runKey && s.current) {
+    // beginRun: a new baseline status (running) and a fresh training state, in one update — also when pressed twice.
+    const begun = s.baselineStatus !== prev.baselineStatus && s.baselineStatus.state === 'running' && s.training.status === 'starting';
+    if (begun && s.runKey && s.current) {
       const m = s.current.info.manifest;
       this.pending = {
         id: newId(),
