@@ -45,13 +45,13 @@ test('the demo: every exploration view draws its chart, and the view is kept in 
   await expect(reuse.locator('[data-name="same first choice"] circle')).toHaveCount(L);
   await screenshot(page, 'reuse');
 
-  // Dataset filter (the demo has two datasets): the counts follow, and the choice is in the URL.
+  // Dataset filter (the demo has one dataset per domain): the counts follow, and the choice is in the URL.
   await page.getByTestId('tab-overview').click();
   const tokens = async () => Number((await page.getByTestId('summary-tokens').textContent())!.replace(/\D/g, ''));
   const all = await tokens();
-  const codeOnly = page.locator('input[data-testid="dataset-option"][value="demo-code"]');
+  const codeOnly = page.locator('input[data-testid="dataset-option"][value="python"]');
   await codeOnly.check();
-  await expect(page).toHaveURL(/&ds=demo-code&/);
+  await expect(page).toHaveURL(/&ds=python&/);
   await expect.poll(tokens).toBeLessThan(all);
   await codeOnly.uncheck();
   await expect.poll(tokens).toBe(all);

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { importFiles } from '../src/core/trace/importers';
-import { expect, REAL_TRACES, screenshot, test } from './fixtures';
+import { demoManifest, expect, REAL_TRACES, screenshot, test } from './fixtures';
 
 const DEEPSEEK = `${REAL_TRACES}deepseek-v2-lite-chat/puffin-1-100/`;
 const MIXTRAL = `${REAL_TRACES}mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl`;
 const DEMO = new URL('../traces/demo/', import.meta.url).pathname;
+const demo = demoManifest();
+const DEMO_TOKENS = demo.shards.reduce((n, s) => n + s.tokens, 0);
 const digits = async (page: import('@playwright/test').Page, id: string) => Number((await page.getByTestId(id).textContent())!.replace(/\D/g, ''));
 
 test('imports real DeepSeek-V2-Lite hook CSVs through the file chooser', async ({ page }) => {
@@ -42,8 +44,8 @@ test('imports the real Mixtral routing JSONL, and a trace set folder by the fold
 
   // A whole trace set folder (manifest.json + shards) through the folder picker.
   await page.getByTestId('folder-input').setInputFiles(DEMO);
-  await expect(page.getByTestId('summary-layers')).toHaveText('8');
-  expect(await digits(page, 'summary-tokens')).toBe(1964);
+  await expect(page.getByTestId('summary-layers')).toHaveText(String(demo.numLayers));
+  expect(await digits(page, 'summary-tokens')).toBe(DEMO_TOKENS);
   await expect(page.getByTestId('trace-url')).toHaveText('local:demo');
   // A link can name local files but not carry them: opening it says so instead of loading something else.
   const link = await page.getByTestId('experiment-link').inputValue();
@@ -60,12 +62,12 @@ test('shards are cached in IndexedDB by their SHA-256: a reload reads none from 
     if (r.url().endsWith('.arrow')) shardRequests.push(r.url());
   });
   await page.goto('/');
-  await expect(page.getByTestId('cache-note')).toHaveText('Shards: 0 from the browser cache, 2 fetched.');
+  await expect(page.getByTestId('cache-note')).toHaveText(`Shards: 0 from the browser cache, ${demo.shards.length} fetched.`);
   const firstLoad = shardRequests.length;
   await page.reload();
-  await expect(page.getByTestId('cache-note')).toHaveText('Shards: 2 from the browser cache, 0 fetched.');
+  await expect(page.getByTestId('cache-note')).toHaveText(`Shards: ${demo.shards.length} from the browser cache, 0 fetched.`);
   await expect(page.getByTestId('trace-summary')).toBeVisible();
-  expect(await digits(page, 'summary-tokens')).toBe(1964);
+  expect(await digits(page, 'summary-tokens')).toBe(DEMO_TOKENS);
   // No shard was requested again (worker requests show here when the browser reports them to Playwright).
   expect(shardRequests.length).toBe(firstLoad);
 });

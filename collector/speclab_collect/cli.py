@@ -1,4 +1,4 @@
-"""Command line: `speclab-collect {run,merge,serve,demo}` (see docs/collector.md)."""
+"""Command line: `speclab-collect {run,merge,serve,demo,train-demo}` (see docs/collector.md)."""
 
 from __future__ import annotations
 
@@ -59,11 +59,29 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo",
-        help="write the demo trace set (tiny random-initialised Mixtral-architecture model, bundled texts)",
-        description="Write the demo trace set; replaces a trace set already in --out.",
+        help="write the demo trace set (the trained demo model over held-out text of its three domains)",
+        description="Write the demo trace set with the bundled demo model (see train-demo); replaces a trace set "
+        "already in --out.",
     )
     demo.add_argument("--out", type=Path, required=True, help="output folder, e.g. traces/demo")
-    demo.add_argument("--seed", type=int, default=0, help="torch seed for the random weights (default 0)")
+    demo.add_argument("--model-dir", type=Path, help="a model folder written by train-demo (default: the bundled one)")
+    td = sub.add_parser(
+        "train-demo",
+        help="train the small Mixtral-architecture demo model on Python sources, license texts and man pages",
+        description="Train the demo model (see collector/speclab_collect/demo_model/README.md) and write its weights, "
+        "config, model card, corpus list and held-out evaluation texts to --out.",
+    )
+    td.add_argument("--out", type=Path, help="output folder, e.g. collector/speclab_collect/demo_model")
+    td.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
+    td.add_argument("--seed", type=int, default=0, help="seed for the initialisation and the batches (default 0)")
+    td.add_argument("--seq-len", type=int, default=256, help="bytes per training window (default 256)")
+    td.add_argument("--per-domain", type=int, default=4, help="windows per domain in each batch (default 4)")
+    td.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
+    td.add_argument("--device", default="auto", help="auto (cuda if present, else cpu), cpu, cuda:N")
+    td.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    td.add_argument("--corpus", help="train on a corpus copied with --copy-corpus instead of this machine's files")
+    td.add_argument("--copy-corpus", type=Path, metavar="DIR",
+                    help="only copy the files training would use to DIR (to train on another machine) and exit")
     _run_parser(sub)
     mg = sub.add_parser("merge", help="write manifest.json from the rank manifests of a distributed run")
     mg.add_argument("out", type=Path, help="the run's output folder")
@@ -85,15 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         # Imported here so `--help` does not pay for importing torch and transformers.
         from .demo import write_demo
 
-        writer = write_demo(args.out, seed=args.seed)
-        size = sum((args.out / s["file"]).stat().st_size for s in writer.shards)
-        print(
-            f"wrote {writer.tokens_written} tokens in {len(writer.shards)} shards ({size / 1e6:.2f} MB) to {args.out}",
-            file=sys.stderr,
-        )
+        summary = write_demo(args.out, args.model_dir.resolve() if args.model_dir else None)
+        size = sum(p.stat().st_size for p in args.out.glob("shard-*.arrow"))
+        print(f"wrote {summary['tokens']} tokens in {summary['shards']} shards ({size / 1e6:.2f} MB) to {args.out}",
+              file=sys.stderr)
         return 0
     if args.command == "run":
         return _cmd_run(args)
+    if args.command == "train-demo":
+        return _cmd_train_demo(args)
     if args.command == "merge":
         from .run import RunError, merge
 
@@ -110,6 +128,26 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_forever(args)
     return 2
+
+
+def _cmd_train_demo(args: argparse.Namespace) -> int:
+    from .train_demo import CorpusError, TrainOptions, copy_corpus, train_demo
+
+    try:
+        if args.copy_corpus:
+            counts = copy_corpus(args.copy_corpus)
+            print(f"copied {sum(counts.values())} files ({counts}) to {args.copy_corpus}", file=sys.stderr)
+            return 0
+        if not args.out:
+            print("speclab-collect train-demo: --out is required", file=sys.stderr)
+            return 2
+        train_demo(TrainOptions(out=str(args.out), steps=args.steps, seed=args.seed, seq_len=args.seq_len,
+                                per_domain=args.per_domain, lr=args.lr, device=args.device, threads=args.threads,
+                                corpus=args.corpus))
+    except CorpusError as e:
+        print(f"speclab-collect train-demo: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

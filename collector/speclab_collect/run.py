@@ -76,6 +76,8 @@ class RunOptions:
     rank: int | None = None  # default: $RANK (torchrun), else 0
     world_size: int | None = None  # default: $WORLD_SIZE, else 1
     description: str | None = None
+    model_name: str | None = None  # name and revision recorded in the manifest (default: --model, --revision)
+    model_revision: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -225,8 +227,8 @@ def collect(opts: RunOptions) -> dict[str, Any]:
         }
         writer = TraceWriter(
             out,
-            model_name=loaded.name,
-            model_revision=loaded.revision,
+            model_name=opts.model_name or loaded.name,
+            model_revision=opts.model_revision or loaded.revision,
             engine=f"transformers {transformers.__version__}",
             quantization=loaded.quantization_label,
             num_layers=rec.num_layers,

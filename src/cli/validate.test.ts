@@ -75,11 +75,11 @@ describe('speclab validate (spawned)', () => {
       ...someHostile.map((f) => speclab('validate', f)),
     ]);
     expect(set.code, set.stderr).toBe(0);
-    expect(set.stdout).toMatch(/^ok: trace set .*demo: 2 shards, 1964 tokens in 20 sequences, 8 layers x 8 experts top-2 \(manifest, checksums, schema, ranges and order checked\)\n$/);
+    expect(set.stdout).toMatch(/^ok: trace set .*demo: 3 shards, 2622 tokens in 11 sequences, 6 layers x 8 experts top-2 \(manifest, checksums, schema, ranges and order checked\)\n$/);
     expect(shard.code, shard.stderr).toBe(0);
-    expect(shard.stdout).toMatch(/^ok: shard .*shard\.arrow: 940 tokens in 11 sequences, 8 layers x 8 experts top-2 \(no manifest: .*inferred .*top-k: largest top-k .*experts: logits width 64 \/ 8 layers/);
+    expect(shard.stdout).toMatch(/^ok: shard .*shard\.arrow: 1024 tokens in 6 sequences, 6 layers x 8 experts top-2 \(no manifest: .*inferred .*top-k: largest top-k .*experts: logits width 48 \/ 6 layers/);
     expect(json.code, json.stderr).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, kind: 'shard', tokens: 1024, layers: 8, experts: 8, topK: 2 });
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, kind: 'shard', tokens: 1024, layers: 6, experts: 8, topK: 2 });
     if (log) {
       expect(log.code, log.stderr).toBe(0);
       expect(log.stdout).toMatch(/^ok: JSONL routing log .*gsm8k_2_routing\.jsonl: \d+ records, 244 complete tokens \(3 dropped\) in 2 sequences, 32 layers x 8 experts top-2/);
