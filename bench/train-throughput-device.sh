@@ -4,7 +4,8 @@
 #   .devnode/node.gz           a gzipped Node 20 binary (linux x64)
 #   .devnode/dawn.node.gz      node_modules/webgpu/dist/linux-x64/dawn.node, gzipped
 #   .devnode/node_modules/webgpu/{index.js,package.json}
-#   .devnode/bench.mjs         bench/train-throughput.ts bundled (see docs/benchmarks.md for the esbuild line)
+#   .devnode/bench.mjs         bench/train-throughput.ts bundled
+# (bench/train-throughput-bundle.sh makes all of .devnode/), and
 #   .gl/*.deb                  the Vulkan loader (libvulkan1) when the machine has none
 # Writes tfjs.json, torch.json and the logs to $OUT (default ./bench/out).
 set -euo pipefail
@@ -20,4 +21,10 @@ cp .devnode/node_modules/webgpu/index.js .devnode/node_modules/webgpu/package.js
 cp .devnode/bench.mjs $N/
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
 $N/node $N/bench.mjs "$@" > "$OUT/tfjs.json" 2> >(tee "$OUT/tfjs.log" >&2)
-python3 bench/train_throughput_torch.py --tfjs "$OUT/tfjs.json" | tee "$OUT/torch.txt"
+# The same shape for PyTorch: every option but the tfjs-only ones.
+TORCH_ARGS=()
+while [ $# -gt 1 ]; do
+  case "$1" in --check|--paths) ;; *) TORCH_ARGS+=("$1" "$2") ;; esac
+  shift 2
+done
+python3 bench/train_throughput_torch.py "${TORCH_ARGS[@]}" --tfjs "$OUT/tfjs.json" | tee "$OUT/torch.txt"

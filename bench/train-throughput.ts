@@ -5,7 +5,7 @@
  * PyTorch and prints the ratios.
  *
  *   npx tsx bench/train-throughput.ts [--windows 51200] [--batch 256] [--hidden 256] [--embedding 32]
- *       [--context 3] [--horizon 2] [--experts 8] [--layers 32] [--topk 2] [--epochs 3] [--paths tfjs,fused] [--check 1]
+ *       [--context 3] [--horizon 2] [--experts 8] [--layers 32] [--topk 2] [--epochs 4] [--paths tfjs,fused] [--check 1]
  *
  * The first epoch of each path compiles its shaders and is not counted: the figure is the median of the later
  * epochs, each timed by TrainingSession (wall time of the epoch, its end-of-epoch read included).
@@ -25,7 +25,11 @@ function args(): Record<string, string> {
   return out;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
 
 async function main() {
   const a = args();
@@ -40,7 +44,7 @@ async function main() {
   const C = num('context', 3);
   const H = num('horizon', 2);
   const windows = num('windows', 256 * 200);
-  const epochs = num('epochs', 3);
+  const epochs = num('epochs', 4);
   const paths = (a.paths ?? 'tfjs,fused').split(',');
   const perToken = L - C - H + 1;
   const tokens = Math.ceil(windows / perToken);

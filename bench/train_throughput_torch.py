@@ -74,8 +74,9 @@ def run(args, tf32):
         epoch()
         torch.cuda.synchronize()
         rates.append(n / (time.perf_counter() - t0))
-    rates_measured = sorted(rates[1:])
-    return {"samplesPerSecond": rates_measured[len(rates_measured) // 2], "epochs": rates, "tf32": tf32}
+    r = sorted(rates[1:])
+    m = len(r) // 2
+    return {"samplesPerSecond": r[m] if len(r) % 2 else (r[m - 1] + r[m]) / 2, "epochs": rates, "tf32": tf32}
 
 
 def main():

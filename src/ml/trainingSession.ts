@@ -63,6 +63,8 @@ export interface TrainingSummary {
   trainWindows: number;
   valWindows: number;
   validation: ValidationSplit['how'];
+  /** 'fused': the WGSL training step of src/ml/fused; 'tfjs': tfjs ops and autodiff. */
+  trainingPath: 'fused' | 'tfjs';
 }
 
 /** Windows uploaded to the device (ids as float32). */
@@ -213,6 +215,7 @@ export class TrainingSession {
       trainWindows: this.train.n,
       valWindows: this.val?.n ?? 0,
       validation: this.split.how,
+      trainingPath: this.trainingPath,
     };
   }
 
