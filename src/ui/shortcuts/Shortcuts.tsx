@@ -3,7 +3,7 @@ import { useStore } from 'zustand';
 import { PANELS } from '../../core/experiment/spec';
 import { useController, useNotebookStore } from '../../state/StoreContext';
 import { prefsStore } from '../prefs/prefs';
-import { SHORTCUTS, shortcutFor, shortcutProps, type ShortcutId } from './table';
+import { shortcut, SHORTCUTS, shortcutFor, shortcutProps, type ShortcutId } from './table';
 
 /**
  * The page's key handler and the "?" help overlay. Shortcuts with a button click it (a disabled or absent button
@@ -100,7 +100,7 @@ export function PrefsBar() {
         Theme: {theme}
       </button>
       <label className="small" title={shortcutProps('figure').title}>
-        <input type="checkbox" data-testid="figure-toggle" aria-keyshortcuts="F" checked={figure} onChange={(e) => prefsStore.getState().setFigure(e.currentTarget.checked)} /> Figure layout
+        <input type="checkbox" data-testid="figure-toggle" aria-keyshortcuts={shortcut('figure').aria} checked={figure} onChange={(e) => prefsStore.getState().setFigure(e.currentTarget.checked)} /> Figure layout
       </label>
       <Shortcuts />
     </div>
