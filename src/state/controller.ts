@@ -8,6 +8,7 @@ import type { Budget } from '../workers/traceClient';
 import type { PickedFile } from '../workers/traceProtocol';
 import type { NotebookStore } from './notebookStore';
 import type { TrainingClient } from '../workers/trainingClient';
+import { faultInjectionEnabled, type Fault } from './faults';
 import { RunController } from './runController';
 import { RunHistory } from './runHistory';
 import { openRunsDb, type RunsDb } from './runsDb';
@@ -24,6 +25,8 @@ export interface NotebookController {
   resume(): Promise<void>;
   /** Kept runs: rename, annotate, delete, export and import. */
   runs: RunHistory;
+  /** Tests only, when enabled in this browser (faults.ts): true when the fault hit something. */
+  injectFault(kind: Fault): Promise<boolean>;
 }
 
 export interface NotebookOptions {
@@ -52,6 +55,11 @@ export function createNotebook(store: NotebookStore, win: Window, opts: Notebook
     stop: () => runs.stop(),
     resume: () => runs.resume(),
     runs: history,
+    async injectFault(kind) {
+      if (!faultInjectionEnabled()) throw new Error('fault injection is off in this browser');
+      if (kind === 'trace-worker') return traces.client.injectCrash();
+      return runs.injectFault(kind === 'gpu-device' ? 'gpu-device' : 'crash');
+    },
   };
   return {
     controller,

@@ -62,8 +62,9 @@ export class RunController {
 
   private fail(key: string, e: unknown): void {
     const text = errorText(e);
-    // A dead worker cannot be reused; the next run starts a fresh one.
-    if (/training worker failed/.test(text)) {
+    // A dead worker, or one whose WebGPU device was lost, cannot be reused; the next run starts a fresh one.
+    // The epochs it reported stay in the store (curves and the progress line), with the reason.
+    if (/training worker failed|WebGPU device was lost/.test(text)) {
       this.trainer?.terminate();
       this.trainer = null;
     }
@@ -86,6 +87,11 @@ export class RunController {
     if (!runKey || !this.trainer || (training.status !== 'running' && training.status !== 'starting')) return;
     this.store.getState().updateTraining(runKey, { status: 'stopping' });
     void this.trainer.stop().catch((e: unknown) => this.fail(runKey, e));
+  }
+
+  /** Tests only (src/state/faults.ts): a fault in the running training worker; false when there is none to hit. */
+  async injectFault(kind: 'gpu-device' | 'crash'): Promise<boolean> {
+    return this.trainer ? this.trainer.injectFault(kind) : false;
   }
 
   async resume(): Promise<void> {

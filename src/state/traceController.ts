@@ -14,6 +14,8 @@ export class TraceController {
   /** The trace reference (spec text) of the set on screen, so a failed load can put it back into the spec. */
   private loadedTrace: string | null = null;
   private analysisSeq = 0;
+  /** The trace worker died since the last load: reopening the same trace must load it again. */
+  private crashed = false;
 
   constructor(
     private readonly store: NotebookStore,
@@ -22,6 +24,13 @@ export class TraceController {
     private readonly pageOrigin: string,
   ) {
     this.client = new TraceClient(budget);
+    // The worker holding the set died: the summary stays on screen, the views say what happened, and opening
+    // the same trace again (or any other) starts a new worker.
+    this.client.onCrash = (why) => {
+      this.crashed = true;
+      this.analysisSeq++;
+      store.getState().failAnalysis(`${why}. The trace worker stopped and its copy of the trace set is gone; open the trace set again to restart it.`);
+    };
     // New analyses when a load finishes or the dataset filter changes.
     store.subscribe((s, prev) => {
       if (s.current !== prev.current || s.spec.datasets !== prev.spec.datasets) void this.refreshAnalysis();
@@ -40,7 +49,7 @@ export class TraceController {
       return;
     }
     const text = formatTraceRef(r.ref);
-    if (text === this.loadedTrace && !st.loading) return;
+    if (text === this.loadedTrace && !st.loading && !this.crashed) return;
     const base = traceBaseUrl(r.ref, this.appBase, this.pageOrigin);
     if (base === null) {
       st.failLoad(
@@ -66,6 +75,7 @@ export class TraceController {
     if (trace !== null) st.setTrace(trace);
     try {
       const info = await this.client.load(req, label, (p) => this.store.getState().loadProgress(id, p));
+      this.crashed = false;
       const loadedTrace = trace ?? `local:${info.label}`.slice(0, 206);
       this.loadedTrace = loadedTrace;
       const after = this.store.getState();

@@ -3,6 +3,7 @@
  * It only exposes what the buttons do (run the experiment in the URL) and what the page shows (its numbers).
  */
 import type { NotebookController } from '../state/controller';
+import { faultInjectionEnabled, type Fault } from '../state/faults';
 import type { NotebookStore } from '../state/notebookStore';
 import { MODEL_NAME } from './training/ResultsTable';
 
@@ -73,5 +74,7 @@ export function installAutomation(store: NotebookStore, controller: NotebookCont
       };
     },
   };
+  // Fault injection for tests, only where this browser turned it on (src/state/faults.ts).
+  if (faultInjectionEnabled()) Object.assign(api, { injectFault: (kind: Fault) => controller.injectFault(kind) });
   Object.defineProperty(win, 'speclab', { value: api, configurable: true });
 }

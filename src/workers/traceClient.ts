@@ -58,7 +58,21 @@ export class TraceClient {
   /** Counts load() calls: a call that waited while a newer one started gives way to it. */
   private generation = 0;
 
+  /** Called when the worker holding the loaded set dies (a crash, out of memory): its set is gone. */
+  onCrash: (message: string) => void = () => {};
+  /** Why there is no active worker after a crash, until the next load. */
+  private crashed: string | null = null;
+
   constructor(private readonly budget: Budget = DEFAULT_BUDGET) {}
+
+  /** Tests only (src/state/faults.ts): the active worker fails as a crashed one does (stopped, an error event). */
+  injectCrash(): boolean {
+    const h = this.active;
+    if (!h) return false;
+    h.worker.terminate();
+    h.worker.dispatchEvent(new ErrorEvent('error', { message: 'injected fault: the trace worker crashed' }));
+    return true;
+  }
 
   /**
    * Loads `req` in a new worker. On success that worker becomes the active one (the old one is ended); on
@@ -98,6 +112,15 @@ export class TraceClient {
       if (this.active) kill(this.active);
       this.active = h;
       this.pending = null;
+      this.crashed = null;
+      h.died.catch((e: unknown) => {
+        if (this.active !== h) return;
+        this.active = null;
+        kill(h);
+        const why = e instanceof Error ? e.message : String(e);
+        this.crashed = `${why}; the trace set it held is gone from memory: open it again`;
+        this.onCrash(why);
+      });
       return info;
     } catch (e) {
       kill(h);
@@ -112,7 +135,7 @@ export class TraceClient {
   /** Runs a call on the active worker under the call budget; an overrun ends the worker (its set is gone). */
   private async call<T>(what: string, f: (api: Remote<TraceWorkerApi>) => Promise<T>): Promise<T> {
     const h = this.active;
-    if (!h) throw new Error('no trace set is loaded');
+    if (!h) throw new Error(this.crashed ?? 'no trace set is loaded');
     let timer: ReturnType<typeof setTimeout> | undefined;
     const overrun = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

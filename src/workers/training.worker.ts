@@ -9,7 +9,8 @@ import { expose } from 'comlink';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { TrainingService } from '../ml/trainingService';
+import * as tf from '@tensorflow/tfjs';
+import { TrainingService, type TrainingCallbacks, type TrainingJob, type TrainingOutcome } from '../ml/trainingService';
 
 const service = new TrainingService({
   wasmPaths: {
@@ -19,13 +20,80 @@ const service = new TrainingService({
   },
 });
 
+interface GpuDeviceLike {
+  lost: Promise<{ reason?: string; message?: string }>;
+  destroy(): void;
+}
+
+/** The tfjs WebGPU backend's device, when training runs on it. */
+function webgpuDevice(): GpuDeviceLike | null {
+  return tf.getBackend() === 'webgpu' ? ((tf.backend() as unknown as { device?: GpuDeviceLike }).device ?? null) : null;
+}
+
+/**
+ * A run on WebGPU ends as soon as its device is lost (driver reset, GPU removed, device.destroy()): tfjs would
+ * otherwise fail at its next read, or wait for ever. The epochs reported so far stay with the page; this
+ * worker's WebGPU backend is unusable afterwards, so the page starts a new worker for the next run.
+ */
+function untilDeviceLost<T>(run: (cb: TrainingCallbacks) => Promise<T>, cb: TrainingCallbacks, watchNow: boolean): Promise<T> {
+  let onLost: (why: string) => void = () => {};
+  const lost = new Promise<string>((resolve) => (onLost = resolve));
+  let watching = false;
+  const watch = () => {
+    const device = webgpuDevice();
+    if (!device) return;
+    watching = true;
+    void device.lost.then((info) => onLost(info.message || info.reason || 'no reason given'));
+  };
+  const lostError = (why: string) =>
+    new Error(`${DEVICE_LOST}: ${why}; training stopped, the epochs done are kept. Run again to train on a new device or another backend`);
+  if (watchNow) watch();
+  // The page always passes all three callbacks (trainingClient.ts), as comlink proxies.
+  const hooks: TrainingCallbacks = {
+    onBackend: (r) => {
+      watch();
+      return cb.onBackend?.(r);
+    },
+    onEpoch: (m) => cb.onEpoch?.(m),
+    onProgress: (p) => cb.onProgress?.(p),
+  };
+  const job = run(hooks).catch(async (e: unknown) => {
+    // A read in flight fails first ("Buffer was unmapped…"); the device reports its loss a moment later.
+    if (watching) {
+      const why = await Promise.race([lost, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+      if (why !== null) throw lostError(why);
+    }
+    throw e;
+  });
+  return Promise.race([job, lost.then((why) => Promise.reject(lostError(why)))]);
+}
+
+/** The start of the error a lost device ends a run with (the page recognises it). */
+const DEVICE_LOST = 'the WebGPU device was lost';
+
 /** The worker's API; methods are bound so comlink can call them on the exposed object. */
 export const trainingWorkerApi = {
-  start: service.start.bind(service),
+  start: (job: TrainingJob, cb: TrainingCallbacks = {}): Promise<TrainingOutcome> => untilDeviceLost((h) => service.start(job, h), cb, false),
   stop: service.stop.bind(service),
-  resume: service.resume.bind(service),
+  resume: (cb: TrainingCallbacks = {}): Promise<TrainingOutcome> => untilDeviceLost((h) => service.resume(h), cb, true),
   results: service.results.bind(service),
   dispose: service.dispose.bind(service),
+  /**
+   * Fault injection for tests only; the page calls these only when this browser enabled it (src/state/faults.ts).
+   * 'gpu-device' destroys the WebGPU device under a running job (false when not on WebGPU); 'crash' throws an
+   * uncaught error, as a worker that fails does.
+   */
+  injectFault(kind: 'gpu-device' | 'crash'): boolean {
+    if (kind === 'crash') {
+      setTimeout(() => {
+        throw new Error('injected fault: the training worker crashed');
+      }, 0);
+      return true;
+    }
+    const device = webgpuDevice();
+    device?.destroy();
+    return device !== null;
+  },
 };
 export type TrainingWorkerApi = typeof trainingWorkerApi;
 

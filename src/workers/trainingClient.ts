@@ -36,6 +36,8 @@ export interface TrainingClient {
   results(): Promise<PredictorResult>;
   /** Ends the worker and frees everything it held. */
   terminate(): void;
+  /** Tests only (src/state/faults.ts): lose the WebGPU device under the running job, or crash the worker. */
+  injectFault(kind: 'gpu-device' | 'crash'): Promise<boolean>;
 }
 
 function buffersOf(sets: TraceSet[]): ArrayBuffer[] {
@@ -68,6 +70,7 @@ export function wrapTrainingEndpoint(endpoint: Endpoint, onTerminate: () => void
     stop: () => guard(api.stop()),
     resume: (callbacks) => guard(api.resume(proxied(callbacks))),
     results: () => guard(api.results()),
+    injectFault: (kind) => guard(api.injectFault(kind)),
     terminate() {
       api[releaseProxy]();
       onTerminate();
