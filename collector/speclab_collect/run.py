@@ -29,7 +29,7 @@ from .models import LoadOptions, ModelError, read_config_json, validate_model_re
 from .plan import Tokenizer, build_plan, pad_batch, plan_digest, rank_batches
 from .progress import Progress
 from .sources import DatasetError, parse_budget, parse_spec
-from .writer import FORMAT_NAME, MANIFEST_NAME, TraceWriter, write_json_atomic
+from .writer import FORMAT_NAME, MANIFEST_NAME, TraceWriter, check_writable, write_json_atomic
 
 DEFAULT_SHARD_TOKENS = 16384
 _RANK_MANIFEST_RE = re.compile(r"^manifest\.r(\d+)of(\d+)\.json$")
@@ -185,6 +185,8 @@ def collect(opts: RunOptions) -> dict[str, Any]:
 
     from .capture import RoutingRecorder, run_forward
     from .models import load_model
+
+    check_writable(out)  # an unusable --out fails now, not after loading the model and a shard's work
 
     if world > 1 and opts.overwrite:
         (out / MANIFEST_NAME).unlink(missing_ok=True)  # the merged manifest would name shards about to go

@@ -7,6 +7,7 @@ reader never sees a manifest pointing at a missing or half-written shard, even i
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -216,6 +217,7 @@ class TraceWriter:
         self._done_seqs: set[int] = set()
         self._closed = False
         self.resumed = False
+        check_writable(self.out_dir)
         if resume and (self.out_dir / manifest_name).exists():
             self._resume()
         else:
@@ -393,7 +395,7 @@ class TraceWriter:
             return
         if self._buffered:
             self._flush(self._buffered)
-        self._write_manifest()  # also for an empty trace set, so the folder always ends with a manifest
+        self.write_manifest()  # also for an empty trace set, so the folder always ends with a manifest
         self._closed = True
 
     def abort(self) -> None:
@@ -559,17 +561,38 @@ class TraceWriter:
         name = shard_name(len(self._shards), self.shard_prefix)
         final = self.out_dir / name
         tmp = self.out_dir / f"{_TMP_PREFIX}{name}"
-        with open(tmp, "wb") as f:
-            # One record batch per shard: the reader maps each column straight onto one typed array.
-            with pa.ipc.new_file(f, self.schema) as w:
-                w.write_batch(batch)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-        _fsync_dir(self.out_dir)
-        self._shards.append({"file": name, "tokens": count, "sha256": _sha256_file(final)})
-        self._written += count
-        self._write_manifest()
+        try:
+            with open(tmp, "wb") as f:
+                # One record batch per shard: the reader maps each column straight onto one typed array.
+                with pa.ipc.new_file(f, self.schema) as w:
+                    w.write_batch(batch)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+            _fsync_dir(self.out_dir)
+            self._shards.append({"file": name, "tokens": count, "sha256": _sha256_file(final)})
+            self._written += count
+            self._write_manifest()
+        except OSError as e:
+            if self._shards and self._shards[-1]["file"] == name:
+                self._shards.pop()
+                self._written -= count
+            # Nothing half-written stays: not the temporary file, not a shard the manifest does not list.
+            for p in (tmp, final):
+                try:
+                    p.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            self._closed = True  # its tokens are gone from the buffer; a rerun resumes from the manifest
+            raise WriteError(self._write_failure(name, e)) from None
+
+    def _write_failure(self, what: str, e: OSError) -> str:
+        reason = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+                  errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+                  errno.EPERM: "operation not permitted"}.get(e.errno or 0, e.strerror or str(e))
+        return (f"{self.out_dir}: could not write {what} ({reason}); the trace set keeps its {len(self._shards)} "
+                f"complete shard(s), {self._written:,} tokens; free space or fix the folder, then rerun the same "
+                "command to resume")
 
     def update_source(self, **fields: Any) -> None:
         """Set fields of the manifest's `source` (e.g. progress); written with the next manifest."""
@@ -578,7 +601,10 @@ class TraceWriter:
 
     def write_manifest(self) -> None:
         """Rewrite the manifest now (published shards only)."""
-        self._write_manifest()
+        try:
+            self._write_manifest()
+        except OSError as e:
+            raise WriteError(self._write_failure(self.manifest_name, e)) from None
 
     def manifest(self) -> dict[str, Any]:
         """The manifest as it would be written now (published shards only)."""
@@ -596,16 +622,48 @@ class TraceWriter:
         write_json_atomic(self.out_dir / self.manifest_name, text)
 
 
+class WriteError(OSError):
+    """The output folder could not be written (full disk, read-only, no permission): one readable line."""
+
+
+def check_writable(out_dir: str | os.PathLike[str]) -> None:
+    """Creates `out_dir` if needed and writes and removes a small file there, so that an unusable output folder
+    is reported before hours of work, not at the first shard."""
+    out = Path(out_dir)
+    probe = out / f"{_TMP_PREFIX}probe.{os.getpid()}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as f:
+            f.write(b"speclab")
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as e:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise WriteError(f"{out}: output folder is not writable ({e.strerror or e}); choose another --out or fix its "
+                         "permissions") from None
+
+
 def write_json_atomic(path: Path, text: str, unique_tmp: bool = False) -> None:
     """Write to a temporary name, fsync, rename: readers see the old file or the new one, never half of one.
 
     unique_tmp: several processes may write this file at once (they write the same content)."""
     tmp = path.parent / f"{_TMP_PREFIX}{path.name}{f'.{os.getpid()}' if unique_tmp else ''}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise
     _fsync_dir(path.parent)
 
 
