@@ -9,6 +9,7 @@ import { LinkProblems } from './LinkProblems';
 import { DropZone } from './load/DropZone';
 import { LoadStatus } from './load/LoadStatus';
 import { SourceBar } from './load/SourceBar';
+import { CollectPanel } from './collect/CollectPanel';
 import { CoactivationPanel } from './panels/CoactivationPanel';
 import { OverviewPanel } from './panels/OverviewPanel';
 import { ReusePanel } from './panels/ReusePanel';
@@ -44,6 +45,7 @@ export function App() {
       <DropZone />
       <LinkProblems />
       <SourceBar />
+      <CollectPanel />
       <LoadStatus />
       <AnalysisStatus />
       {ready && (
