@@ -101,4 +101,13 @@ describe('GuardedRunner', () => {
     expect(mine.length).toBe(shard.length);
     runner.close();
   });
+  it('gives raw-log imports their own per-MB budget', async () => {
+    const log: string[] = [];
+    const runner = new GuardedRunner(() => scripted('hangs', log), { baseMs: 100, msPerMB: 0, importMsPerMB: 4e6 });
+    const csv = 'Layer ID,Batch Number,Token,Activated Expert IDs\n1,0,a,"[1, 2]"\n';
+    // 100 ms + 4 ms per byte for the import; the shard's job keeps msPerMB (0).
+    await expect(runner.importFiles([{ name: 'p.csv', data: csv }])).rejects.toThrow(`p.csv: reading took longer than ${100 + 4 * csv.length} ms`);
+    await expect(runner.decode(shard, set.manifest, 's.arrow', 50)).rejects.toThrow(/^s\.arrow: reading took longer than 100 ms/);
+    runner.close();
+  });
 });
