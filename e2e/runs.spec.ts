@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { decodeLinkHash } from '../src/core/experiment/compactLink';
-import { expect, test } from './fixtures';
+import { expect, screenshot, test } from './fixtures';
 
 /** A tiny model on the CPU backend: one epoch of the demo set trains in seconds. */
 const TINY = 'panel=training&hidden=16&emb=8&epochs=1&batch=64&lr=0.003&backend=cpu';
@@ -62,6 +62,9 @@ test('runs are kept, overlaid, compared with a pinned run, renamed, annotated an
   const meanOf = (c: typeof base) => Object.entries(c).filter(([k]) => k.startsWith('recallAtK@')).reduce((s, [, v]) => s + v.value, 0) / steps;
   expect(meanOf(base)).toBeCloseTo(listRecall[0], 10);
   expect(meanOf(other)).toBeCloseTo(listRecall[1], 10);
+
+  await page.getByTestId('runs-section').scrollIntoViewIfNeeded();
+  await screenshot(page, 'runs');
 
   // Rename and annotate; both survive a reload (IndexedDB).
   await page.getByTestId('run-name').nth(1).fill('seed one');

@@ -20,7 +20,7 @@ export function RunComparison({ runs, baselineId, predictor }: { runs: readonly 
         <thead>
           <tr>
             <th rowSpan={2}>run</th>
-            <th rowSpan={2}>settings that differ from the pinned run</th>
+            <th rowSpan={2} className="nowrap">differs from pinned</th>
             {Array.from({ length: steps }, (_, h) => (
               <th key={h} colSpan={COMPARED_METRICS.length} className="group">
                 layer l+{h + 1}
