@@ -64,6 +64,7 @@ export async function makeLearnedPredictor(
   const { LEARNED } = await import('./learnedPredictor');
   return LEARNED[name](shape, seed, {
     config,
+    log,
     hooks: {
       onEpoch: (m) =>
         log(

@@ -34,6 +34,8 @@ export interface BatchTensors {
   ctxLayers: tf.Tensor2D;
   /** [B, H] */
   targetLayers: tf.Tensor2D;
+  /** Windows.extra (int32 [B, width] each), for models that take more than InterLayer does. */
+  extra?: Record<string, tf.Tensor2D>;
 }
 
 const asFloat = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));

@@ -13,6 +13,8 @@ import type { PredictionContext, Predictor } from '../core/predictors/types';
 import { parseInterLayerConfig, type InterLayerConfigInput, type LearnedPredictorName } from './config';
 import { TrainingSession, type TrainingHooks, type TrainingSummary } from './trainingSession';
 import { buildWindows, type Windows } from './windows';
+import { ensemblePredictor } from './models/ensemble';
+import { modelPredictor } from './models/modelPredictor';
 
 export interface LearnedPredictor extends Predictor {
   readonly kind: 'learned';
@@ -23,6 +25,8 @@ export interface LearnedPredictor extends Predictor {
   /** The training run of the last fit(), or null before it. */
   readonly training: TrainingSummary | null;
   readonly session: TrainingSession | null;
+  /** Continues a stopped fit() (default: the session's run()); for predictors that train several sessions. */
+  resume?(hooks?: TrainingHooks): Promise<void>;
   dispose(): void;
 }
 
@@ -120,9 +124,16 @@ export function interLayerPredictor(shape: TraceShape, opts: InterLayerPredictor
 export interface LearnedFactoryOptions {
   config?: InterLayerConfigInput;
   hooks?: TrainingHooks;
+  /** Notes on what a model took from the training split (e.g. its vocabulary). */
+  log?: (line: string) => void;
 }
 
 /** Learned predictors by name (see LEARNED_PREDICTORS in config.ts); `seed` overrides the config's seed. */
 export const LEARNED: Record<LearnedPredictorName, (shape: TraceShape, seed: number, opts?: LearnedFactoryOptions) => LearnedPredictor> = {
   interlayer: (shape, seed, o = {}) => interLayerPredictor(shape, { config: { ...o.config, seed }, hooks: o.hooks }),
+  'stats-aware': (shape, seed, o = {}) => modelPredictor('stats-aware', shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
+  ensemble: (shape, seed, o = {}) => ensemblePredictor(shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
+  joint: (shape, seed, o = {}) => modelPredictor('joint', shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
+  'token-aware': (shape, seed, o = {}) => modelPredictor('token-aware', shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
+  attention: (shape, seed, o = {}) => modelPredictor('attention', shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
 };

@@ -7,12 +7,14 @@ import type { PredictorResult } from '../core/predictors/evaluate';
 import { scorePredictor } from '../core/predictors/evaluate';
 import type { TraceSet } from '../core/trace/types';
 import { initBackend, type BackendOptions, type BackendReport } from './backend';
-import { backendOrder, parseInterLayerConfig, type BackendName, type InterLayerConfigInput } from './config';
-import { interLayerPredictor, type LearnedPredictor } from './learnedPredictor';
+import { backendOrder, parseInterLayerConfig, type BackendName, type InterLayerConfigInput, type LearnedPredictorName } from './config';
+import { LEARNED, type LearnedPredictor } from './learnedPredictor';
 import type { EpochMetrics, StepProgress, TrainingSummary } from './trainingSession';
 
 export interface TrainingJob {
   config: InterLayerConfigInput;
+  /** Which learned predictor to train (default interlayer). */
+  model?: LearnedPredictorName;
   train: TraceSet;
   test: TraceSet;
   /** A backend to try first (then the others, best first), or 'auto' (webgpu, webgl, wasm, cpu). */
@@ -58,7 +60,7 @@ export class TrainingService {
     const hooks = delivered(cb);
     hooks.onBackend(this.backend);
     const task = { context: config.context, horizon: config.horizon };
-    this.predictor = interLayerPredictor(job.train.manifest, { config, hooks });
+    this.predictor = LEARNED[job.model ?? 'interlayer'](job.train.manifest, config.seed, { config, hooks });
     return this.track(this.predictor.fit(job.train, task).then(() => this.outcome(hooks)));
   }
 
@@ -73,7 +75,8 @@ export class TrainingService {
     if (!session || !this.backend) throw new Error('nothing to resume: start a training job first');
     if (this.running) throw new Error('the training job is still running');
     const hooks = delivered(cb);
-    return this.track(session.run(hooks).then(() => this.outcome(hooks)));
+    const p = this.predictor!;
+    return this.track((p.resume ? p.resume(hooks) : session.run(hooks)).then(() => this.outcome(hooks)));
   }
 
   /** The model as it is now, scored on the job's test split. */

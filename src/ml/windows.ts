@@ -20,6 +20,8 @@ export interface Windows {
   targetLayers: Int32Array;
   /** [n, H*K]: the true top-k experts at each target layer. */
   targets: Int32Array;
+  /** Further per-window integer inputs some models take (src/ml/models/features.ts), `width` values per window. */
+  extra?: Record<string, { data: Int32Array; width: number }>;
 }
 
 /** Which tokens to take: (chunk index, row) → keep. */

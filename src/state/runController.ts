@@ -75,7 +75,7 @@ export class RunController {
     try {
       const { train, test } = await this.traces.client.splitData(req);
       this.trainer ??= this.createTrainer();
-      const out = await this.trainer.start({ config: trainingConfigOf(spec), backend: spec.backend, train, test }, this.callbacks(key));
+      const out = await this.trainer.start({ config: trainingConfigOf(spec), model: spec.model.kind, backend: spec.backend, train, test }, this.callbacks(key));
       this.finish(key, out);
     } catch (e) {
       this.fail(key, e);

@@ -32,10 +32,12 @@ export function scorePredictor(p: Predictor, test: TraceSet, task: TaskSpec): Pr
   let havePrev = false;
   let prevSeq = NaN;
   let windows = 0;
+  let row = 0;
   for (const c of test.chunks) {
-    for (let t = 0; t < c.tokens; t++) {
+    for (let t = 0; t < c.tokens; t++, row++) {
       const token = c.experts.subarray(t * LK, (t + 1) * LK);
       ctx.token = token;
+      ctx.row = row;
       ctx.prev = havePrev && c.seq[t] === prevSeq ? prevBuf : null;
       for (let l = first; l <= last; l++) {
         ctx.layer = l;

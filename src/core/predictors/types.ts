@@ -9,6 +9,8 @@ export interface PredictionContext {
   prev: Int16Array | null;
   /** The last context layer l. */
   layer: number;
+  /** The token's row in the set being scored (chunks in order, then rows), where the caller knows it. */
+  row?: number;
 }
 
 export type PredictorKind = 'baseline' | 'learned';

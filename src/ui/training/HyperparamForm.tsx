@@ -1,4 +1,4 @@
-import { BACKEND_PREFERENCES, defaultSpec } from '../../core/experiment/spec';
+import { BACKEND_PREFERENCES, defaultSpec, MODEL_KINDS } from '../../core/experiment/spec';
 import { keyText } from '../../core/experiment/url';
 import { interLayerConfigSchema } from '../../ml/config';
 import { SpecField, type FieldDef } from './SpecField';
@@ -16,12 +16,16 @@ const GROUPS: { title: string; fields: FieldDef[] }[] = [
     ],
   },
   {
-    title: 'InterLayer model',
+    title: 'Model',
     fields: [
+      { key: 'model', label: 'Model', input: 'select', options: MODEL_KINDS },
       { key: 'emb', label: 'Expert embedding size' },
-      { key: 'hidden', label: 'LSTM units' },
+      { key: 'hidden', label: 'Hidden units (LSTM / dense)' },
       { key: 'drop', label: 'Dropout' },
-      { key: 'lsh', label: 'One head per target layer', input: 'checkbox' },
+      { key: 'lsh', label: 'One head per target layer (InterLayer)', input: 'checkbox' },
+      { key: 'hist', label: 'Previous tokens (joint, token-aware, attention)' },
+      { key: 'vocab', label: 'Token vocabulary (token-aware)' },
+      { key: 'dynctx', label: 'Dynamic context length', input: 'checkbox' },
     ],
   },
   {

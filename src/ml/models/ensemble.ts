@@ -1,0 +1,87 @@
+/**
+ * The reference design's ensemble: the pattern-based model (InterLayer) and the statistics-aware model, trained
+ * separately by the shared loop, their probabilities combined per window and target layer with weights equal to
+ * each member's confidence there (the mean of its top-k probabilities): the member that is surer counts more.
+ */
+import type { TaskSpec } from '../../core/tasks/task';
+import type { TraceSet, TraceShape } from '../../core/trace/types';
+import type { PredictionContext } from '../../core/predictors/types';
+import type { InterLayerConfigInput } from '../config';
+import { interLayerPredictor, type LearnedPredictor } from '../learnedPredictor';
+import type { TrainingHooks, TrainingSession, TrainingSummary } from '../trainingSession';
+import { modelPredictor } from './modelPredictor';
+
+/** Mean of the k largest values of `p`. */
+export function topKMean(p: Float64Array, k: number): number {
+  const s = Array.from(p).sort((a, b) => b - a);
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += s[i];
+  return sum / k;
+}
+
+/** Confidence-weighted mean of the members' probabilities, written into `out`. */
+export function combineByConfidence(members: Float64Array[], k: number, out: Float64Array): void {
+  const w = members.map((p) => topKMean(p, k));
+  const total = w.reduce((a, b) => a + b, 0) || 1;
+  out.fill(0);
+  members.forEach((p, m) => {
+    for (let e = 0; e < out.length; e++) out[e] += (w[m] / total) * p[e];
+  });
+}
+
+export interface EnsembleOptions {
+  config?: InterLayerConfigInput;
+  hooks?: TrainingHooks;
+  log?: (line: string) => void;
+}
+
+export function ensemblePredictor(shape: TraceShape, opts: EnsembleOptions = {}): LearnedPredictor & { members: LearnedPredictor[] } {
+  const members = [
+    interLayerPredictor(shape, { config: opts.config, hooks: opts.hooks, name: 'interlayer' }),
+    modelPredictor('stats-aware', shape, { config: opts.config, hooks: opts.hooks, log: opts.log }),
+  ];
+  const bufs = members.map(() => new Float64Array(shape.numExperts));
+  let active: LearnedPredictor | null = null;
+  let data: { train: TraceSet; task: TaskSpec } | null = null;
+  /** Trains the members from `from` on; stops (leaving `active` set) when one of them is stopped. */
+  const trainFrom = async (from: number) => {
+    for (let i = from; i < members.length; i++) {
+      active = members[i];
+      await members[i].fit(data!.train, data!.task);
+      if (members[i].session?.state !== 'done') return;
+    }
+    active = null;
+  };
+  return {
+    name: 'ensemble',
+    kind: 'learned',
+    members,
+    /** The training run of the last member trained. */
+    get training(): TrainingSummary | null {
+      return members[members.length - 1].training;
+    },
+    /** The session training now (for stop), else the last member's. */
+    get session(): TrainingSession | null {
+      return (active ?? members[members.length - 1]).session;
+    },
+    async fit(train: TraceSet, task: TaskSpec) {
+      data = { train, task };
+      await trainFrom(0);
+    },
+    async resume(hooks?: TrainingHooks) {
+      if (!active?.session || !data) return;
+      await active.session.run(hooks);
+      if (active.session.state === 'done') await trainFrom(members.indexOf(active) + 1);
+    },
+    async prepare(test: TraceSet, task: TaskSpec) {
+      for (const m of members) await m.prepare(test, task);
+    },
+    score(ctx: PredictionContext, target: number, out: Float64Array) {
+      members.forEach((m, i) => m.score(ctx, target, bufs[i]));
+      combineByConfidence(bufs, shape.topK, out);
+    },
+    dispose() {
+      for (const m of members) m.dispose();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The models of this folder by name: what each takes from the training split (statistics, vocabulary), which
+ * extra inputs its windows carry, and how it is built. InterLayer itself stays in ../interLayerModel.ts.
+ */
+import type { TraceSet } from '../../core/trace/types';
+import type { InterLayerConfig } from '../config';
+import { AttentionModel } from './attentionModel';
+import type { FeatureOptions } from './features';
+import { JointModel } from './jointModel';
+import { computeLayerStats } from './layerStats';
+import type { ModelFactory } from './speculationModel';
+import { StatsAwareModel } from './statsAwareModel';
+import { tokenAwareFactory } from './tokenAwareModel';
+import { buildVocabulary } from './vocabulary';
+
+export interface ModelDef {
+  /** Fits what the model takes from the training split (never the test split) and returns its factory and inputs. */
+  prepare(train: TraceSet, config: InterLayerConfig): { factory: ModelFactory; features: FeatureOptions; note?: string };
+}
+
+export const MODEL_DEFS = {
+  'stats-aware': {
+    prepare(train, c) {
+      const stats = computeLayerStats(train);
+      return { factory: (shape, seed) => new StatsAwareModel(shape, seed, stats, c.dynamicContext), features: { history: 0 } };
+    },
+  },
+  joint: {
+    prepare(_train, c) {
+      const o = { history: c.history, vocabSize: 0, dynamicContext: c.dynamicContext };
+      return { factory: (shape, seed) => new JointModel(shape, seed, o), features: { history: c.history } };
+    },
+  },
+  'token-aware': {
+    prepare(train, c) {
+      const vocabulary = buildVocabulary(train, c.vocabSize);
+      return {
+        factory: tokenAwareFactory(c, vocabulary),
+        features: { history: c.history, vocabulary },
+        note: `vocabulary of ${vocabulary.size} token ${vocabulary.source === 'id' ? 'ids' : 'texts'} covering ${(vocabulary.coverage * 100).toFixed(1)}% of the training tokens`,
+      };
+    },
+  },
+  attention: {
+    prepare(train, c) {
+      // Token ids or text join the attended items when the trace has them.
+      const vocabulary = train.manifest.hasTokenIds || train.manifest.hasTokenText ? buildVocabulary(train, c.vocabSize) : undefined;
+      const o = { history: c.history, vocabSize: vocabulary?.size ?? 0, dynamicContext: c.dynamicContext };
+      return { factory: (shape, seed) => new AttentionModel(shape, seed, o), features: { history: c.history, vocabulary } };
+    },
+  },
+} satisfies Record<string, ModelDef> as Record<'stats-aware' | 'joint' | 'token-aware' | 'attention', ModelDef>;
+
+export type ModelName = keyof typeof MODEL_DEFS;
