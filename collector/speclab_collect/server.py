@@ -683,18 +683,36 @@ def _raise_interrupt(*_: Any) -> None:
     raise KeyboardInterrupt
 
 
+_ORIGIN_RE = re.compile(r"^https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$")
+
+
+def check_origins(origins: list[str]) -> tuple[str, ...]:
+    """--allow-origin values: exact origins (scheme://host[:port]), never a wildcard."""
+    for o in origins:
+        if not _ORIGIN_RE.match(o):
+            raise ValueError(f"--allow-origin {o!r}: give an exact origin such as http://localhost:5173 "
+                             "(scheme, host and port; no path, no trailing '/', no wildcard)")
+    return tuple(origins) or DEFAULT_ORIGINS
+
+
 def serve_forever(args: Any) -> int:
     policy = Policy(allow_remote_code=args.allow_remote_code, model_roots=list(args.model_root),
                     data_roots=list(args.data_root))
     try:
-        server = make_server(args.out_root, args.port, args.token, tuple(args.allow_origin) or DEFAULT_ORIGINS, policy)
+        origins = check_origins(list(args.allow_origin))
+    except ValueError as e:
+        print(f"speclab-collect serve: {e}", file=sys.stderr)
+        return 2
+    try:
+        server = make_server(args.out_root, args.port, args.token, origins, policy)
     except OSError as e:
         print(f"speclab-collect serve: cannot listen on 127.0.0.1:{args.port}: {e}", file=sys.stderr)
         return 1
     server.runner.start()
     print(f"SpecLab collector serving jobs from {args.out_root.resolve()}", file=sys.stderr)
     print(f"  {server.url}", file=sys.stderr)
-    print("  open the notebook's Collect panel and paste this URL (it holds the access token)", file=sys.stderr, flush=True)
+    print("  open the notebook's Collect panel and paste this URL (it holds the access token)", file=sys.stderr)
+    print(f"  notebook origins allowed: {', '.join(origins)} (others: --allow-origin ORIGIN)", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` stops it like Ctrl-C: running job left to resume
     try:
         server.serve_forever()

@@ -15,7 +15,7 @@ export function parseDatasetLines(text: string): { ok: true; entries: DatasetEnt
     const line = raw.trim();
     if (!line) continue;
     const m = LINE.exec(line);
-    if (!m || !m[2].trim()) return { ok: false, message: `line ${i + 1}: expected [LABEL=]SOURCE[:BUDGET], e.g. wikitext-2:200k` };
+    if (!m || !m[2].trim() || m[2].endsWith('=')) return { ok: false, message: `line ${i + 1}: expected [LABEL=]SOURCE[:BUDGET], e.g. wikitext-2:200k` };
     entries.push({ source: m[2].trim(), ...(m[3] ? { budget: m[3] } : {}), ...(m[1] ? { label: m[1] } : {}) });
   }
   if (entries.length === 0) return { ok: false, message: 'give at least one dataset: a name such as wikitext-2:200k or an absolute file path' };
