@@ -63,7 +63,7 @@ export function RunOverlayChart({ runs, kind, smoothing }: { runs: readonly RunR
               </text>
             </g>
           ))}
-          {x.ticks(Math.min(8, Math.max(1, epochs.length))).filter(Number.isInteger).map((t) => (
+          {(epochs.length <= 12 ? epochs : x.ticks(8).filter(Number.isInteger)).map((t) => (
             <text key={t} x={x(t)} y={H - M.bottom + 14} textAnchor="middle">
               {t}
             </text>
