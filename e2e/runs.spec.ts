@@ -118,6 +118,12 @@ test('runs are kept, overlaid, compared with a pinned run, renamed, annotated an
   await expect(fresh.getByTestId('run-row')).toHaveCount(3);
   await elsewhere.close();
 
+  // Open puts a kept run's experiment back (seed included), as its link would.
+  await expect(page.getByTestId('field-seed')).toHaveValue('1');
+  await page.getByTestId('run-open').first().click();
+  await expect(page.getByTestId('field-seed')).toHaveValue('0');
+  await expect(page).toHaveURL(/&seed=0&/);
+
   // Delete asks once more, then the run is gone, also after a reload.
   await page.getByTestId('run-delete').first().click();
   await expect(page.getByTestId('run-delete').first()).toHaveText('Really delete?');

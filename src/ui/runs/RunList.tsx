@@ -79,7 +79,7 @@ export function RunList({ runs }: { runs: readonly RunRecord[] }) {
             <th title="Draw on the chart and list in the comparison">compare</th>
             <th title="The run every other is compared with">pin</th>
             <th>run</th>
-            <th className="num" title="InterLayer recall@k on the test split, mean over the horizon steps">recall@k</th>
+            <th className="num" title="The trained model's recall@k on the test split, mean over the horizon steps">recall@k</th>
             <th>note</th>
             <th />
           </tr>
