@@ -33,6 +33,11 @@ export interface GradientCheck {
 
 export interface EquivalenceReport {
   gradients: GradientCheck[];
+  /**
+   * Fused runs stopped mid-epoch (weights written back to the model, then read in again on resume) against an
+   * uninterrupted fused run: relative error of each weight, and the steps each took.
+   */
+  resume?: { weights: Record<string, number>; steps: number; stoppedAt: number };
   /** After training with both paths: relative error of each weight, and of the loss and recall history. */
   training: { case: string; weights: Record<string, number>; trainLoss: number; trainRecall: number; valLoss: number; steps: number }[];
 }
@@ -114,6 +119,36 @@ async function trainingCase(name: string, set: TraceSet, cfg: Record<string, unk
  * the shader compiles few on a software adapter; the full check adds shared heads, a one-step context and tiles
  * that the shapes do not fill evenly.
  */
+async function resumeCase(set: TraceSet, cfg: Record<string, unknown>): Promise<NonNullable<EquivalenceReport['resume']>> {
+  const full = new TrainingSession(set, { ...cfg, fusedTraining: true });
+  await full.run();
+  const want = await full.model.readWeights();
+  full.dispose();
+  const s = new TrainingSession(set, { ...cfg, fusedTraining: true }, { syncEvery: 1 });
+  let stoppedAt = -1;
+  // Stop twice: once inside the first epoch, once inside the second.
+  const stopAt = [2, s.stepsPerEpoch + 1];
+  let runs = 0;
+  while (s.state !== 'done' && runs++ < 5) {
+    await s.run({
+      onProgress: (p) => {
+        if (stopAt.includes(p.step)) {
+          stopAt.splice(stopAt.indexOf(p.step), 1);
+          stoppedAt = p.step;
+          s.stop();
+        }
+      },
+    });
+  }
+  if (s.fusedFallback) throw new Error(s.fusedFallback);
+  const got = await s.model.readWeights();
+  const weights: Record<string, number> = {};
+  for (const k of Object.keys(want)) weights[k] = relError(got[k], want[k]);
+  const steps = s.step;
+  s.dispose();
+  return { weights, steps, stoppedAt };
+}
+
 export async function fusedEquivalence(opts: { quick?: boolean } = {}): Promise<EquivalenceReport> {
   const set = trace(3);
   const small = { context: 3, horizon: 2, embeddingDim: 12, hiddenUnits: 20 };
@@ -126,6 +161,7 @@ export async function fusedEquivalence(opts: { quick?: boolean } = {}): Promise<
         await gradientCase('layer-specific heads, ragged batch', set, { ...small, layerSpecificHeads: true }, 16, 9),
       ],
       training: [await trainingCase('layer-specific heads, clipped', set, { ...base, layerSpecificHeads: true })],
+      resume: await resumeCase(set, { ...base, layerSpecificHeads: true, dropout: 0.2 }),
     };
   }
   const gradients = [
@@ -137,5 +173,6 @@ export async function fusedEquivalence(opts: { quick?: boolean } = {}): Promise<
     await trainingCase('shared heads, clipped', set, base),
     await trainingCase('layer-specific heads, constant lr', set, { ...base, layerSpecificHeads: true, lrSchedule: 'constant', clipNorm: 0 }),
   ];
-  return { gradients, training };
+  const resume = await resumeCase(set, { ...base, dropout: 0.2 });
+  return { gradients, training, resume };
 }

@@ -67,6 +67,10 @@ describe('fused InterLayer training step', () => {
         expect(t.valLoss).toBeLessThan(1e-5);
         expect(t.trainRecall).toBeLessThan(1e-5);
       }
+      // Stopped twice and resumed (dropout on): the same weights as an uninterrupted run.
+      expect(report.resume!.stoppedAt).toBeGreaterThan(2);
+      expect(report.resume!.steps).toBe(report.training[0].steps);
+      for (const [name, err] of Object.entries(report.resume!.weights)) expect(err, `resume: ${name}`).toBeLessThan(1e-6);
     },
     300_000,
   );
