@@ -51,7 +51,7 @@ describe('fused InterLayer training step', () => {
       const r = spawnSync(process.execPath, [join('node_modules', 'tsx', 'dist', 'cli.mjs'), join('src', 'ml', 'fused', 'checkEquivalence.ts')], {
         env: { ...process.env, LD_LIBRARY_PATH: dir!, VK_ICD_FILENAMES: join(dir!, 'vk_swiftshader_icd.json') },
         encoding: 'utf8',
-        timeout: 280_000,
+        timeout: 480_000,
       });
       expect(r.status, r.stderr).toBe(0);
       const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as EquivalenceReport;
@@ -72,6 +72,6 @@ describe('fused InterLayer training step', () => {
       expect(report.resume!.steps).toBe(report.training[0].steps);
       for (const [name, err] of Object.entries(report.resume!.weights)) expect(err, `resume: ${name}`).toBeLessThan(1e-6);
     },
-    300_000,
+    500_000,
   );
 });
