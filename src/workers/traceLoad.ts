@@ -127,17 +127,19 @@ function announcingDecode(src: TraceSource, done: () => { bytes: number; tokens:
   };
 }
 
-/** The decoder's decode, timed (the whole round trip to the decode worker and back), for LoadedInfo.decodeMs. */
+/**
+ * The decoder's decode, timed for LoadedInfo.decodeMs: the time the decode worker spent decoding and checking
+ * (GuardedRunner.lastJobMs), or the whole round trip where a decoder does not report it.
+ */
 function timedDecoder(decoder: TraceDecoder): { decode: TraceDecoder['decode']; ms: () => number } {
   let ms = 0;
   return {
     decode: async (...args) => {
       const t0 = performance.now();
-      try {
-        return await decoder.decode(...args);
-      } finally {
-        ms += performance.now() - t0;
-      }
+      const chunk = await decoder.decode(...args);
+      const inWorker = (decoder as { lastJobMs?: unknown }).lastJobMs;
+      ms += typeof inWorker === 'number' && inWorker > 0 ? inWorker : performance.now() - t0;
+      return chunk;
     },
     ms: () => ms,
   };
