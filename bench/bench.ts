@@ -214,6 +214,15 @@ async function browserBench(build: boolean) {
       location.hash = p.toString();
     }, FILTER);
     const filtered = await analysisFor(page, JSON.stringify(FILTER), 300_000);
+    // Back to all datasets: a second, warm analysis of the whole set (numpy's figure is its best of two runs).
+    await step('unfilter');
+    await page.evaluate(() => {
+      const p = new URLSearchParams(location.hash.slice(1));
+      p.delete('ds');
+      location.hash = p.toString();
+    });
+    const again = await analysisFor(page, JSON.stringify([]), 300_000);
+    const fullMs = Math.min(full.analysis!.ms, again.analysis!.ms);
     log('training ...');
     await step('train');
     await page.getByTestId('tab-training').click();
@@ -224,7 +233,8 @@ async function browserBench(build: boolean) {
     let runningSince = 0;
     while (!['done', 'stopped', 'error'].includes(training.status)) {
       if (training.status === 'running') runningSince ||= Date.now();
-      if (runningSince && Date.now() - runningSince >= TRAIN_SECONDS * 1000) break;
+      // The step count reaches the page every few dozen steps: wait for the first report too.
+      if (runningSince && Date.now() - runningSince >= TRAIN_SECONDS * 1000 && training.step > 0) break;
       if (Date.now() - tTrain > 900_000) throw new Error(`training did not start in 15 minutes (${training.status})`);
       await new Promise((r) => setTimeout(r, 1000));
       training = (await figures(page))!.training;
@@ -257,7 +267,7 @@ async function browserBench(build: boolean) {
     const diff = Math.max(agree('unfiltered analysis', full.analysis!, npFull), agree('filtered analysis', filtered.analysis!, npFiltered));
 
     const decodeTokS = full.decodeMs ? TOKENS / (full.decodeMs / 1000) : NaN;
-    const ratio = full.analysis!.ms / (npFull.analysisSeconds * 1000);
+    const ratio = fullMs / (npFull.analysisSeconds * 1000);
     const ratioF = filtered.analysis!.ms / (npFiltered.analysisSeconds * 1000);
     const grown = peak - base;
     const longMs = longest?.duration ?? 0;
@@ -272,7 +282,7 @@ async function browserBench(build: boolean) {
       ['load + first analysis (wall)', `${loadSeconds.toFixed(1)} s (fetch, IndexedDB cache, SHA-256, decode, analysis)`],
       ['decode in the page', `${full.decodeMs?.toFixed(0)} ms = ${(decodeTokS / 1e6).toFixed(2)} M tokens/s (target >= 2 M)  ${pass(checks[0])}`],
       ['decode in Node (same run)', `${nodeMs.toFixed(0)} ms = ${(TOKENS / nodeMs / 1e3).toFixed(2)} M tokens/s (decodeShard from memory, one thread)`],
-      ['analyses, page (all datasets)', `${full.analysis!.ms.toFixed(0)} ms on ${full.analysis!.threads} thread(s)`],
+      ['analyses, page (all datasets)', `${fullMs.toFixed(0)} ms on ${full.analysis!.threads} thread(s) (best of 2: ${full.analysis!.ms.toFixed(0)} ms after loading, ${again.analysis!.ms.toFixed(0)} ms after the filter)`],
       ['analyses, numpy (all datasets)', `${(npFull.analysisSeconds * 1000).toFixed(0)} ms (best of 2; pyarrow read ${(npFull.decodeSeconds * 1000).toFixed(0)} ms)`],
       ['ratio page / numpy', `${ratio.toFixed(3)} (target <= 0.5)  ${pass(checks[1])}`],
       [`analyses, page (${FILTER.join(',')})`, `${filtered.analysis!.ms.toFixed(0)} ms on ${filtered.analysis!.threads} thread(s)`],

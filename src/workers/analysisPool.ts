@@ -58,6 +58,11 @@ export class AnalysisPool {
     private readonly minTokens = PARALLEL_MIN_TOKENS,
   ) {}
 
+  /** Starts the helpers now (their modules load while the set is still being read). */
+  warm(): void {
+    for (let i = 0; i < this.helpers; i++) this.workers[i] ??= this.spawn();
+  }
+
   /** Counts of the whole set; `set.chunks` entries are replaced by the same arrays once they come back. */
   async analyze(set: TraceSet, opts: AnalyzeOptions): Promise<AnalysisCounts> {
     const shape: TraceShape = { numLayers: set.manifest.numLayers, numExperts: set.manifest.numExperts, topK: set.manifest.topK };

@@ -12,7 +12,7 @@ import { evaluate } from '../core/predictors/evaluate';
 import { checkTask, sampleSequences, splitBySequence, windowsPerToken } from '../core/tasks/task';
 import { GuardedRunner, webWorkerHandle } from '../core/trace/guarded';
 import type { TraceChunk, TraceSet } from '../core/trace/types';
-import { AnalysisPool, type PartWorker } from './analysisPool';
+import { AnalysisPool, PARALLEL_MIN_TOKENS, type PartWorker } from './analysisPool';
 import { openShardCache } from './shardCache';
 import { loadFromFiles, loadFromUrl, PAGE_DECODE_BUDGET } from './traceLoad';
 import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, SplitSummary, TraceWorkerApi } from './traceProtocol';
@@ -100,8 +100,13 @@ const api: TraceWorkerApi = {
       PAGE_DECODE_BUDGET,
     );
     decoder.warm();
+    // A set large enough for parallel analyses starts the helpers while it is still being read.
+    const progress = (p: LoadProgress) => {
+      if (p.tokens >= PARALLEL_MIN_TOKENS) pool.warm();
+      onProgress(p);
+    };
     try {
-      const r = req.kind === 'url' ? await loadFromUrl(req.baseUrl, openShardCache(), onProgress, decoder) : await loadFromFiles(req.files, onProgress, decoder);
+      const r = req.kind === 'url' ? await loadFromUrl(req.baseUrl, openShardCache(), progress, decoder) : await loadFromFiles(req.files, progress, decoder);
       current = r.set;
       return r.info;
     } finally {
