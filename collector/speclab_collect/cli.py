@@ -75,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     td.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
     td.add_argument("--seed", type=int, default=0, help="seed for the initialisation and the batches (default 0)")
     td.add_argument("--seq-len", type=int, default=256, help="bytes per training window (default 256)")
-    td.add_argument("--per-domain", type=int, default=4, help="windows per domain in each batch (default 4)")
+    td.add_argument("--per-domain", type=int, default=2, help="windows per domain in each batch (default 2)")
     td.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
     td.add_argument("--device", default="auto", help="auto (cuda if present, else cpu), cpu, cuda:N")
-    td.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    td.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (default 1: on a small shared machine more threads spin-wait and run slower)")
     td.add_argument("--corpus", help="train on a corpus copied with --copy-corpus instead of this machine's files")
     td.add_argument("--copy-corpus", type=Path, metavar="DIR",
                     help="only copy the files training would use to DIR (to train on another machine) and exit")

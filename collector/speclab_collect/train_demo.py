@@ -252,10 +252,10 @@ class TrainOptions:
     steps: int = 300
     seed: int = 0
     seq_len: int = 256
-    per_domain: int = 4  # windows per domain per batch
+    per_domain: int = 2  # windows per domain per batch
     lr: float = 3e-3
     device: str = "auto"
-    threads: int | None = 2
+    threads: int | None = 1
     log: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr, flush=True))
     corpus: str | None = None  # a folder written by copy_corpus; default: this machine's own files
 
