@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { decodeLinkHash } from '../src/core/experiment/compactLink';
 import { importFiles } from '../src/core/trace/importers';
 import { demoManifest, expect, REAL_TRACES, screenshot, test } from './fixtures';
 
@@ -49,7 +50,7 @@ test('imports the real Mixtral routing JSONL, and a trace set folder by the fold
   await expect(page.getByTestId('trace-url')).toHaveText('local:demo');
   // A link can name local files but not carry them: opening it says so instead of loading something else.
   const link = await page.getByTestId('experiment-link').inputValue();
-  expect(link).toContain('trace=local:demo&');
+  expect(decodeLinkHash(new URL(link).hash).spec.trace).toBe('local:demo');
   const other = await page.context().newPage();
   await other.goto(link);
   await expect(other.getByTestId('load-error-message')).toContainText('open them again');
