@@ -35,7 +35,7 @@ export class StatsAwareModel implements SpeculationModel {
     this.w.recurrent = this.p.dense('lstmRecurrent', u, 4 * u);
     // Forget-gate bias 1 (gate order i, f, g, o).
     this.w.bias = this.p.filled('lstmBias', [4 * u]);
-    this.w.bias.assign(tf.concat([tf.zeros([u]), tf.ones([u]), tf.zeros([2 * u])]));
+    tf.tidy(() => this.w.bias.assign(tf.concat([tf.zeros([u]), tf.ones([u]), tf.zeros([2 * u])])));
     this.w.statsHead = this.p.dense('statsHeadKernel', F, u);
     this.w.head = this.p.dense('headKernel', u, H * E);
     this.w.headBias = this.p.filled('headBias', [H * E]);
