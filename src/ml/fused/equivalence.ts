@@ -29,9 +29,13 @@ export interface GradientCheck {
   case: string;
   /** Relative error per parameter. */
   errors: Record<string, number>;
+  /** A tfjs kernel recorded but not yet submitted when the fused step took over still gave its result. */
+  tfjsWorkKept: boolean;
 }
 
 export interface EquivalenceReport {
+  /** The first WebGPU validation error raised during the whole check (tfjs's work included), or null. */
+  validationError: string | null;
   gradients: GradientCheck[];
   /**
    * Fused runs stopped mid-epoch (weights written back to the model, then read in again on resume) against an
@@ -69,6 +73,9 @@ async function gradientCase(name: string, set: TraceSet, shape: Omit<ModelShape,
   try {
     const err = await fused.ready;
     if (err) throw new Error(err);
+    // tfjs records kernels into an open compute pass and submits later: the fused work must queue after them.
+    const big = model.params.find((p) => p.name === 'lstmRecurrent')!.variable; // large enough to run on the GPU
+    const pending = tf.mul(big, 2);
     fused.loadParams(model);
     fused.beginEpoch(perm);
     fused.step(start, size, 0, 1); // lr 0: the weights stay, the gradients are those of the model's weights
@@ -77,10 +84,14 @@ async function gradientCase(name: string, set: TraceSet, shape: Omit<ModelShape,
     const batch = { ctxExperts: tf.gather(win.ctxExperts, idx), ctxLayers: tf.gather(win.ctxLayers, idx), targetLayers: tf.gather(win.targetLayers, idx) };
     const labels = multiHot(tf.gather(win.targets, idx), H, numExperts);
     const { grads, value } = tf.variableGrads(() => bceWithLogits(model.forward(batch, null), labels), model.variables);
+    const doubled = (await pending.data()) as Float32Array;
+    const w0 = (await big.data()) as Float32Array;
+    const tfjsWorkKept = doubled.length === w0.length && w0.every((x, i) => doubled[i] === 2 * x);
+    pending.dispose();
     const errors: Record<string, number> = {};
     for (const p of model.params) errors[p.name] = relError(got[p.name], (await grads[p.variable.name].data()) as Float32Array);
     tf.dispose([idx, batch.ctxExperts, batch.ctxLayers, batch.targetLayers, labels, value, ...Object.values(grads)]);
-    return { case: name, errors };
+    return { case: name, errors, tfjsWorkKept };
   } finally {
     fused.dispose();
     model.dispose();
@@ -150,6 +161,15 @@ async function resumeCase(set: TraceSet, cfg: Record<string, unknown>): Promise<
 }
 
 export async function fusedEquivalence(opts: { quick?: boolean } = {}): Promise<EquivalenceReport> {
+  const backend = activeWebGpuBackend();
+  if (!backend) throw new Error('the fused equivalence check needs the webgpu backend');
+  backend.device.pushErrorScope('validation');
+  const report = await cases(opts);
+  const err = (await backend.device.popErrorScope()) as { message: string } | null;
+  return { validationError: err ? err.message : null, ...report };
+}
+
+async function cases(opts: { quick?: boolean }): Promise<Omit<EquivalenceReport, 'validationError'>> {
   const set = trace(3);
   const small = { context: 3, horizon: 2, embeddingDim: 12, hiddenUnits: 20 };
   // Training uses the gradient cases' shape and batch, so the same pipelines serve both.

@@ -55,8 +55,10 @@ describe('fused InterLayer training step', () => {
       });
       expect(r.status, r.stderr).toBe(0);
       const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as EquivalenceReport;
+      expect(report.validationError).toBeNull();
       expect(report.gradients.map((g) => g.case)).toEqual(['layer-specific heads, full batch', 'layer-specific heads, ragged batch']);
       for (const g of report.gradients) {
+        expect(g.tfjsWorkKept, g.case).toBe(true);
         expect(Object.keys(g.errors)).toHaveLength(7);
         for (const [name, err] of Object.entries(g.errors)) expect(err, `${g.case}: ${name}`).toBeLessThan(1e-4);
       }

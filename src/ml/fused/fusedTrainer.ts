@@ -32,6 +32,7 @@ interface WebGpuBackendLike {
   tensorMap: { get(dataId: object): { resource?: GPUBuffer } };
   uploadToGPU(dataId: object): void;
   submitQueue(): void;
+  endComputePassEncoder(): void;
   commandEncoder: unknown;
 }
 
@@ -65,7 +66,8 @@ interface Kernel {
 export function activeWebGpuBackend(): WebGpuBackendLike | null {
   if (tf.getBackend() !== 'webgpu') return null;
   const b = tf.backend() as unknown as Partial<WebGpuBackendLike>;
-  return b.device && b.tensorMap && typeof b.uploadToGPU === 'function' && typeof b.submitQueue === 'function' ? (b as WebGpuBackendLike) : null;
+  const ok = b.device && b.tensorMap && typeof b.uploadToGPU === 'function' && typeof b.submitQueue === 'function' && typeof b.endComputePassEncoder === 'function';
+  return ok ? (b as WebGpuBackendLike) : null;
 }
 
 function bindingType(kernel: string, b: number): 'uniform' | 'storage' | 'read-only-storage' {
@@ -186,7 +188,10 @@ export class FusedInterLayerTrainer {
 
   /** Submits whatever tfjs has recorded but not yet submitted, so the fused work is queued after it. */
   private flushTf(): void {
-    if (this.backend.commandEncoder) this.backend.submitQueue();
+    if (!this.backend.commandEncoder) return;
+    // tfjs keeps its compute pass open between kernels; it must end before the encoder is finished.
+    this.backend.endComputePassEncoder();
+    this.backend.submitQueue();
   }
 
   /** Copies the model's current weights into the flat parameter buffer. */
