@@ -14,6 +14,7 @@ export function TrainingPanel() {
   const training = useNotebook((s) => s.training);
   const stale = useNotebook((s) => s.runKey !== null && (!s.current || s.runKey !== runKeyOf(s.spec, s.current.id)));
   const horizon = useNotebook((s) => s.spec.task.horizon);
+  const modelKind = useNotebook((s) => s.training.result && s.runKey ? s.spec.model.kind : null);
   const topK = useNotebook((s) => s.current?.info.manifest.topK ?? 0);
   const rows: [string, PredictorResult][] = [];
   if (training.result) rows.push([MODEL_NAME, training.result]);
@@ -41,7 +42,7 @@ export function TrainingPanel() {
           {formatInt(baselines.split.testSequences)} sequences ({formatInt(baselines.split.testTokens)} tokens).
         </p>
       )}
-      {rows.length > 0 && <ResultsTable rows={rows} horizon={shownHorizon} topK={topK} />}
+      {rows.length > 0 && <ResultsTable rows={rows} horizon={shownHorizon} topK={topK} labels={modelKind && modelKind !== 'interlayer' ? { [MODEL_NAME]: modelKind } : undefined} />}
     </section>
   );
 }

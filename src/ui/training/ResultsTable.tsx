@@ -18,10 +18,12 @@ interface Props {
   rows: [name: string, result: PredictorResult][];
   horizon: number;
   topK: number;
+  /** Row labels beyond the built-in ones, e.g. the trained model's kind for the model's row. */
+  labels?: Record<string, string>;
 }
 
 /** Every predictor beside the others, per horizon step: recall@k, exact top-k set, and top-1/3/5 of the first choice. */
-export function ResultsTable({ rows, horizon, topK }: Props) {
+export function ResultsTable({ rows, horizon, topK, labels }: Props) {
   const steps = Array.from({ length: horizon }, (_, h) => h);
   return (
     <div className="table-scroll">
@@ -50,7 +52,7 @@ export function ResultsTable({ rows, horizon, topK }: Props) {
           {rows.map(([name, r]) => (
             <tr key={name} data-testid="result-row" data-name={name} className={r.kind === 'learned' ? 'learned' : undefined}>
               <th scope="row">
-                {LABELS[name] ?? name} <span className="muted small">{r.kind}</span>
+                {labels?.[name] ?? LABELS[name] ?? name} <span className="muted small">{r.kind}</span>
               </th>
               {steps.flatMap((h) =>
                 METRICS.map(([k]) => (
