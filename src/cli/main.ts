@@ -17,6 +17,7 @@ import { dirSource, isDirectory, writeTraceSet } from './fsTrace';
 import { GuardedDecoder } from './guardedDecode';
 import { validatePath } from './validate';
 import { LEARNED_PREDICTORS } from '../ml/config';
+import { tokenlessReason } from '../ml/models/vocabulary';
 import { isLearned, LEARNED_CLI_HELP, LEARNED_CLI_OPTIONS, learnedOptions, makeLearnedPredictor } from '../ml/cliLearned';
 import { evaluatePredictors } from '../ml/evaluatePredictors';
 
@@ -200,6 +201,12 @@ async function main(argv: string[]): Promise<void> {
           ({ train, test } = splitBySequence(first, f, seed));
         }
         const log = (line: string) => void process.stderr.write(line);
+        // `all` leaves out what cannot run on this trace (token-aware without tokens) and says so; naming it fails.
+        const tokenless = tokenlessReason(train);
+        if ((v.predictor as string) === 'all' && tokenless) {
+          names.splice(names.indexOf('token-aware'), 1);
+          log(`token-aware: left out: ${tokenless}\n`);
+        }
         const predictors = await Promise.all(
           names.map((n) => (isLearned(n) ? makeLearnedPredictor(n, train.manifest, seed, v, log).catch((e: Error) => Promise.reject(new UsageError(e.message))) : BASELINES[n](train.manifest, seed))),
         );
