@@ -12,7 +12,7 @@ import { loadBudget } from './state/settings';
 import './ui/app.css';
 
 const store = createNotebookStore();
-const notebook = createNotebook(store, window, { createTrainer: createTrainingClient, budget: loadBudget(), appBase: import.meta.env.BASE_URL });
+const notebook = createNotebook(store, window, { createTrainer: createTrainingClient, budget: () => loadBudget(), appBase: import.meta.env.BASE_URL });
 installAutomation(store, notebook.controller, window);
 
 const root = document.getElementById('root');

@@ -4,7 +4,7 @@
  * read everything else from the store.
  */
 import { probeWebGpuInWorker } from '../workers/probeWebGpuInWorker';
-import type { Budget } from '../workers/traceClient';
+import type { BudgetSource } from '../workers/traceClient';
 import type { PickedFile } from '../workers/traceProtocol';
 import type { NotebookStore } from './notebookStore';
 import type { TrainingClient } from '../workers/trainingClient';
@@ -32,7 +32,7 @@ export interface NotebookController {
 export interface NotebookOptions {
   /** Starts the training worker; called on the first run. */
   createTrainer: () => TrainingClient;
-  budget?: Budget;
+  budget?: BudgetSource;
   /** import.meta.env.BASE_URL: where the demo trace set is served. */
   appBase: string;
   /** Where runs are kept (IndexedDB by default). */

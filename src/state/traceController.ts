@@ -3,7 +3,7 @@
  * Inputs that fail leave the loaded set, its analyses and the spec's trace as they were.
  */
 import { formatTraceRef, parseTraceRef, traceBaseUrl } from '../core/experiment/traceRef';
-import { describeRequest, Superseded, TraceClient, type Budget } from '../workers/traceClient';
+import { describeRequest, Superseded, TraceClient, type BudgetSource } from '../workers/traceClient';
 import type { LoadRequest, PickedFile } from '../workers/traceProtocol';
 import type { NotebookStore } from './notebookStore';
 import { datasetsKey } from './slices/analysisSlice';
@@ -19,7 +19,7 @@ export class TraceController {
 
   constructor(
     private readonly store: NotebookStore,
-    budget: Budget | undefined,
+    budget: BudgetSource | undefined,
     private readonly appBase: string,
     private readonly pageOrigin: string,
   ) {

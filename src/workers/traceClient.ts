@@ -16,6 +16,9 @@ export interface Budget {
 
 export const DEFAULT_BUDGET: Budget = { stallMs: 20_000, callMs: 120_000 };
 
+/** A budget, or where to read it when each load or call starts (a browser setting may change meanwhile). */
+export type BudgetSource = Budget | (() => Budget);
+
 /** The longest silence any input may buy with its size (a 512 MB import), so nothing hangs for ever. */
 const MAX_QUIET_MS = 600_000;
 
@@ -63,7 +66,11 @@ export class TraceClient {
   /** Why there is no active worker after a crash, until the next load. */
   private crashed: string | null = null;
 
-  constructor(private readonly budget: Budget = DEFAULT_BUDGET) {}
+  constructor(private readonly budgetSource: BudgetSource = DEFAULT_BUDGET) {}
+
+  private get budget(): Budget {
+    return typeof this.budgetSource === 'function' ? this.budgetSource() : this.budgetSource;
+  }
 
   /** Tests only (src/state/faults.ts): the active worker fails as a crashed one does (stopped, an error event). */
   injectCrash(): boolean {
