@@ -24,6 +24,7 @@ API (JSON):
 from __future__ import annotations
 
 import hmac
+from collections import deque
 import json
 import os
 import queue
@@ -215,8 +216,12 @@ def _dataset_arg(d: Any, i: int, policy: Policy) -> str:
 # ------------------------------------------------------------------------------------------- job store
 
 
+HISTORY_PER_JOB = 256  # job snapshots kept in memory per job, replayed to an event stream that connects late
+
+
 class JobStore:
-    """Jobs in SQLite, with an in-memory change counter that SSE streams wait on."""
+    """Jobs in SQLite, with an in-memory change counter that SSE streams wait on, and each job's recent snapshots
+    (status and last event after every change) so a stream delivers every change in order, none coalesced."""
 
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -228,6 +233,7 @@ class JobStore:
         self._lock = threading.Lock()
         self.changed = threading.Condition(self._lock)
         self.version = 0
+        self._history: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
 
     def add(self, name: str, spec: dict[str, Any], args: list[str]) -> None:
         now = time.time()
@@ -237,18 +243,37 @@ class JobStore:
                                  (name, json.dumps(spec), json.dumps(args), now, now))
             except sqlite3.IntegrityError:
                 raise JobError(f"a job named {name!r} exists already", 409) from None
-            self._bump()
+            self._bump(name)
 
     def update(self, name: str, **fields: Any) -> None:
         cols = {k: (json.dumps(v) if k == "progress" and v is not None else v) for k, v in fields.items()}
         sets = ", ".join(f"{k} = ?" for k in cols)
         with self._lock:
             self._db.execute(f"UPDATE jobs SET {sets}, updated = ? WHERE name = ?", (*cols.values(), time.time(), name))
-            self._bump()
+            self._bump(name)
 
-    def _bump(self) -> None:
+    def _bump(self, name: str) -> None:
+        """Called with the lock held, after `name` changed: records its snapshot and wakes the streams."""
         self.version += 1
+        row = self._db.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            self._history.setdefault(name, deque(maxlen=HISTORY_PER_JOB)).append((self.version, self._row(row)))
         self.changed.notify_all()
+
+    def since(self, name: str, version: int) -> list[tuple[int, dict[str, Any]]]:
+        """Snapshots of `name` newer than `version`, oldest first (call with `changed` held). A job with no
+        snapshot in memory (known from the database of an earlier server) gives its current state once."""
+        hist = self._history.get(name)
+        if hist:
+            events = [(v, job) for v, job in hist if v > version]
+            if version < 0:  # a new stream: the current run's snapshots, not those of a run that ended before it
+                ends = [i for i, (_, job) in enumerate(events[:-1]) if job["status"] in TERMINAL]
+                events = events[ends[-1] + 1:] if ends else events
+            return events
+        if version >= 0:
+            return []
+        row = self._db.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+        return [(0, self._row(row))] if row is not None else []
 
     def get(self, name: str) -> dict[str, Any] | None:
         with self._lock:
@@ -362,6 +387,7 @@ class JobRunner:
                 if name in self._cancelled:  # cancelled in the instant before we registered the process
                     _terminate(proc)
             last_write = 0.0
+            held: dict[str, Any] | None = None  # a progress line not yet written (it came too soon after the last)
             assert proc.stdout is not None
             for line in proc.stdout:
                 try:
@@ -371,10 +397,20 @@ class JobRunner:
                 if ev.get("event") == "error":
                     last_error = ev.get("message")
                 now = time.monotonic()
-                # Progress lines come up to once a second; keep the database writes at that pace too.
-                if ev.get("event") != "progress" or now - last_write >= 1.0:
-                    self.store.update(name, progress=ev)
-                    last_write = now
+                if ev.get("event") == "progress":
+                    # Progress lines come up to once a second; keep the database writes at that pace too, but
+                    # never lose the last one (a run's final count), however soon it follows.
+                    final = isinstance(ev.get("total"), int) and ev.get("tokens") == ev.get("total")
+                    if now - last_write >= 1.0 or final:
+                        self.store.update(name, progress=ev)
+                        last_write, held = now, None
+                    else:
+                        held = ev
+                    continue
+                if held is not None:
+                    self.store.update(name, progress=held)
+                    held = None
+                self.store.update(name, progress=ev)
             rc = proc.wait()
         with self._lock:
             self._proc, self._current = None, None
@@ -621,20 +657,20 @@ class Handler(BaseHTTPRequestHandler):
         try:
             while True:
                 with store.changed:
-                    if store.version == seen:
+                    events = store.since(name, seen)
+                    if not events:
                         store.changed.wait(15)
-                    changed, seen = store.version != seen, store.version
-                if not changed:
+                        events = store.since(name, seen)
+                if not events:
                     self.wfile.write(b": keep-alive\n\n")  # also notices a closed connection
                     self.wfile.flush()
                     continue
-                job = store.get(name)
-                if job is None:
-                    return
-                self.wfile.write(f"event: job\ndata: {json.dumps(job)}\n\n".encode())
+                for seen, job in events:
+                    self.wfile.write(f"event: job\ndata: {json.dumps(job)}\n\n".encode())
+                    if job["status"] in TERMINAL:
+                        self.wfile.flush()
+                        return
                 self.wfile.flush()
-                if job["status"] in TERMINAL:
-                    return
         except (BrokenPipeError, ConnectionResetError):
             return
 

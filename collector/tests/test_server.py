@@ -272,3 +272,35 @@ def test_job_submit_progress_cancel_resume_restart_serve(tmp_path, data, monkeyp
         np.testing.assert_array_equal(column(a, k), column(b, k))
     np.testing.assert_array_equal(column(a, "experts", 4), column(b, "experts", 4))
     np.testing.assert_array_equal(column(a, "logits", 8), column(b, "logits", 8))
+
+
+def test_event_history_replays_every_change_of_the_current_run(tmp_path):
+    """A stream gets every change in order, none coalesced, also when it connects after they happened; a
+    resumed job's stream starts at the resume, not at the end of the run before it."""
+    from speclab_collect.server import JobStore
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.add("j", {"name": "j"}, [])
+    store.update("j", status="running", progress={"event": "start", "tokens": 0, "total": 30})
+    for t in (10, 20, 30):
+        store.update("j", progress={"event": "progress", "tokens": t, "total": 30})
+    store.update("j", progress={"event": "done", "tokens": 30, "total": 30})
+    store.update("j", status="done")
+    with store.changed:
+        late = store.since("j", -1)
+    assert [j["status"] for _, j in late] == ["queued", "running", "running", "running", "running", "running", "done"]
+    assert [j["progress"]["tokens"] for _, j in late if j["progress"] and j["progress"]["event"] == "progress"] == [10, 20, 30]
+    versions = [v for v, _ in late]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    with store.changed:
+        assert store.since("j", versions[-1]) == []
+        assert [j["progress"]["tokens"] for _, j in store.since("j", versions[3])] == [30, 30, 30]
+
+    store.update("j", status="queued", progress=None)  # resumed
+    with store.changed:
+        assert [j["status"] for _, j in store.since("j", -1)] == ["queued"]
+
+    other = JobStore(tmp_path / "jobs.sqlite")  # a restarted server knows the job, not its history
+    with other.changed:
+        assert [j["status"] for _, j in other.since("j", -1)] == ["queued"]
+        assert other.since("j", 0) == []
