@@ -5,7 +5,7 @@ import { readReal } from '../trace/importers/test-helpers';
 import { syntheticTrace } from '../trace/synthetic';
 import type { TraceSet } from '../trace/types';
 import type { AnalysisCounts } from './analyzer';
-import { addCounts, analyzePart, planParts, seedRow } from './parts';
+import { addCounts, analyzePart, keptTokens, planParts, seedRow } from './parts';
 import { analyze } from './stats';
 
 const mixtral = importJsonl([{ name: 'gsm8k_2_routing.jsonl', text: readReal('mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl') }]).set;
@@ -57,11 +57,27 @@ describe('analyses over parts of a multi-shard set', () => {
     const plan = planParts(set.chunks, 3, new Set([1]));
     expect(plan.flatMap((p) => p.chunks)).toEqual(set.chunks.map((_, i) => i));
     expect(plan.map((p) => p.chunks.length)).toEqual([4, 3, 3]);
+    const kept = (p: { chunks: number[] }) => p.chunks.reduce((n, ci) => n + keptTokens(set.chunks[ci], new Set([1])), 0);
+    expect(Math.max(...plan.map(kept)) - Math.min(...plan.map(kept))).toBeLessThanOrEqual(500);
     expect(plan[0].seed).toBeNull();
     for (const p of plan.slice(1)) {
       const { chunk, row } = p.seed!;
       expect(chunk).toBeLessThan(p.chunks[0]);
       expect(set.chunks[chunk].dataset[row]).toBe(1);
     }
+  });
+
+  it('balances parts by the tokens the filter keeps when the kept datasets are stored together', () => {
+    // Ten shards, the last three of dataset 1 only: filtering to it, every part gets a share of those three.
+    const set = shardsOf(syntheticTrace({ tokens: 5000, numLayers: 3, numExperts: 8, topK: 2, seqLen: 100, datasets: ['a', 'b'] }), 500);
+    set.chunks.forEach((c, i) => c.dataset.fill(i >= 7 ? 1 : 0));
+    const only1 = new Set([1]);
+    const plan = planParts(set.chunks, 3, only1);
+    expect(plan.flatMap((p) => p.chunks)).toEqual(set.chunks.map((_, i) => i));
+    const kept = plan.map((p) => p.chunks.reduce((n, ci) => n + keptTokens(set.chunks[ci], only1), 0));
+    expect(kept).toEqual([500, 500, 500]);
+    const whole = plain(analyze(set, { datasets: only1 }));
+    expect(whole.tokens).toBe(1500);
+    expect(plain(byParts(set, 3, only1))).toEqual(whole);
   });
 });

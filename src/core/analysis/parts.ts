@@ -22,16 +22,28 @@ export function lastKeptBefore(chunks: readonly TraceChunk[], before: number, fi
   return null;
 }
 
-/** Splits the chunks into at most `parts` contiguous groups of about equal token counts. */
+/** Tokens of a chunk that the filter keeps (all of them without a filter). */
+export function keptTokens(c: TraceChunk, filter?: ReadonlySet<number>): number {
+  if (!filter) return c.tokens;
+  let n = 0;
+  for (let t = 0; t < c.tokens; t++) if (filter.has(c.dataset[t])) n++;
+  return n;
+}
+
+/**
+ * Splits the chunks into at most `parts` contiguous groups of about equal counts of the tokens the filter keeps
+ * (a filter that keeps datasets stored together would otherwise leave all the work to one part).
+ */
 export function planParts(chunks: readonly TraceChunk[], parts: number, filter?: ReadonlySet<number>): AnalysisPart[] {
-  const total = chunks.reduce((n, c) => n + c.tokens, 0);
+  const weights = chunks.map((c) => keptTokens(c, filter));
+  const total = weights.reduce((n, w) => n + w, 0);
   const want = Math.max(1, Math.min(parts, chunks.length));
   const out: AnalysisPart[] = [];
   let acc = 0;
   let current: number[] = [];
-  chunks.forEach((c, i) => {
+  chunks.forEach((_c, i) => {
     current.push(i);
-    acc += c.tokens;
+    acc += weights[i];
     // Close a part once it reached its share of the tokens (the last part takes the rest).
     if (out.length < want - 1 && acc >= ((out.length + 1) * total) / want) {
       out.push({ chunks: current, seed: null });
