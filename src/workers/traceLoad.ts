@@ -145,20 +145,32 @@ function timedDecoder(decoder: TraceDecoder): { decode: TraceDecoder['decode']; 
   };
 }
 
-export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress: Progress, decoder: TraceDecoder): Promise<Loaded> {
-  const counts = { hits: 0, misses: 0 };
+/**
+ * Reads a trace set from the source that `sourceFor` builds (given the running byte and token counts), decoding
+ * through `decoder` and reporting progress; returns the set with its bytes and the decode time.
+ */
+async function readReported(
+  sourceFor: (done: () => { bytes: number; tokens: number }) => TraceSource,
+  onProgress: Progress,
+  decoder: TraceDecoder,
+): Promise<{ set: TraceSet; bytes: number; decodeMs: number }> {
   let bytes = 0;
   let tokens = 0;
   const done = () => ({ bytes, tokens });
-  const source = announcingDecode(cachedSource(progressiveSource(baseUrl, done, onProgress), cache, counts), done, onProgress);
   const timed = timedDecoder(decoder);
-  const set = await readTraceSet(source, {
+  const set = await readTraceSet(announcingDecode(sourceFor(done), done, onProgress), {
     decode: timed.decode,
     onProgress: (p) => {
       ({ bytes, tokens } = p);
       onProgress({ phase: 'decoding', bytes, tokens });
     },
   });
+  return { set, bytes, decodeMs: timed.ms() };
+}
+
+export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress: Progress, decoder: TraceDecoder): Promise<Loaded> {
+  const counts = { hits: 0, misses: 0 };
+  const { set, bytes, decodeMs } = await readReported((done) => cachedSource(progressiveSource(baseUrl, done, onProgress), cache, counts), onProgress, decoder);
   return {
     set,
     info: {
@@ -166,7 +178,7 @@ export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress
       manifest: set.manifest,
       tokens: totalTokens(set),
       bytes,
-      decodeMs: timed.ms(),
+      decodeMs,
       origin: 'url',
       cache: { ...counts, cacheOff: cache.disabled },
       skipped: [],
@@ -288,22 +300,12 @@ async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onPr
     if (!f) throw new TraceError('is listed in manifest.json but was not among the opened files; open the whole trace set folder', `${label}/${name}`);
     return f;
   };
-  let bytes = 0;
-  let tokens = 0;
-  const done = () => ({ bytes, tokens });
   const src: TraceSource = {
     label,
     readText: (name) => get(name).text(),
     readBytes: async (name) => new Uint8Array(await get(name).arrayBuffer()),
   };
-  const timed = timedDecoder(decoder);
-  const set = await readTraceSet(announcingDecode(src, done, onProgress), {
-    decode: timed.decode,
-    onProgress: (p) => {
-      ({ bytes, tokens } = p);
-      onProgress({ phase: 'decoding', bytes, tokens });
-    },
-  });
+  const { set, bytes, decodeMs } = await readReported(() => src, onProgress, decoder);
   return {
     set,
     info: {
@@ -311,7 +313,7 @@ async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onPr
       manifest: set.manifest,
       tokens: totalTokens(set),
       bytes,
-      decodeMs: timed.ms(),
+      decodeMs,
       origin: 'trace-set-files',
       cache: { hits: 0, misses: 0, cacheOff: 'not used for files from disk' },
       skipped,
