@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeTraceChunks } from '../src/cli/fsTrace';
+import { verifyWrittenSet, writeTraceChunks } from '../src/cli/fsTrace';
 import { parseManifest } from '../src/core/trace/manifest';
 import { syntheticChunks, syntheticManifest, type SyntheticOptions } from '../src/core/trace/synthetic';
 import type { Manifest } from '../src/core/trace/types';
@@ -33,7 +33,11 @@ export async function ensureScaleTrace(o: ScaleOptions, log: (s: string) => void
   const path = join(dir, 'manifest.json');
   if (existsSync(path)) {
     const manifest = parseManifest(readFileSync(path, 'utf8'), path);
-    if (manifest.shards.reduce((n, s) => n + s.tokens, 0) === o.tokens && manifest.shards.every((s) => existsSync(join(dir, s.file)))) return { dir, manifest };
+    if (manifest.shards.reduce((n, s) => n + s.tokens, 0) === o.tokens && manifest.shards.every((s) => existsSync(join(dir, s.file)))) {
+      // Kept only if it reads back whole (a set written by an older, broken writer is written again).
+      const whole = await verifyWrittenSet(dir, manifest).then(() => true, (e: Error) => (log(`rewriting ${dir}: ${e.message}\n`), false));
+      if (whole) return { dir, manifest };
+    }
   }
   const syn = scaleOptions(o.tokens);
   const shards = Math.ceil(o.tokens / o.shardTokens);

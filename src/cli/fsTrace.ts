@@ -2,9 +2,9 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { rechunk } from '../core/trace/chunk';
 import { sha256Hex } from '../core/trace/hash';
-import { serializeManifest } from '../core/trace/manifest';
+import { parseManifest, serializeManifest } from '../core/trace/manifest';
 import type { TraceSource } from '../core/trace/read';
-import { encodeShard } from '../core/trace/shard';
+import { decodeShard, encodeShard } from '../core/trace/shard';
 import { TraceError, type Manifest, type ShardEntry, type TraceChunk, type TraceSet } from '../core/trace/types';
 
 /** A trace source over a folder on disk. */
@@ -74,11 +74,34 @@ export async function writeTraceChunks(dir: string, base: Manifest, chunks: Iter
     const bytes = encodeShard(piece, base);
     await writeFileDurably(join(dir, file), bytes);
     shards.push({ file, tokens: piece.tokens, sha256: await sha256Hex(bytes) });
-    onShard?.(i++);
+    onShard?.(i);
+    i++;
   }
   const manifest: Manifest = { ...base, shards };
   await writeFileDurably(manifestPath, serializeManifest(manifest));
+  await verifyWrittenSet(dir, manifest);
   return manifest;
+}
+
+/**
+ * Reads a just-written trace set back from disk, one shard at a time (memory stays at one shard): the manifest
+ * must parse and equal what was meant to be written, and every shard it lists must match its checksum and
+ * decode with the listed token count. A writer reports success only after this passes.
+ */
+export async function verifyWrittenSet(dir: string, expected: Manifest): Promise<void> {
+  const src = dirSource(dir);
+  const where = `${src.label}/manifest.json`;
+  const onDisk = parseManifest(await src.readText('manifest.json'), where);
+  // Compared as parsed (the schema orders and normalises fields), so only a real difference counts.
+  if (serializeManifest(onDisk) !== serializeManifest(parseManifest(serializeManifest(expected), where)))
+    throw new TraceError('read back after writing, the manifest differs from the one written', where);
+  for (const entry of onDisk.shards) {
+    const at = `${src.label}/${entry.file}`;
+    const bytes = await src.readBytes(entry.file);
+    const sum = await sha256Hex(bytes);
+    if (sum !== entry.sha256) throw new TraceError(`read back after writing, SHA-256 is ${sum}, the manifest says ${entry.sha256}`, at);
+    decodeShard(bytes, onDisk, at, entry.tokens);
+  }
 }
 
 export async function isDirectory(p: string): Promise<boolean> {
