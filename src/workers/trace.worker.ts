@@ -6,10 +6,10 @@
 import '../ui/zodJitless'; // before the manifest schema is built
 import { expose, transfer } from 'comlink';
 import { analyze, statsFromCounts } from '../core/analysis/stats';
-import { filterDatasets, resolveDatasets } from '../core/experiment/datasets';
+import { resolveDatasets } from '../core/experiment/datasets';
 import { BASELINES } from '../core/predictors/baselines';
 import { evaluate } from '../core/predictors/evaluate';
-import { checkTask, sampleSequences, splitBySequence, windowsPerToken } from '../core/tasks/task';
+import { splitForRun } from '../core/tasks/split';
 import { GuardedRunner, webWorkerHandle } from '../core/trace/guarded';
 import type { TraceChunk, TraceSet } from '../core/trace/types';
 import { AnalysisPool, PARALLEL_MIN_TOKENS, type PartWorker } from './analysisPool';
@@ -19,12 +19,8 @@ import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequ
 
 let current: TraceSet | null = null;
 
-/**
- * Training and scoring use at most this many windows of each part; a larger split is sampled by whole
- * sequences (seeded), so a 10M-token trace never becomes hundreds of millions of windows.
- */
-export const MAX_TRAIN_WINDOWS = 1 << 21;
-export const MAX_TEST_WINDOWS = 1 << 19;
+/** The window caps of a run's split (src/core/tasks/split.ts: the page and the CLI split the same way). */
+export { MAX_TEST_WINDOWS, MAX_TRAIN_WINDOWS } from '../core/tasks/split';
 
 /** Helpers for analyses of large sets: one per core besides this worker's (at most 3). */
 const pool = new AnalysisPool(
@@ -48,36 +44,9 @@ function loaded(): TraceSet {
   return current;
 }
 
-function sequencesAndTokens(set: TraceSet): { sequences: number; tokens: number } {
-  let sequences = 0;
-  let tokens = 0;
-  let last: number | undefined;
-  for (const c of set.chunks) {
-    tokens += c.tokens;
-    for (let t = 0; t < c.tokens; t++)
-      if (c.seq[t] !== last) {
-        sequences++;
-        last = c.seq[t];
-      }
-  }
-  return { sequences, tokens };
-}
-
 function split(req: SplitRequest): { train: TraceSet; test: TraceSet; split: SplitSummary } {
-  const set = loaded();
-  const sel = resolveDatasets(set.manifest.datasets, req.datasets);
-  if (sel.indices?.length === 0) throw new Error(`none of the datasets ${req.datasets.join(', ')} is in this trace set`);
-  checkTask(set.manifest.numLayers, req.task);
-  const whole = splitBySequence(filterDatasets(set, sel.indices), req.testFraction, req.seed);
-  // Parts too large to turn into windows are sampled by sequence (views; the whole split is never copied).
-  const perToken = Math.max(1, windowsPerToken(set.manifest.numLayers, req.task));
-  const train = sampleSequences(whole.train, Math.ceil(MAX_TRAIN_WINDOWS / perToken), req.seed);
-  const test = sampleSequences(whole.test, Math.ceil(MAX_TEST_WINDOWS / perToken), req.seed + 1);
-  const a = sequencesAndTokens(train.set);
-  const b = sequencesAndTokens(test.set);
-  const summary: SplitSummary = { trainSequences: a.sequences, testSequences: b.sequences, trainTokens: a.tokens, testTokens: b.tokens };
-  if (train.sampled || test.sampled) summary.sampledFrom = { trainTokens: sequencesAndTokens(whole.train).tokens, testTokens: sequencesAndTokens(whole.test).tokens };
-  return { train: train.set, test: test.set, split: summary };
+  const { train, test, split } = splitForRun(loaded(), req);
+  return { train, test, split };
 }
 
 /** Only the routing columns, copied, so they can be transferred without detaching this worker's trace. */

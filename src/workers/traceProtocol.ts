@@ -1,7 +1,7 @@
 /** The trace worker's message protocol (comlink): what the page asks and what comes back. Types only. */
 import type { TraceStats } from '../core/analysis/stats';
 import type { PredictorResult } from '../core/predictors/evaluate';
-import type { TaskSpec } from '../core/tasks/task';
+import type { SplitSummary, TaskSpec } from '../core/tasks/task';
 import type { Manifest, TraceSet } from '../core/trace/types';
 
 export interface LoadProgress {
@@ -65,14 +65,8 @@ export interface SplitRequest {
   seed: number;
 }
 
-export interface SplitSummary {
-  trainSequences: number;
-  testSequences: number;
-  trainTokens: number;
-  testTokens: number;
-  /** Present when a part had more windows than training takes: the tokens of the split before sampling. */
-  sampledFrom?: { trainTokens: number; testTokens: number };
-}
+/** What the run's split did (src/core/tasks/split.ts, shared with the CLI). */
+export type { SplitSummary };
 
 export interface BaselineResult {
   /** Per baseline name (random, frequency, markov, temporal). */

@@ -20,6 +20,9 @@ export interface CacheOptions {
   lookahead?: number;
   /** Empty the caches at each new sequence (a fresh request); default false (a serving process keeps them). */
   resetPerSequence?: boolean;
+  // A gap in a sequence's positions (tokens dropped from the log) always empties the caches: the dropped tokens
+  // ran and changed what was resident, so the state before the gap says nothing about the token after it, and
+  // the prefetching predictor sees no previous token there (as `stats` counts no consecutive pair across it).
 }
 
 export interface CacheResult {
@@ -111,6 +114,7 @@ export function simulateCache(set: TraceSet, o: CacheOptions): CacheResult {
   const ctx: PredictionContext = { token: new Int16Array(0), prev: null, layer: 0 };
   let havePrev = false;
   let prevSeq = NaN;
+  let prevPos = NaN;
   let now = 0;
   let prefetches = 0;
   let useful = 0;
@@ -119,9 +123,10 @@ export function simulateCache(set: TraceSet, o: CacheOptions): CacheResult {
     for (let t = 0; t < c.tokens; t++) {
       const token = c.experts.subarray(t * LK, (t + 1) * LK);
       const newSeq = !havePrev || c.seq[t] !== prevSeq;
-      if (newSeq && o.resetPerSequence) for (const cache of caches) cache.clear();
+      const gap = !newSeq && c.pos[t] !== prevPos + 1;
+      if ((newSeq && o.resetPerSequence) || gap) for (const cache of caches) cache.clear();
       ctx.token = token;
-      ctx.prev = newSeq ? null : prevBuf;
+      ctx.prev = newSeq || gap ? null : prevBuf;
       for (let l = 0; l < L; l++) {
         const cache = caches[l];
         const base = l * K;
@@ -168,6 +173,7 @@ export function simulateCache(set: TraceSet, o: CacheOptions): CacheResult {
       prevBuf.set(token);
       havePrev = true;
       prevSeq = c.seq[t];
+      prevPos = c.pos[t];
       tokens++;
     }
   let hits = 0;

@@ -31,6 +31,7 @@ export function scorePredictor(p: Predictor, test: TraceSet, task: TaskSpec): Pr
   const ctx: PredictionContext = { token: new Int16Array(0), prev: null, layer: 0 };
   let havePrev = false;
   let prevSeq = NaN;
+  let prevPos = NaN;
   let windows = 0;
   let row = 0;
   for (const c of test.chunks) {
@@ -38,7 +39,8 @@ export function scorePredictor(p: Predictor, test: TraceSet, task: TaskSpec): Pr
       const token = c.experts.subarray(t * LK, (t + 1) * LK);
       ctx.token = token;
       ctx.row = row;
-      ctx.prev = havePrev && c.seq[t] === prevSeq ? prevBuf : null;
+      // The previous token is position p-1 of the same sequence: after a gap (dropped tokens) there is none.
+      ctx.prev = havePrev && c.seq[t] === prevSeq && c.pos[t] === prevPos + 1 ? prevBuf : null;
       for (let l = first; l <= last; l++) {
         ctx.layer = l;
         for (let h = 1; h <= task.horizon; h++) {
@@ -50,6 +52,7 @@ export function scorePredictor(p: Predictor, test: TraceSet, task: TaskSpec): Pr
       prevBuf.set(token);
       havePrev = true;
       prevSeq = c.seq[t];
+      prevPos = c.pos[t];
     }
   }
   const r = steps.map((s) => s.result());

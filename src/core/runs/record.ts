@@ -71,7 +71,18 @@ export const runRecordSchema = z
     epochs: z.array(epochSchema).max(100_000),
     /** Predictor name → result on the test split (the learned model as "interlayer"). */
     results: z.record(z.string().max(100), resultSchema).refine((r) => Object.keys(r).length <= 64, 'more than 64 predictors'),
-    split: z.object({ trainSequences: num, testSequences: num, trainTokens: num, testTokens: num }).strict().nullable(),
+    split: z
+      .object({
+        trainSequences: num,
+        testSequences: num,
+        trainTokens: num,
+        testTokens: num,
+        // What the split did beyond the counts (src/core/tasks/task.ts SplitSummary).
+        sampledFrom: z.object({ trainTokens: num, testTokens: num }).strict().optional(),
+        moved: z.object({ sequence: num, to: z.enum(['train', 'test']) }).strict().optional(),
+      })
+      .strict()
+      .nullable(),
     error: z.string().max(10_000).nullable(),
   })
   .strict();

@@ -66,32 +66,83 @@ export function keptRuns(c: TraceChunk, shape: TraceShape, keep: (t: number) => 
   }
 }
 
+/** What a split by sequence did: how many sequences and tokens went to each part. */
+export interface SplitSummary {
+  trainSequences: number;
+  testSequences: number;
+  trainTokens: number;
+  testTokens: number;
+  /** Present when a part had more windows than training takes: the tokens of the split before sampling. */
+  sampledFrom?: { trainTokens: number; testTokens: number };
+  /**
+   * Present when the seeded draw left a part empty and one sequence (its id) was moved there, so that each part
+   * has at least one.
+   */
+  moved?: { sequence: number; to: 'train' | 'test' };
+}
+
+/** A split by sequence needs two sequences at least; this says why one cannot be made, else undefined. */
+export function splitProblem(sequences: number): string | undefined {
+  if (sequences >= 2) return undefined;
+  return `cannot split ${sequences === 0 ? 'an empty trace' : 'a trace of 1 sequence'} by sequence into training and test parts (it needs 2 sequences at least; give a separate test set instead)`;
+}
+
 /**
  * Splits a trace set by sequence (never by token, so no sequence leaks between train and test).
- * Each sequence goes to test with probability `testFraction`, drawn from a seeded stream in sequence order.
- * The parts are views of the set's arrays.
+ * Each sequence goes to test with probability `testFraction`, drawn from a seeded stream in the order sequences
+ * first appear. When that leaves a part empty, one sequence drawn from the same stream moves there (reported as
+ * `split.moved`): with 2 sequences or more, each part has at least one, the same for the same seed. Fewer than
+ * 2 sequences, or a fraction outside (0, 1), throw. The parts are views of the set's arrays.
  */
-export function splitBySequence(set: TraceSet, testFraction: number, seed: number): { train: TraceSet; test: TraceSet } {
-  if (!(testFraction > 0 && testFraction < 1)) throw new Error(`test fraction must be between 0 and 1 (got ${testFraction})`);
+export function splitBySequence(set: TraceSet, testFraction: number, seed: number): { train: TraceSet; test: TraceSet; split: SplitSummary } {
+  if (!(testFraction > 0 && testFraction < 1)) throw new Error(`test fraction must be between 0 and 1, exclusive (got ${testFraction})`);
   const rnd = createRng(seed);
+  // Sequence id -> 1 (test) or 0 (train), drawn at its first row; `order` lists ids as they first appear.
+  const side = new Map<number, number>();
+  const order: number[] = [];
+  let last: number | undefined;
+  for (const c of set.chunks)
+    for (let t = 0; t < c.tokens; t++) {
+      const s = c.seq[t];
+      if (s === last) continue;
+      last = s;
+      if (!side.has(s)) {
+        side.set(s, rnd() < testFraction ? 1 : 0);
+        order.push(s);
+      }
+    }
+  const problem = splitProblem(order.length);
+  if (problem) throw new Error(problem);
+  let inTest = 0;
+  for (const v of side.values()) inTest += v;
+  let moved: SplitSummary['moved'];
+  if (inTest === 0 || inTest === order.length) {
+    const sequence = order[Math.min(order.length - 1, Math.floor(rnd() * order.length))];
+    side.set(sequence, inTest === 0 ? 1 : 0);
+    moved = { sequence, to: inTest === 0 ? 'test' : 'train' };
+  }
   const train: TraceChunk[] = [];
   const test: TraceChunk[] = [];
-  let lastSeq: number | undefined;
-  let inTest = false;
+  const counts = { trainSequences: 0, testSequences: 0, trainTokens: 0, testTokens: 0 };
+  for (const v of side.values()) if (v) counts.testSequences++;
+  counts.trainSequences = order.length - counts.testSequences;
+  last = undefined;
+  let lastSide = 0;
   for (const c of set.chunks) {
-    const side = new Uint8Array(c.tokens);
+    const rowSide = new Uint8Array(c.tokens);
     for (let t = 0; t < c.tokens; t++) {
-      if (c.seq[t] !== lastSeq) {
-        lastSeq = c.seq[t];
-        inTest = rnd() < testFraction;
+      if (c.seq[t] !== last) {
+        last = c.seq[t];
+        lastSide = side.get(last)!;
       }
-      side[t] = inTest ? 1 : 0;
+      rowSide[t] = lastSide;
+      if (lastSide) counts.testTokens++;
+      else counts.trainTokens++;
     }
-    keptRuns(c, set.manifest, (t) => side[t] === 0, train);
-    keptRuns(c, set.manifest, (t) => side[t] === 1, test);
+    keptRuns(c, set.manifest, (t) => rowSide[t] === 0, train);
+    keptRuns(c, set.manifest, (t) => rowSide[t] === 1, test);
   }
-  if (!train.length || !test.length) throw new Error(`splitting ${set.chunks.length ? 'this trace' : 'an empty trace'} by sequence left the ${train.length ? 'test' : 'training'} part empty`);
-  return { train: { manifest: set.manifest, chunks: train }, test: { manifest: set.manifest, chunks: test } };
+  return { train: { manifest: set.manifest, chunks: train }, test: { manifest: set.manifest, chunks: test }, split: moved ? { ...counts, moved } : counts };
 }
 
 /** Windows (token, last context layer) per token for a task on L layers. */
