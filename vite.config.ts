@@ -12,7 +12,16 @@ export default defineConfig({
   publicDir: 'public',
   // warmup: start crawling and pre-bundling dependencies at startup, not on the first page load.
   server: { port: 5173, strictPort: false, warmup: { clientFiles: ['./src/main.tsx'] } },
+  // A separate pre-bundle cache on request (the first-use e2e starts a dev server as a fresh `npm start` would).
+  cacheDir: process.env.SPECLAB_VITE_CACHE || 'node_modules/.vite',
   worker: { format: 'es' },
+  // Pre-bundle what the workers import too: the dependency scan starts at index.html and does not follow
+  // `new Worker(new URL(...))`, so on a fresh cache tfjs (training worker only) was found at the first Run,
+  // re-bundled, and the page reloaded, losing that Run.
+  optimizeDeps: {
+    entries: ['index.html', 'src/workers/*.worker.ts'],
+    include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'apache-arrow', 'comlink', 'fflate'],
+  },
   // The entry chunk (react-dom, zod, d3 parts) is ~415 kB; apache-arrow lives in the trace worker, tfjs in the training worker.
   build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 800 },
 });
