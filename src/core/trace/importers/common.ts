@@ -20,6 +20,10 @@ export interface ImportOptions {
    * a hole usually means a layer's records were lost, and silently renumbering layers would corrupt analyses.
    */
   allowLayerGaps?: boolean;
+  /** sglang: layers per token in the flattened routed_experts (dense ones included, marked -1). */
+  layers?: number;
+  /** sglang: experts per token and layer; hf-router-logits: top-k when the file's metadata lacks it. */
+  topK?: number;
 }
 
 export interface ImportResult {
