@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The speclab CLI: import, stats and eval over the same core the notebook uses.
 // Usage: npm run --silent speclab -- <command> [options]   (see `help`)
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { computeStats } from '../core/analysis/stats';
 import { BASELINES } from '../core/predictors/baselines';
@@ -10,38 +12,136 @@ import { type PredictorResult } from '../core/predictors/evaluate';
 import { simulateCache, type CachePolicy } from '../core/metrics/cache';
 import { estimateOffload, MIXTRAL_3090 } from '../core/metrics/offload';
 import { readTraceSet } from '../core/trace/read';
-import { detectFormat, importFiles, SNIFF_BYTES, type ImportFormat, type RawFile } from '../core/trace/importers';
-import { DEFAULT_TASK, splitBySequence } from '../core/tasks/task';
-import { TraceError, type TraceSet } from '../core/trace/types';
+import { classifyFile, detectFormat, IMPORT_FORMATS, importFilesAsync, SNIFF_BYTES, type ImportFormat, type LogFormat, type RawFile } from '../core/trace/importers';
+import { filterDatasets } from '../core/experiment/datasets';
+import { describeSplit, splitForRun } from '../core/tasks/split';
+import { checkTask, DEFAULT_TASK, type TaskSpec } from '../core/tasks/task';
+import { parseManifest } from '../core/trace/manifest';
+import { TraceError, type Manifest, type TraceSet } from '../core/trace/types';
 import { dirSource, isDirectory, writeTraceSet } from './fsTrace';
 import { GuardedDecoder } from './guardedDecode';
-import { validatePath } from './validate';
+import { checkShape, validatePath } from './validate';
 import { LEARNED_PREDICTORS } from '../ml/config';
 import { tokenlessReason } from '../ml/models/vocabulary';
 import { isLearned, LEARNED_CLI_HELP, LEARNED_CLI_OPTIONS, learnedOptions, makeLearnedPredictor } from '../ml/cliLearned';
 import { evaluatePredictors } from '../ml/evaluatePredictors';
 
-const HELP = `speclab <command> [options]
+const HELP = `speclab <command> [options]        (speclab <command> --help prints this too)
 
   import <file-or-folder>... -o <dir> [--format auto|jsonl|hook-csv] [--model NAME]
-         [--num-experts E] [--dataset NAME] [--shard-tokens N] [--allow-layer-gaps] [--json]
-      Convert routing logs (JSONL per token and layer, or per-layer hook CSV) into a trace set.
+         [--experts E] [--dataset NAME] [--shard-tokens N] [--allow-layer-gaps] [--force] [--json]
+      Convert routing logs (JSONL per token and layer, or per-layer hook CSV) into a trace set. A file named
+      twice (or also inside a folder named) is read once. -o must be a new or empty folder or a trace set's own
+      (re-import); a folder holding other files needs --force; never inside the shared folder (../shared).
+  validate <file-or-folder> [--experts E] [--top-k K] [--layers L] [--json]
+      Check a trace set, a lone shard or routing logs (exit 1 with one line naming the problem).
   stats <dir> [--dataset NAME,...] [--json]
       Per-layer utilisation entropy and temporal reuse of a trace set.
-  eval <train-dir> (--test <test-dir> | --test-fraction F) [--predictor LIST|all]
+  eval <train-dir> (--test <test-dir> | --test-fraction F) [--dataset NAME,...] [--predictor LIST|all]
        [--context C] [--horizon H] [--seed S] [--epochs N] [--backend B] [--model-config JSON] [--json]
       Fit predictors on the training set and score them on the test set, per horizon step.
       Predictors: ${Object.keys(BASELINES).join(', ')} (baselines); all = every baseline and learned one.
 ${LEARNED_CLI_HELP}
-  cache <dir> [--capacity C,...] [--policy lru,lfu,prefetch] [--predictor markov] [--test-fraction F]
-        [--bits 8] [--bandwidth-gbs 25] [--compute-ms-per-layer 0.45] [--hidden 4096] [--ffn 14336] [--json]
-      Expert-cache hit rates per policy and cache size (experts per layer), and the decode speed they imply
+  cache <dir> [--capacity C,...] [--policy lru,lfu,prefetch] [--predictor markov] [--test-fraction F] [--seed S]
+        [--dataset NAME,...] [--bits 8] [--bandwidth-gbs 25] [--compute-ms-per-layer 0.45] [--hidden 4096]
+        [--ffn 14336] [--json]
+      Expert-cache hit rates per policy and cache size (experts per layer, 1..E), and the decode speed they imply
       when experts are offloaded (defaults: Mixtral 8x7B, 8-bit experts, RTX 3090 over PCIe 4.0 x16).
-  validate <file-or-folder> [--layers L] [--top-k K] [--experts E] [--json]
-      Check a trace set, a lone shard or routing logs (exit 1 with one line naming the problem).
+
+  Options with one meaning in every command that takes them, by input:
+  --experts E, --top-k K, --layers L   the shape: routing logs (import: --experts only; validate: all three)
+      must fit it (expert ids < E; default E = largest id + 1); a lone shard (validate) is read with it instead
+      of inferring it; a trace set (validate) must have it. --num-experts is an older name of --experts.
+  --dataset   import (JSONL and hook CSV): the dataset name of every sequence (default: JSONL records' "dataset",
+      a hook CSV's folder name). stats, eval, cache (trace sets): keep only these datasets, comma-separated.
+  --test-fraction F, --seed S   eval, cache: hold out a share 0 < F < 1 of the sequences for testing (cache
+      default 0.2; seed default 0). Each part gets at least one sequence, the same for the same seed, and the
+      split is reported on stderr; a trace of one sequence cannot be split (give eval --test instead).
+  --json      one JSON value on stdout, nothing else there.
+  Exit status: 0 done, 1 bad input (a file or trace set), 2 bad usage (commands, options and their values, all
+  checked before any trace is read); errors are one line on stderr.
 `;
 
 class UsageError extends Error {}
+
+/** Where the CLI writes: the process's stdout and stderr, or a test's buffers. Writes resolve once flushed. */
+export interface CliIo {
+  out(text: string): Promise<void>;
+  err(text: string): Promise<void>;
+}
+
+/** Resolves once the stream has handed `text` to the OS: exiting earlier cuts a pipe's output at 64 KiB. */
+const flushed = (stream: NodeJS.WriteStream, text: string) => new Promise<void>((res) => (text ? stream.write(text, () => res()) : res()));
+export const PROCESS_IO: CliIo = { out: (t) => flushed(process.stdout, t), err: (t) => flushed(process.stderr, t) };
+
+/** The shared traces folder (read-only test data beside the repository): never written to. */
+const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
+
+/** A number option strictly between 0 and 1. */
+function fractionOption(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!/^\s*[0-9.eE+-]+\s*$/.test(v) || !(x > 0 && x < 1)) throw new UsageError(`--${name} must be a number between 0 and 1, exclusive (got "${v}")`);
+  return x;
+}
+
+/** --dataset a,b of stats, eval and cache: names, none empty. */
+function datasetList(v: string | boolean | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const names = String(v).split(',');
+  if (names.some((n) => n.trim() === '')) throw new UsageError(`--dataset needs dataset names, comma-separated, none empty (got "${v}")`);
+  return names.map((n) => n.trim());
+}
+
+/** Indices of the named datasets in a trace set; a name it lacks is a usage error. */
+function datasetIndices(m: Manifest, names: string[]): number[] {
+  return names.map((name) => {
+    const i = m.datasets.indexOf(name);
+    if (i < 0) throw new UsageError(`--dataset "${name}" is not in this trace set (it has: ${m.datasets.join(', ')})`);
+    return i;
+  });
+}
+
+/** --experts (or its older name --num-experts), --top-k and --layers, each an integer when given. */
+function shapeOptions(v: Record<string, string | boolean | undefined>): { numExperts?: number; topK?: number; numLayers?: number } {
+  if (v.experts !== undefined && v['num-experts'] !== undefined && v.experts !== v['num-experts']) throw new UsageError('--experts and --num-experts (its older name) disagree');
+  const experts = (v.experts ?? v['num-experts']) as string | undefined;
+  const get = (k: string, min: number) => (v[k] === undefined ? undefined : intOption(v[k] as string, k, 0, min));
+  return { numExperts: experts === undefined ? undefined : intOption(experts, 'experts', 0, 1), topK: get('top-k', 1), numLayers: get('layers', 1) };
+}
+
+const isTraceSetFile = (name: string) => name === 'manifest.json' || /^shard-\d+\.arrow$/.test(name) || /\.tmp-\d+$/.test(name);
+
+/** The real path of `p`, or of its deepest existing parent joined with the rest. */
+async function realpathNearest(p: string): Promise<string> {
+  const abs = resolve(p);
+  try {
+    return await realpath(abs);
+  } catch {
+    const up = dirname(abs);
+    return up === abs ? abs : join(await realpathNearest(up), abs.slice(up.length));
+  }
+}
+
+/** import -o: a new or empty folder, or a trace set's; never inside ../shared; other files only with --force. */
+async function checkOutputFolder(out: string, force: boolean): Promise<void> {
+  const real = await realpathNearest(out);
+  const shared = await realpathNearest(SHARED);
+  if (real === shared.replace(/\/$/, '') || real.startsWith(shared.endsWith(sep) ? shared : shared + sep))
+    throw new UsageError(`-o ${out}: is inside the shared traces folder ${shared} (read-only test data); write the trace set elsewhere`);
+  let st;
+  try {
+    st = await stat(out);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new UsageError(`-o ${out}: ${code === 'ENOTDIR' ? 'a part of the path is a file, not a folder' : (e as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`-o ${out}: is a file, not a folder (name a new folder for the trace set)`);
+  const foreign = (await readdir(out)).filter((f) => !isTraceSetFile(f));
+  if (foreign.length && !force)
+    throw new UsageError(`-o ${out}: the folder holds files that are not a trace set's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); name a new folder, or pass --force to write into it`);
+}
 
 function intOption(v: string | undefined, name: string, def: number, min: number): number {
   if (v === undefined) return def;
@@ -49,20 +149,31 @@ function intOption(v: string | undefined, name: string, def: number, min: number
   return Number(v);
 }
 
-async function withTraceSet<T>(dir: string, fn: (set: TraceSet) => T | Promise<T>): Promise<T> {
+/** Reads a trace set folder; `before` checks options against its manifest before any shard is read. */
+async function withTraceSet<T>(dir: string, fn: (set: TraceSet) => T | Promise<T>, before?: (m: Manifest) => void): Promise<T> {
   if (!(await isDirectory(dir))) throw new TraceError('not a folder (expected a trace set: manifest.json and shards)', resolve(dir));
+  const src = dirSource(dir);
+  if (before) before(parseManifest(await src.readText('manifest.json'), `${src.label}/manifest.json`));
   const decoder = new GuardedDecoder();
   try {
-    return await fn(await readTraceSet(dirSource(dir), { decode: (b, m, w, n) => decoder.decode(b, m, w, n) }));
+    return await fn(await readTraceSet(src, { decode: (b, m, w, n) => decoder.decode(b, m, w, n) }));
   } finally {
     await decoder.close();
   }
 }
 
 /** Files to import: named files as given, folders walked for files whose contents look like routing logs. */
-async function collectInputs(paths: string[], format: ImportFormat): Promise<RawFile[]> {
+async function collectInputs(paths: string[], format: ImportFormat, io: CliIo, skipped: { file: string; reason: string }[] = []): Promise<RawFile[]> {
   const out: RawFile[] = [];
+  // Each file once, however it is reached (named twice, or named and inside a named folder).
+  const seen = new Set<string>();
   const visit = async (p: string, named: boolean, root: string) => {
+    const real = await realpath(p).catch(() => resolve(p));
+    if (seen.has(real)) {
+      await io.err(`reading ${p} once: it was named already\n`);
+      return;
+    }
+    seen.add(real);
     if (await isDirectory(p)) {
       const entries = (await readdir(p)).sort();
       for (const e of entries) await visit(join(p, e), false, root);
@@ -72,16 +183,21 @@ async function collectInputs(paths: string[], format: ImportFormat): Promise<Raw
       throw new TraceError(e.code === 'ENOENT' ? 'no such file or folder' : e.message, p);
     });
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // Names keep the folder relative to the argument, so hook-csv can use the parent folder as dataset name
+    // (and FLAME-MoE's samples/ and actives/ show).
+    const name = named ? p : join(root.split('/').filter(Boolean).pop() ?? '', relative(root, p));
     // Inside folders, judge by content alone: a folder may hold other JSONL (e.g. generated text) beside the logs.
-    const fmt = detectFormat(named ? p : '', bytes.subarray(0, SNIFF_BYTES));
-    const wanted = format === 'auto' ? fmt === 'jsonl' || fmt === 'hook-csv' : fmt === format || named;
+    const c = named ? { format: detectFormat(p, bytes.subarray(0, SNIFF_BYTES)), reason: undefined } : classifyFile(name, bytes.subarray(0, SNIFF_BYTES));
+    const fmt = c.format;
+    const wanted = format === 'auto' ? IMPORT_FORMATS.includes(fmt as LogFormat) : fmt === format || named;
     if (!wanted) {
       if (named) throw new TraceError(`not a routing log this importer reads (detected: ${fmt ?? 'unknown'})`, p);
-      process.stderr.write(`skipping ${p}: not a routing log\n`);
+      const reason = c.reason ?? `${fmt ?? 'unknown'} contents, not ${format}`;
+      skipped.push({ file: p, reason });
+      await io.err(`skipping ${p}: ${reason}\n`);
       return;
     }
-    // Names keep the folder relative to the argument, so hook-csv can use the parent folder as dataset name.
-    out.push({ name: named ? p : join(root.split('/').filter(Boolean).pop() ?? '', relative(root, p)), data: bytes });
+    out.push({ name, data: bytes });
   };
   for (const p of paths) await visit(p, true, p);
   if (!out.length) throw new TraceError('no routing logs found', paths.join(', '));
@@ -98,10 +214,10 @@ function printEvalTable(results: Record<string, PredictorResult>): string {
   return rows.join('\n') + '\n';
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[], io: CliIo): Promise<void> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    process.stdout.write(HELP);
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h' || rest.includes('--help') || rest.includes('-h')) {
+    await io.out(HELP);
     return;
   }
   type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
@@ -113,8 +229,19 @@ async function main(argv: string[]): Promise<void> {
       throw new UsageError((e as Error).message);
     }
   };
-  const emit = (json: boolean | undefined, value: unknown, text: () => string) =>
-    process.stdout.write(json ? JSON.stringify(value) + '\n' : text());
+  const emit = (json: boolean | undefined, value: unknown, text: () => string) => io.out(json ? JSON.stringify(value) + '\n' : text());
+  /** The run's split (src/core/tasks/split.ts, as on the page), reported on stderr; a trace that cannot be split is bad input. */
+  const split = async (set: TraceSet, dir: string, req: { datasets?: string[]; testFraction: number; seed: number; task?: TaskSpec }) => {
+    if (req.datasets) datasetIndices(set.manifest, req.datasets);
+    let r;
+    try {
+      r = splitForRun(set, { ...req, datasets: req.datasets ?? [] });
+    } catch (e) {
+      throw new TraceError((e as Error).message, resolve(dir));
+    }
+    await io.err(describeSplit(r.split, req) + '\n');
+    return r;
+  };
 
   switch (cmd) {
     case 'import': {
@@ -122,49 +249,66 @@ async function main(argv: string[]): Promise<void> {
         out: { type: 'string', short: 'o' },
         format: { type: 'string', default: 'auto' },
         model: { type: 'string' },
+        experts: { type: 'string' },
         'num-experts': { type: 'string' },
         dataset: { type: 'string' },
         'shard-tokens': { type: 'string' },
         'allow-layer-gaps': { type: 'boolean' },
+        force: { type: 'boolean' },
       });
       if (!positionals.length) throw new UsageError('import needs at least one file or folder');
       if (!v.out) throw new UsageError('import needs -o <dir>');
       const format = v.format as string;
-      if (!['auto', 'jsonl', 'hook-csv'].includes(format)) throw new UsageError(`--format must be auto, jsonl or hook-csv (got "${format}")`);
-      const files = await collectInputs(positionals, format as ImportFormat);
-      const r = importFiles(files, format as ImportFormat, {
+      if (format !== 'auto' && !IMPORT_FORMATS.includes(format as LogFormat)) throw new UsageError(`--format must be auto, ${IMPORT_FORMATS.join(', ')} (got "${format}")`);
+      const { numExperts, numLayers, topK } = shapeOptions(v);
+      if (numExperts !== undefined && numExperts < 2) throw new UsageError(`--experts must be an integer ≥ 2 (got "${numExperts}")`);
+      const dataset = v.dataset as string | undefined;
+      if (dataset !== undefined && (dataset.trim() === '' || dataset.includes(','))) throw new UsageError(`--dataset must be one non-empty name without commas (got "${dataset}")`);
+      const shardTokens = intOption(v['shard-tokens'] as string | undefined, 'shard-tokens', 262_144, 1);
+      await checkOutputFolder(v.out as string, Boolean(v.force));
+      const skipped: { file: string; reason: string }[] = [];
+      const files = await collectInputs(positionals, format as ImportFormat, io, skipped);
+      const r = await importFilesAsync(files, format as ImportFormat, {
         model: v.model as string | undefined,
-        numExperts: v['num-experts'] === undefined ? undefined : intOption(v['num-experts'] as string, 'num-experts', 0, 2),
-        dataset: v.dataset as string | undefined,
+        numExperts,
+        layers: numLayers,
+        topK,
+        dataset,
         allowLayerGaps: v['allow-layer-gaps'] as boolean | undefined,
         description: `Imported by speclab from ${positionals.join(', ')}.`,
       });
-      const m = await writeTraceSet(v.out as string, r.set, { shardTokens: intOption(v['shard-tokens'] as string | undefined, 'shard-tokens', 262_144, 1) });
+      // --dataset names every sequence's dataset whatever the format (the JSONL importer keeps each record's).
+      if (dataset !== undefined) {
+        for (const c of r.set.chunks) c.dataset.fill(0);
+        r.set = { ...r.set, manifest: { ...r.set.manifest, datasets: [dataset] } };
+      }
+      let m: Manifest;
+      try {
+        m = await writeTraceSet(v.out as string, r.set, { shardTokens });
+      } catch (e) {
+        if (e instanceof TraceError) throw e;
+        throw new TraceError(`cannot write the trace set (${(e as Error).message})`, resolve(v.out as string));
+      }
+      // Shards of an earlier import into the same folder that this one did not rewrite.
+      const written = new Set(m.shards.map((x) => x.file));
+      for (const f of await readdir(v.out as string)) if (/^shard-\d+\.arrow$/.test(f) && !written.has(f)) await rm(join(v.out as string, f), { force: true });
       const summary = { out: resolve(v.out as string), files: files.length, records: r.records, tokens: r.tokens, droppedTokens: r.droppedTokens, sequences: r.sequences, layers: m.numLayers, experts: m.numExperts, topK: m.topK, shards: m.shards.length };
-      emit(v.json as boolean, summary, () => `imported ${summary.tokens} tokens (${summary.droppedTokens} dropped) in ${summary.sequences} sequences, ${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}, into ${summary.out}\n`);
+      await emit(v.json as boolean, summary, () => `imported ${summary.tokens} tokens (${summary.droppedTokens} dropped) in ${summary.sequences} sequences, ${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}, into ${summary.out}\n`);
       return;
     }
     case 'stats': {
       const { values: v, positionals } = parse({ dataset: { type: 'string' } });
       if (positionals.length !== 1) throw new UsageError('stats takes one trace set folder');
-      await withTraceSet(positionals[0], (set) => {
-        let datasets: Set<number> | undefined;
-        if (v.dataset) {
-          datasets = new Set(
-            (v.dataset as string).split(',').map((name) => {
-              const i = set.manifest.datasets.indexOf(name);
-              if (i < 0) throw new UsageError(`--dataset "${name}" is not in this trace set (it has: ${set.manifest.datasets.join(', ')})`);
-              return i;
-            }),
-          );
-        }
+      const names = datasetList(v.dataset);
+      await withTraceSet(positionals[0], async (set) => {
+        const datasets = names && new Set(datasetIndices(set.manifest, names));
         const s = computeStats(set, { datasets });
-        emit(v.json as boolean, s, () => {
+        await emit(v.json as boolean, s, () => {
           const lines = [`${set.manifest.model.name}: ${s.tokens} tokens (${s.droppedTokens} dropped), ${s.sequences} sequences, ${s.layers} layers x ${s.experts} experts top-${s.topK}`, 'layer\tentropy bits\treuseFirst\treuseAny'];
           s.entropyBits.forEach((h, l) => lines.push(`${set.manifest.moeLayerIds[l]}\t${h.toFixed(3)}\t${s.reuseFirst[l].toFixed(3)}\t${s.reuseAny[l].toFixed(3)}`));
           return lines.join('\n') + '\n';
         });
-      });
+      }, (m) => names && datasetIndices(m, names));
       return;
     }
     case 'eval': {
@@ -175,10 +319,13 @@ async function main(argv: string[]): Promise<void> {
         context: { type: 'string' },
         horizon: { type: 'string' },
         seed: { type: 'string' },
+        dataset: { type: 'string' },
         ...LEARNED_CLI_OPTIONS,
       });
       if (positionals.length !== 1) throw new UsageError('eval takes one training trace set folder');
       if (!v.test === (v['test-fraction'] === undefined)) throw new UsageError('eval needs exactly one of --test <dir> or --test-fraction F');
+      const testFraction = fractionOption(v['test-fraction'] as string | undefined, 'test-fraction');
+      const datasets = datasetList(v.dataset);
       const task = { context: intOption(v.context as string | undefined, 'context', DEFAULT_TASK.context, 1), horizon: intOption(v.horizon as string | undefined, 'horizon', DEFAULT_TASK.horizon, 1) };
       const seed = intOption(v.seed as string | undefined, 'seed', 0, 0);
       const known = [...Object.keys(BASELINES), ...LEARNED_PREDICTORS];
@@ -192,15 +339,25 @@ async function main(argv: string[]): Promise<void> {
           throw new UsageError((e as Error).message);
         }
       }
+      const usable = (m: Manifest) => {
+        try {
+          checkTask(m.numLayers, task);
+        } catch (e) {
+          throw new UsageError(`${(e as Error).message} (--context, --horizon)`);
+        }
+        if (datasets) datasetIndices(m, datasets);
+      };
       const results = await withTraceSet(positionals[0], async (first) => {
         let train = first;
         let test: TraceSet;
-        if (v.test) test = await withTraceSet(v.test as string, (t) => t);
-        else {
-          const f = Number(v['test-fraction']);
-          ({ train, test } = splitBySequence(first, f, seed));
-        }
-        const log = (line: string) => void process.stderr.write(line);
+        if (v.test) {
+          test = await withTraceSet(v.test as string, (t) => t, usable);
+          if (datasets) {
+            train = filterDatasets(train, datasetIndices(train.manifest, datasets));
+            test = filterDatasets(test, datasetIndices(test.manifest, datasets));
+          }
+        } else ({ train, test } = await split(first, positionals[0], { datasets, testFraction: testFraction!, seed, task }));
+        const log = (line: string) => void io.err(line);
         // `all` leaves out what cannot run on this trace (token-aware without tokens) and says so; naming it fails.
         const tokenless = tokenlessReason(train);
         if ((v.predictor as string) === 'all' && tokenless) {
@@ -215,8 +372,8 @@ async function main(argv: string[]): Promise<void> {
         } catch (e) {
           throw new UsageError((e as Error).message);
         }
-      });
-      emit(v.json as boolean, results, () => printEvalTable(results));
+      }, usable);
+      await emit(v.json as boolean, results, () => printEvalTable(results));
       return;
     }
     case 'cache': {
@@ -226,6 +383,7 @@ async function main(argv: string[]): Promise<void> {
         predictor: { type: 'string', default: 'markov' },
         'test-fraction': { type: 'string', default: '0.2' },
         seed: { type: 'string' },
+        dataset: { type: 'string' },
         bits: { type: 'string', default: String(MIXTRAL_3090.bitsPerWeight) },
         'bandwidth-gbs': { type: 'string', default: String(MIXTRAL_3090.bandwidthGBs) },
         'compute-ms-per-layer': { type: 'string', default: String(MIXTRAL_3090.computeMsPerLayer) },
@@ -241,16 +399,25 @@ async function main(argv: string[]): Promise<void> {
         return x;
       };
       const seed = intOption(v.seed as string | undefined, 'seed', 0, 0);
+      const testFraction = fractionOption(v['test-fraction'] as string, 'test-fraction')!;
+      const datasets = datasetList(v.dataset);
+      const given = v.capacity === undefined ? undefined : (v.capacity as string).split(',').map((c) => intOption(c, 'capacity', 0, 1));
+      const factory = BASELINES[v.predictor as string];
+      if (!factory) throw new UsageError(`unknown predictor "${v.predictor}" (known: ${Object.keys(BASELINES).join(', ')})`);
+      const hw = { bitsPerWeight: num('bits'), bandwidthGBs: num('bandwidth-gbs'), computeMsPerLayer: num('compute-ms-per-layer'), hidden: num('hidden'), ffn: num('ffn') };
+      const fits = (m: Manifest) => {
+        for (const c of given ?? []) if (c > m.numExperts) throw new UsageError(`--capacity ${c} is more than the trace's ${m.numExperts} experts per layer (capacities are 1..${m.numExperts})`);
+        if (datasets) datasetIndices(m, datasets);
+      };
       const rows = await withTraceSet(positionals[0], async (set) => {
         const { numLayers: L, numExperts: E, topK: K } = set.manifest;
-        const caps = v.capacity ? (v.capacity as string).split(',').map((c) => intOption(c, 'capacity', 0, 1)) : Array.from({ length: E - K + 1 }, (_, i) => K + i);
+        const caps = given ?? Array.from({ length: E - K + 1 }, (_, i) => K + i);
         // The prefetching predictor learns on a held-out part (by sequence); every policy is scored on the rest.
-        const { train, test } = splitBySequence(set, Number(v['test-fraction']), seed);
-        const factory = BASELINES[v.predictor as string];
-        if (!factory) throw new UsageError(`unknown predictor "${v.predictor}" (known: ${Object.keys(BASELINES).join(', ')})`);
+        // No task, so no window caps: the simulation is linear in the tokens and replays the whole test part.
+        const { train, test } = await split(set, positionals[0], { datasets, testFraction, seed });
         const predictor = factory(set.manifest, seed);
         await predictor.fit(train, { context: 1, horizon: 1 });
-        const params = { ...MIXTRAL_3090, numLayers: L, topK: K, bitsPerWeight: num('bits'), bandwidthGBs: num('bandwidth-gbs'), computeMsPerLayer: num('compute-ms-per-layer'), hidden: num('hidden'), ffn: num('ffn') };
+        const params = { ...MIXTRAL_3090, numLayers: L, topK: K, ...hw };
         return caps.flatMap((capacity) =>
           policies.map((policy) => {
             const r = simulateCache(test, { capacity, policy: policy as CachePolicy, predictor: policy === 'prefetch' ? predictor : undefined });
@@ -258,32 +425,40 @@ async function main(argv: string[]): Promise<void> {
             return { capacity, policy, hitRate: r.hitRate, prefetchesPerToken: r.prefetches / Math.max(1, r.tokens), usefulPrefetches: r.usefulPrefetches, estTokensPerSecond: est.tokensPerSecond, layerHitRate: r.layerHitRate };
           }),
         );
-      });
-      emit(v.json as boolean, rows, () =>
+      }, fits);
+      await emit(v.json as boolean, rows, () =>
         ['capacity\tpolicy\thit rate\tprefetch/token\test. tokens/s', ...rows.map((r) => `${r.capacity}\t${r.policy}\t${r.hitRate.toFixed(4)}\t${r.prefetchesPerToken.toFixed(2)}\t${r.estTokensPerSecond.toFixed(2)}`)].join('\n') + '\n',
       );
       return;
     }
     case 'validate': {
-      const { values: v, positionals } = parse({ layers: { type: 'string' }, 'top-k': { type: 'string' }, experts: { type: 'string' } });
+      const { values: v, positionals } = parse({ layers: { type: 'string' }, 'top-k': { type: 'string' }, experts: { type: 'string' }, 'num-experts': { type: 'string' } });
       if (positionals.length !== 1) throw new UsageError('validate takes one file or folder');
-      const hint = (k: string) => (v[k] === undefined ? undefined : intOption(v[k] as string, k, 0, 1));
-      const r = await validatePath(positionals[0], { hints: { numLayers: hint('layers'), topK: hint('top-k'), numExperts: hint('experts') } });
-      emit(v.json as boolean, r, () => r.summary + '\n');
+      const r = await validatePath(positionals[0], { hints: shapeOptions(v) });
+      await emit(v.json as boolean, r, () => r.summary + '\n');
       return;
     }
     default:
-      throw new UsageError(`unknown command "${cmd}"\n\n${HELP}`);
+      throw new UsageError(`unknown command "${cmd}" (speclab --help lists them)`);
   }
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (e: unknown) => {
+/**
+ * Runs one command and returns its exit status: 0 done, 1 bad input, 2 bad usage. Errors about input or usage
+ * are one line on `io.err`; anything else is a bug worth its stack. Every write has been flushed on return.
+ */
+export async function runCli(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
+  try {
+    await main(argv, io);
+    return 0;
+  } catch (e) {
     const err = e as Error;
-    // Errors about input or usage are one clear line; anything else is a bug worth its stack.
-    if (err instanceof TraceError || err instanceof UsageError) process.stderr.write(`speclab: ${err.message}\n`);
-    else process.stderr.write(`speclab: internal error: ${err?.stack ?? String(e)}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  },
-);
+    if (err instanceof TraceError || err instanceof UsageError) await io.err(`speclab: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    else await io.err(`speclab: internal error: ${err?.stack ?? String(e)}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+const entry = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+// Exit only once stdout and stderr are flushed (runCli awaits its writes), so a slow pipe reader gets everything.
+if (entry) void runCli(process.argv.slice(2)).then((code) => process.exit(code));

@@ -16,7 +16,10 @@ import { dirSource } from './fsTrace';
 import { GuardedDecoder } from './guardedDecode';
 
 export interface ValidateOptions {
-  /** Shape of a lone shard, overriding inference. */
+  /**
+   * The shape expected (--layers, --top-k, --experts): a lone shard is read with it instead of inferring it;
+   * routing logs are imported with the expert count and must have the rest; a trace set's manifest must match.
+   */
   hints?: ShapeHints;
   /** Decoder to use (tests share one); by default one with the validate budget, closed at the end. */
   decoder?: GuardedDecoder;
@@ -72,6 +75,16 @@ const isArrow = (b: Uint8Array) => detectFormat('', b.subarray(0, 8)) === 'arrow
 
 const shape = (m: { numLayers: number; numExperts: number; topK: number }) => `${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}`;
 
+const OPTION_OF = { numLayers: ['--layers', 'MoE layers'], topK: ['--top-k', 'experts per token (top-k)'], numExperts: ['--experts', 'experts per layer'] } as const;
+
+/** Throws a TraceError at `where` when the shape differs from a given --layers, --top-k or --experts. */
+export function checkShape(m: { numLayers: number; numExperts: number; topK: number }, hints: ShapeHints | undefined, where: string): void {
+  for (const k of ['numLayers', 'topK', 'numExperts'] as const) {
+    const want = hints?.[k];
+    if (want !== undefined && want !== m[k]) throw new TraceError(`has ${m[k]} ${OPTION_OF[k][1]}, but ${OPTION_OF[k][0]} says ${want}`, where);
+  }
+}
+
 /** Validates `path` (trace set folder, manifest.json, shard, routing log or folder of logs); throws a TraceError on the first problem. */
 export async function validatePath(path: string, opts: ValidateOptions = {}): Promise<ValidateReport> {
   const decoder = opts.decoder ?? new GuardedDecoder({ ...VALIDATE_BUDGET, maxHeapMb: 4096 });
@@ -97,14 +110,14 @@ async function validateWith(abs: string, decoder: GuardedDecoder, opts: Validate
       (s) => s.isFile(),
       () => false,
     );
-    return hasManifest ? validateTraceSet(abs, decoder) : validateLogFolder(abs, decoder);
+    return hasManifest ? validateTraceSet(abs, decoder, opts.hints) : validateLogFolder(abs, decoder, opts.hints);
   }
-  if (basename(abs) === 'manifest.json') return validateTraceSet(dirname(abs), decoder);
+  if (basename(abs) === 'manifest.json') return validateTraceSet(dirname(abs), decoder, opts.hints);
   const bytes = await readAll(abs);
   if (isArrow(bytes)) return validateShard(abs, bytes, decoder, opts.hints);
   const fmt = detectFormat(abs, bytes.subarray(0, SNIFF_BYTES));
-  if (fmt === 'trace-manifest') return validateTraceSet(dirname(abs), decoder);
-  if (fmt === 'jsonl' || fmt === 'hook-csv') return validateLogs([{ name: abs, data: bytes }], fmt, abs, decoder);
+  if (fmt === 'trace-manifest') return validateTraceSet(dirname(abs), decoder, opts.hints);
+  if (fmt === 'jsonl' || fmt === 'hook-csv') return validateLogs([{ name: abs, data: bytes }], fmt, abs, decoder, opts.hints);
   if (fmt === 'arrow') return validateShard(abs, bytes, decoder, opts.hints);
   throw new TraceError(unknownFormat(bytes), abs);
 }
@@ -116,9 +129,10 @@ function unknownFormat(b: Uint8Array): string {
   return 'not a trace set, Arrow shard or routing log (expected manifest.json, an Arrow IPC file, JSONL records with "layer" and "experts", or a hook CSV)';
 }
 
-async function validateTraceSet(dir: string, decoder: GuardedDecoder): Promise<Omit<ValidateReport, 'ms'>> {
+async function validateTraceSet(dir: string, decoder: GuardedDecoder, hints?: ShapeHints): Promise<Omit<ValidateReport, 'ms'>> {
   const set = await readTraceSet(dirSource(dir), { decode: (b, m, w, n) => (checkIpcStructure(b, w), decoder.decode(b, m, w, n)) });
   const m = set.manifest;
+  checkShape(m, hints, join(dir, 'manifest.json'));
   let tokens = 0;
   for (const c of set.chunks) tokens += c.tokens;
   const sequences = countSequences(set.chunks);
@@ -193,9 +207,11 @@ async function validateShard(path: string, bytes: Uint8Array, decoder: GuardedDe
   };
 }
 
-async function validateLogs(files: RawFile[], fmt: 'jsonl' | 'hook-csv', label: string, decoder: GuardedDecoder): Promise<Omit<ValidateReport, 'ms'>> {
-  const r = await decoder.importFiles(files, fmt);
+async function validateLogs(files: RawFile[], fmt: 'jsonl' | 'hook-csv', label: string, decoder: GuardedDecoder, hints?: ShapeHints): Promise<Omit<ValidateReport, 'ms'>> {
+  // The expert count goes to the importer, as `import --experts` does: ids at or past it are reported where they are.
+  const r = await decoder.importFiles(files, fmt, hints?.numExperts === undefined ? {} : { numExperts: hints.numExperts });
   const m = r.set.manifest;
+  checkShape(m, hints, label);
   const what = fmt === 'jsonl' ? 'JSONL routing log' : 'hook CSV routing log';
   return {
     ok: true,
@@ -211,12 +227,12 @@ async function validateLogs(files: RawFile[], fmt: 'jsonl' | 'hook-csv', label: 
     droppedTokens: r.droppedTokens,
     summary:
       `ok: ${what}${files.length > 1 ? `s (${files.length} files)` : ''} ${label}: ${r.records} records, ${r.tokens} complete tokens (${r.droppedTokens} dropped) in ${r.sequences} sequences, ` +
-      `${shape(m)} (experts inferred as largest id + 1)`,
+      `${shape(m)} (${hints?.numExperts === undefined ? 'experts inferred as largest id + 1' : 'experts as given'}${hints?.numLayers !== undefined || hints?.topK !== undefined ? '; given layers and top-k checked' : ''})`,
   };
 }
 
 /** A folder without manifest.json: the routing logs in it (and its subfolders), all of one format. */
-async function validateLogFolder(dir: string, decoder: GuardedDecoder): Promise<Omit<ValidateReport, 'ms'>> {
+async function validateLogFolder(dir: string, decoder: GuardedDecoder, hints?: ShapeHints): Promise<Omit<ValidateReport, 'ms'>> {
   const files: RawFile[] = [];
   let fmt: 'jsonl' | 'hook-csv' | undefined;
   let arrows = 0;
@@ -242,5 +258,5 @@ async function validateLogFolder(dir: string, decoder: GuardedDecoder): Promise<
     if (arrows) throw new TraceError(`no manifest.json (the folder holds ${arrows} Arrow file${arrows === 1 ? '' : 's'}: name one to check it as a lone shard)`, dir);
     throw new TraceError('no manifest.json and no routing logs (JSONL or hook CSV) in this folder', dir);
   }
-  return validateLogs(files, fmt, dir, decoder);
+  return validateLogs(files, fmt, dir, decoder, hints);
 }

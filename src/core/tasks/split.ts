@@ -19,7 +19,8 @@ export interface RunSplitRequest {
   datasets: readonly string[];
   testFraction: number;
   seed: number;
-  task: TaskSpec;
+  /** The task the parts are for: checked, and it sets how many windows a token makes. Absent: no window caps. */
+  task?: TaskSpec;
 }
 
 export interface RunSplit {
@@ -52,11 +53,11 @@ function sequencesAndTokens(set: TraceSet): { sequences: number; tokens: number 
 export function splitForRun(set: TraceSet, req: RunSplitRequest, caps = { train: MAX_TRAIN_WINDOWS, test: MAX_TEST_WINDOWS }): RunSplit {
   const sel = resolveDatasets(set.manifest.datasets, req.datasets);
   if (sel.indices?.length === 0) throw new Error(`none of the datasets ${req.datasets.join(', ')} is in this trace set`);
-  checkTask(set.manifest.numLayers, req.task);
+  if (req.task) checkTask(set.manifest.numLayers, req.task);
   const whole = splitBySequence(filterDatasets(set, sel.indices), req.testFraction, req.seed);
-  const perToken = Math.max(1, windowsPerToken(set.manifest.numLayers, req.task));
-  const train = sampleSequences(whole.train, Math.ceil(caps.train / perToken), req.seed);
-  const test = sampleSequences(whole.test, Math.ceil(caps.test / perToken), req.seed + 1);
+  const perToken = req.task ? Math.max(1, windowsPerToken(set.manifest.numLayers, req.task)) : 0;
+  const train = req.task ? sampleSequences(whole.train, Math.ceil(caps.train / perToken), req.seed) : { set: whole.train, sampled: false };
+  const test = req.task ? sampleSequences(whole.test, Math.ceil(caps.test / perToken), req.seed + 1) : { set: whole.test, sampled: false };
   const a = sequencesAndTokens(train.set);
   const b = sequencesAndTokens(test.set);
   const split: SplitSummary = { trainSequences: a.sequences, testSequences: b.sequences, trainTokens: a.tokens, testTokens: b.tokens };
