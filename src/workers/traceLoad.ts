@@ -7,7 +7,8 @@
  */
 import type { GuardedRunner } from '../core/trace/guarded';
 import { sha256Hex } from '../core/trace/hash';
-import { detectFormat, SNIFF_BYTES, type DetectedFormat } from '../core/trace/importers';
+import { classifyFile, detectFormat, SNIFF_BYTES, type DetectedFormat } from '../core/trace/importers';
+import { sglangShapeFromConfig } from '../core/trace/importers/sglang';
 import { fetchSource, readTraceSet, type TraceSource } from '../core/trace/read';
 import { TraceError, totalTokens, type TraceSet } from '../core/trace/types';
 import type { ShardCache } from './shardCache';
@@ -199,9 +200,13 @@ function labelOf(files: PickedFile[]): string {
   return files.length === 1 ? files[0].file.name : `${files.length} files`;
 }
 
-async function sniff(f: PickedFile): Promise<{ format: DetectedFormat; bytes: Uint8Array }> {
+async function sniff(f: PickedFile, alone: boolean): Promise<{ format: DetectedFormat; bytes: Uint8Array; reason?: string }> {
   const bytes = new Uint8Array(await f.file.slice(0, SNIFF_BYTES).arrayBuffer());
-  return { format: detectFormat(f.file.name, bytes), bytes };
+  // A folder's members are judged by contents (a folder of logs may hold other JSONL); a file picked alone may
+  // also go by its name.
+  const c = classifyFile(pathOf(f), bytes);
+  if (c.format === null && alone) return { format: detectFormat(f.file.name, bytes), bytes, reason: c.reason };
+  return { ...c, bytes };
 }
 
 /** Arrow IPC by its contents: the file magic, or the stream's continuation marker; else by the sniffed format. */
@@ -220,7 +225,7 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress, dec
     throw new TraceError(`${manifests.length} manifest.json files (${manifests.map(pathOf).slice(0, 3).join(', ')}…); open one trace set at a time`, label);
   if (manifests.length === 1) return loadTraceSetFiles(files, manifests[0], onProgress, decoder);
 
-  const heads = await Promise.all(files.map(sniff));
+  const heads = await Promise.all(files.map((f) => sniff(f, files.length === 1)));
   const formats = heads.map((h) => h.format);
   const arrows = files.filter((_, i) => isArrow(heads[i].bytes, formats[i]));
   // One shard on its own is read as a lone shard (shape from its columns); several need their manifest.
@@ -230,6 +235,7 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress, dec
     throw new TraceError('is part of a SpecLab trace set but its manifest.json was not opened with it; open the whole trace set folder (manifest.json and its shards)', pathOf(arrow));
   const usable = files.filter((_, i) => formats[i] !== null);
   const skipped = files.filter((_, i) => formats[i] === null).map(pathOf);
+  const skippedReasons = heads.filter((h) => h.format === null).map((h) => h.reason ?? 'not routing data');
   if (usable.length === 0)
     throw new TraceError(
       `no routing data: expected a trace set folder (manifest.json + shards), routing JSONL or hook CSV${skipped.length ? `; not recognised: ${skipped.slice(0, 5).join(', ')}` : ''}`,
@@ -247,7 +253,9 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress, dec
   }
   onProgress({ phase: 'importing', bytes, tokens: 0, quietMs: quietMsFor(bytes, IMPORT_MS_PER_MB) });
   // hook-csv names each file's dataset after its folder (a folder pick), else "default".
-  const r = await decoder.importFiles(raw, 'auto');
+  // SGLang's flat routed_experts take their shape from a model config.json opened with them.
+  const config = files.find((f) => f.file.name === 'config.json');
+  const r = await decoder.importFiles(raw, 'auto', config ? sglangShapeFromConfig(await config.file.text()) : {});
   const format = formats[files.indexOf(usable[0])] ?? 'unknown';
   return {
     set: r.set,
@@ -260,6 +268,7 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress, dec
       cache: { hits: 0, misses: 0, cacheOff: 'not used for files from disk' },
       imported: { format, files: usable.length, records: r.records, droppedTokens: r.droppedTokens },
       skipped,
+      skippedReasons,
     },
   };
 }

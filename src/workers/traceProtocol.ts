@@ -43,6 +43,8 @@ export interface LoadedInfo {
   inferred?: { numLayers: string; topK: string; numExperts: string };
   /** Files left out of a folder because they are not routing logs (e.g. README.md). */
   skipped: string[];
+  /** Why each of `skipped` was left out (same order), where known. */
+  skippedReasons?: string[];
 }
 
 export interface AnalysisResult {

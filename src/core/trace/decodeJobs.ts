@@ -4,7 +4,7 @@
  * ever parsed here, inside a worker that the main thread terminates when it overruns its time budget
  * (guarded.ts).
  */
-import { importFiles, type ImportFormat, type ImportOptions, type ImportResult, type RawFile } from './importers';
+import { importFilesAsync, type ImportFormat, type ImportOptions, type ImportResult, type RawFile } from './importers';
 import { parseManifest } from './manifest';
 import { readTraceSet, type TraceSource } from './read';
 import { decodeShard, inspectShard, type InspectedShard, type ShapeHints } from './shard';
@@ -67,7 +67,7 @@ async function execute(job: DecodeJob): Promise<DecodeJobValue> {
     case 'inspect':
       return inspectShard(job.bytes, job.where, job.hints);
     case 'import':
-      return importFiles(job.files, job.format, job.opts);
+      return importFilesAsync(job.files, job.format, job.opts);
     case 'traceset':
       // Parsing the manifest first keeps its errors apart from the shards' (readTraceSet parses it again, cheaply).
       parseManifest(job.manifestText, `${job.label}/manifest.json`);

@@ -46,7 +46,7 @@ export function OverviewPanel() {
       )}
       {info.skipped.length > 0 && (
         <p className="muted small" data-testid="skipped-note">
-          Not read (not routing data): {info.skipped.slice(0, 8).join(', ')}
+          Not read (not routing data): {info.skipped.slice(0, 8).map((f, i) => (info.skippedReasons?.[i] ? `${f} (${info.skippedReasons[i]})` : f)).join(', ')}
           {info.skipped.length > 8 && ` and ${info.skipped.length - 8} more`}
         </p>
       )}

@@ -42,12 +42,27 @@ function payloads(r: Record<string, unknown>, where: string): { where: string; b
   throw new TraceError('missing routed experts: expected meta_info.routed_experts or choices[i].sgl_ext.routed_experts (base64 int32)', where);
 }
 
+/**
+ * The flat layout's shape from a Hugging Face model config.json: layers = num_hidden_layers, top-k =
+ * num_experts_per_tok (or moe_topk / top_k). Empty when the text is not such a config.
+ */
+export function sglangShapeFromConfig(text: string): { layers?: number; topK?: number } {
+  try {
+    const c = JSON.parse(text) as Record<string, unknown>;
+    const cfg = (c.text_config && typeof c.text_config === 'object' ? c.text_config : c) as Record<string, unknown>;
+    const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+    return { layers: int(cfg.num_hidden_layers), topK: int(cfg.num_experts_per_tok ?? cfg.moe_topk ?? cfg.top_k) };
+  } catch {
+    return {};
+  }
+}
+
 export function importSglang(files: InputFile[], opts: ImportOptions = {}): ImportResult {
   const where0 = files.map((f) => f.name).join(', ') || '(no files)';
   const Lall = opts.layers;
   const K = opts.topK;
   if (Lall === undefined || K === undefined)
-    throw new TraceError('SGLang routed_experts are flat: give the shape with --layers N --top-k K (layers counts dense ones too)', where0);
+    throw new TraceError('SGLang routed_experts are flat: give the shape with --layers N --top-k K (layers counts dense ones too), or open the model config.json with the logs', where0);
   if (!Number.isInteger(Lall) || Lall < 1 || !Number.isInteger(K) || K < 1) throw new TraceError(`--layers and --top-k must be positive integers (got ${Lall}, ${K})`, where0);
   let records = 0;
   let moe: number[] | null = null;
