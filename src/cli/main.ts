@@ -28,9 +28,12 @@ import { evaluatePredictors } from '../ml/evaluatePredictors';
 
 const HELP = `speclab <command> [options]        (speclab <command> --help prints this too)
 
-  import <file-or-folder>... -o <dir> [--format auto|jsonl|hook-csv] [--model NAME]
+  import <file-or-folder>... -o <dir> [--format auto|jsonl|hook-csv|vllm|sglang|hf-router-logits|flame-moe]
+         [--layers N --top-k K (sglang)] [--model NAME]
          [--experts E] [--dataset NAME] [--shard-tokens N] [--allow-layer-gaps] [--force] [--json]
-      Convert routing logs (JSONL per token and layer, or per-layer hook CSV) into a trace set. A file named
+      Convert routing logs (JSONL per token and layer, per-layer hook CSV, vLLM routed_experts JSONL/.npy/.npz,
+      SGLang base64 routed experts, HF router logits in safetensors, FLAME-MoE Parquet) into a trace set.
+      Folder members that are not routing logs are skipped, each listed with why. A file named
       twice (or also inside a folder named) is read once. -o must be a new or empty folder or a trace set's own
       (re-import); a folder holding other files needs --force; never inside the shared folder (../shared).
   validate <file-or-folder> [--experts E] [--top-k K] [--layers L] [--json]
@@ -255,6 +258,8 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         'shard-tokens': { type: 'string' },
         'allow-layer-gaps': { type: 'boolean' },
         force: { type: 'boolean' },
+        layers: { type: 'string' },
+        'top-k': { type: 'string' },
       });
       if (!positionals.length) throw new UsageError('import needs at least one file or folder');
       if (!v.out) throw new UsageError('import needs -o <dir>');
@@ -292,8 +297,8 @@ async function main(argv: string[], io: CliIo): Promise<void> {
       // Shards of an earlier import into the same folder that this one did not rewrite.
       const written = new Set(m.shards.map((x) => x.file));
       for (const f of await readdir(v.out as string)) if (/^shard-\d+\.arrow$/.test(f) && !written.has(f)) await rm(join(v.out as string, f), { force: true });
-      const summary = { out: resolve(v.out as string), files: files.length, records: r.records, tokens: r.tokens, droppedTokens: r.droppedTokens, sequences: r.sequences, layers: m.numLayers, experts: m.numExperts, topK: m.topK, shards: m.shards.length };
-      await emit(v.json as boolean, summary, () => `imported ${summary.tokens} tokens (${summary.droppedTokens} dropped) in ${summary.sequences} sequences, ${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}, into ${summary.out}\n`);
+      const summary = { out: resolve(v.out as string), files: files.length, records: r.records, tokens: r.tokens, droppedTokens: r.droppedTokens, sequences: r.sequences, layers: m.numLayers, experts: m.numExperts, topK: m.topK, shards: m.shards.length, skipped };
+      await emit(v.json as boolean, summary, () => `imported ${summary.tokens} tokens (${summary.droppedTokens} dropped) in ${summary.sequences} sequences, ${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}, into ${summary.out}${skipped.length ? `; skipped ${skipped.length} file(s) that are not routing logs (listed on stderr)` : ''}\n`);
       return;
     }
     case 'stats': {
