@@ -7,6 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { computeStats } from '../core/analysis/stats';
+import { statsTable, statsToCsv } from '../core/analysis/statsCsv';
 import { BASELINES } from '../core/predictors/baselines';
 import { type PredictorResult } from '../core/predictors/evaluate';
 import { simulateCache, type CachePolicy } from '../core/metrics/cache';
@@ -23,7 +24,7 @@ import { GuardedDecoder } from './guardedDecode';
 import { checkShape, validatePath } from './validate';
 import { LEARNED_PREDICTORS } from '../ml/config';
 import { tokenlessReason } from '../ml/models/vocabulary';
-import { isLearned, LEARNED_CLI_HELP, LEARNED_CLI_OPTIONS, learnedOptions, makeLearnedPredictor } from '../ml/cliLearned';
+import { describeLearned, isLearned, LEARNED_CLI_HELP, LEARNED_CLI_OPTIONS, learnedOptions, makeLearnedPredictor } from '../ml/cliLearned';
 import { evaluatePredictors } from '../ml/evaluatePredictors';
 
 const HELP = `speclab <command> [options]        (speclab <command> --help prints this too)
@@ -38,8 +39,9 @@ const HELP = `speclab <command> [options]        (speclab <command> --help print
       (re-import); a folder holding other files needs --force; never inside the shared folder (../shared).
   validate <file-or-folder> [--experts E] [--top-k K] [--layers L] [--json]
       Check a trace set, a lone shard or routing logs (exit 1 with one line naming the problem).
-  stats <dir> [--dataset NAME,...] [--json]
-      Per-layer utilisation entropy and temporal reuse of a trace set.
+  stats <dir> [--dataset NAME,...] [--json | --csv]
+      Per-layer utilisation entropy, temporal reuse and expert-load balance (busiest expert's share, active
+      fraction, coefficient of variation, normalised entropy) of a trace set; --csv: one row per layer.
   eval <train-dir> (--test <test-dir> | --test-fraction F) [--dataset NAME,...] [--predictor LIST|all]
        [--context C] [--horizon H] [--seed S] [--epochs N] [--backend B] [--model-config JSON] [--json]
       Fit predictors on the training set and score them on the test set, per horizon step.
@@ -302,17 +304,14 @@ async function main(argv: string[], io: CliIo): Promise<void> {
       return;
     }
     case 'stats': {
-      const { values: v, positionals } = parse({ dataset: { type: 'string' } });
+      const { values: v, positionals } = parse({ dataset: { type: 'string' }, csv: { type: 'boolean' } });
       if (positionals.length !== 1) throw new UsageError('stats takes one trace set folder');
+      if (v.csv && v.json) throw new UsageError('stats takes one of --json or --csv');
       const names = datasetList(v.dataset);
       await withTraceSet(positionals[0], async (set) => {
         const datasets = names && new Set(datasetIndices(set.manifest, names));
         const s = computeStats(set, { datasets });
-        await emit(v.json as boolean, s, () => {
-          const lines = [`${set.manifest.model.name}: ${s.tokens} tokens (${s.droppedTokens} dropped), ${s.sequences} sequences, ${s.layers} layers x ${s.experts} experts top-${s.topK}`, 'layer\tentropy bits\treuseFirst\treuseAny'];
-          s.entropyBits.forEach((h, l) => lines.push(`${set.manifest.moeLayerIds[l]}\t${h.toFixed(3)}\t${s.reuseFirst[l].toFixed(3)}\t${s.reuseAny[l].toFixed(3)}`));
-          return lines.join('\n') + '\n';
-        });
+        await emit(v.json as boolean, s, () => (v.csv ? statsToCsv(s) : statsTable(s, set.manifest.model.name)));
       }, (m) => names && datasetIndices(m, names));
       return;
     }
@@ -372,11 +371,14 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         const predictors = await Promise.all(
           names.map((n) => (isLearned(n) ? makeLearnedPredictor(n, train.manifest, seed, v, log).catch((e: Error) => Promise.reject(new UsageError(e.message))) : BASELINES[n](train.manifest, seed))),
         );
+        let results: Record<string, PredictorResult & Record<string, unknown>>;
         try {
-          return await evaluatePredictors(predictors, train, test, task);
+          results = await evaluatePredictors(predictors, train, test, task);
         } catch (e) {
           throw new UsageError((e as Error).message);
         }
+        await describeLearned(predictors, results, train, task, v, seed, log);
+        return results;
       }, usable);
       await emit(v.json as boolean, results, () => printEvalTable(results));
       return;
