@@ -397,6 +397,10 @@ class TraceWriter:
             self._flush(self._buffered)
         self.write_manifest()  # also for an empty trace set, so the folder always ends with a manifest
         self._closed = True
+        # Success only once the set reads back: manifest as written, every shard's checksum, Arrow and rows.
+        from .read import verify_trace_set  # noqa: PLC0415 (read imports this module)
+
+        verify_trace_set(self.out_dir, self.manifest_name, self.manifest())
 
     def abort(self) -> None:
         """Drop buffered tokens; the folder keeps the last published manifest and its shards."""
