@@ -133,3 +133,50 @@ test('runs are kept, overlaid, compared with a pinned run, renamed, annotated an
   await expect(page.getByTestId('run-row')).toHaveCount(1);
   await expect(page.getByTestId('run-name')).toHaveValue('seed one');
 });
+
+/** The results table's recall@k at step 1 of one row, as shown (e.g. "59.9%"), and its label. */
+async function modelRow(page: Page, kind: string) {
+  const row = page.locator(`[data-testid="result-row"][data-name="${kind}"]`);
+  return { row, recall: await row.locator('td[data-metric="recallAtK@1"]').innerText(), label: await row.locator('th').innerText() };
+}
+
+test('two models trained one after the other: Open on each kept run shows its own model and numbers; a run file from before results were keyed by model opens with its kinds', async ({ page }) => {
+  await page.goto(`/#${TINY}&model=interlayer`);
+  await runAndWait(page, 1);
+  const first = await modelRow(page, 'interlayer');
+  await page.goto(`/#${TINY}&model=joint`);
+  await expect(page.getByTestId('field-model')).toHaveValue('joint');
+  await runAndWait(page, 2);
+  const second = await modelRow(page, 'joint');
+  await expect(page.locator('[data-testid="result-row"].learned')).toHaveCount(1);
+  // The list's recall is each run's own model.
+  const recalls = await page.getByTestId('run-recall').evaluateAll((tds) => tds.map((t) => (t as HTMLElement).dataset.value));
+  expect(recalls.every((v) => v !== '')).toBe(true);
+  expect(recalls[0]).not.toBe(recalls[1]);
+
+  const openRun = async (i: number, kind: string, shown: { recall: string; label: string }, other: string) => {
+    await page.getByTestId('run-open').nth(i).click();
+    await expect(page.getByTestId('field-model')).toHaveValue(kind);
+    const row = page.locator(`[data-testid="result-row"][data-name="${kind}"]`);
+    await expect(row.locator('td[data-metric="recallAtK@1"]')).toHaveText(shown.recall);
+    await expect(row.locator('th')).toHaveText(shown.label);
+    await expect(page.locator(`[data-testid="result-row"][data-name="${other}"]`)).toHaveCount(0);
+    await expect(page.getByTestId('results-stale')).toHaveCount(0);
+  };
+  await openRun(0, 'interlayer', first, 'joint');
+  await openRun(1, 'joint', second, 'interlayer');
+  await openRun(0, 'interlayer', first, 'joint');
+
+  // A file exported before this change: the joint run's result was kept under "interlayer".
+  await page.getByTestId('runs-import-input').setInputFiles('src/core/runs/fixtures/runs-v1.json');
+  await expect(page.getByTestId('runs-note')).toHaveText(/Imported 2 run\(s\)/);
+  await expect(page.getByTestId('run-row')).toHaveCount(4);
+  const imported = page.locator('[data-testid="run-row"][data-id="fixture-run-2"]');
+  // The list shows the mean over the horizon steps (the file's joint model: 43.4% and 33.4%; InterLayer's: 59.9% and 49.9%).
+  await expect(imported.getByTestId('run-recall')).toHaveText('38.4%');
+  await expect(page.locator('[data-testid="run-row"][data-id="fixture-run-1"]').getByTestId('run-recall')).toHaveText('54.9%');
+  await imported.getByTestId('run-open').click();
+  await expect(page.getByTestId('field-model')).toHaveValue('joint');
+  await expect(page.locator('[data-testid="result-row"][data-name="joint"] td[data-metric="recallAtK@1"]')).toHaveText('43.4%');
+  await expect(page.locator('[data-testid="result-row"][data-name="interlayer"]')).toHaveCount(0);
+});

@@ -1,5 +1,5 @@
 /**
- * "Run": score every baseline (trace worker) and train the InterLayer model (training worker) on the same
+ * "Run": score every baseline (trace worker) and train the spec's learned model (training worker) on the same
  * seeded split of the loaded trace set, for the spec as it is now. Results are tagged with the run's key, so a
  * changed spec shows them as stale and late answers of an older run are dropped.
  */
@@ -30,7 +30,7 @@ export class RunController {
     const { spec, current } = this.store.getState();
     if (!current) return;
     const key = runKeyOf(spec, current.id);
-    this.store.getState().beginRun(key);
+    this.store.getState().beginRun(key, spec.model.kind);
     const req: SplitRequest = { datasets: spec.datasets, task: taskOf(spec), testFraction: spec.task.testFraction, seed: spec.seed };
     const baselines = this.traces.client
       .baselines(req)
@@ -54,6 +54,7 @@ export class RunController {
     st.updateTraining(key, {
       status: out.state,
       result: out.result,
+      model: out.model,
       backend: out.backend,
       step: out.summary.step,
       totalSteps: out.summary.totalSteps,

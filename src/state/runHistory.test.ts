@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { experimentSpecSchema } from '../core/experiment/spec';
+import { experimentSpecSchema, type ModelKind } from '../core/experiment/spec';
+import { parseRunFile, type RunRecord } from '../core/runs/record';
 import type { PredictorResult } from '../core/predictors/evaluate';
 import type { Manifest } from '../core/trace/types';
 import type { LoadedInfo } from '../workers/traceProtocol';
@@ -24,11 +25,11 @@ async function setup() {
 }
 
 /** What RunController does for one run, in the order the workers answer. */
-function simulateRun(store: ReturnType<typeof createNotebookStore>, recall: number, seed: number) {
+function simulateRun(store: ReturnType<typeof createNotebookStore>, recall: number, seed: number, kind?: ModelKind) {
   const st = () => store.getState();
-  st().applyLink(experimentSpecSchema.parse({ ...st().spec, seed }), []);
+  st().applyLink(experimentSpecSchema.parse({ ...st().spec, seed, model: { ...st().spec.model, kind: kind ?? st().spec.model.kind } }), []);
   const key = runKeyOf(st().spec, st().current!.id);
-  st().beginRun(key);
+  st().beginRun(key, kind);
   st().updateTraining(key, { status: 'running' });
   st().addEpoch(key, { epoch: 1, step: 5, lr: 1e-3, trainLoss: 0.4, trainRecall: [recall, recall], valLoss: null, valRecall: null, seconds: 1, samplesPerSecond: 100 });
   st().updateTraining(key, { status: 'done', result: { ...result(recall), kind: 'learned' } });
@@ -96,5 +97,61 @@ describe('RunHistory', () => {
     expect(other.s().runsNote?.kind).toBe('error');
     expect(other.s().runsNote?.text).toMatch(/^bad\.json: runs\.0\.name: .*Nothing was imported\.$/);
     expect(other.s().runs).toHaveLength(1);
+  });
+
+  it('keeps each learned result under the model that trained it, and Open shows that run\'s own model and numbers', async () => {
+    const { store, s, history } = await setup();
+    const k1 = simulateRun(store, 0.599, 1, 'interlayer');
+    s().setBaselines(k1, { results: { random: result(0.05) }, split });
+    const k2 = simulateRun(store, 0.434, 1, 'joint');
+    // The spec changes while the joint run's baselines are still scoring: the run keeps its own kind.
+    s().applyLink(experimentSpecSchema.parse({ ...s().spec, model: { ...s().spec.model, kind: 'attention' } }), []);
+    s().setBaselines(k2, { results: { random: result(0.06) }, split });
+    const [a, b] = s().runs;
+    expect(Object.keys(a.results).sort()).toEqual(['interlayer', 'random']);
+    expect(Object.keys(b.results).sort()).toEqual(['joint', 'random']);
+    expect(b.results.joint.recallAtK[0]).toBe(0.434);
+
+    // The page shows the joint run; Open on the InterLayer run shows InterLayer's 59.9 %, not joint's.
+    expect(s().training.model).toBe('joint');
+    expect(history.open(a.id)).toEqual(a.spec);
+    s().applyLink(a.spec, []); // what the link does next
+    expect(s().training).toMatchObject({ model: 'interlayer', status: 'done', result: a.results.interlayer, epochs: a.epochs });
+    expect(s().baselines).toEqual({ results: { random: a.results.random }, split });
+    expect(s().runKey).toBe(runKeyOf(a.spec, s().current!.id)); // same trace set: current, not stale
+    history.open(b.id);
+    expect(s().training).toMatchObject({ model: 'joint', result: b.results.joint });
+    expect(s().baselines?.results.random.recallAtK[0]).toBe(0.06);
+    // Opening records nothing new and changes no kept run.
+    await Promise.resolve();
+    expect(s().runs).toEqual([a, b]);
+    expect(history.open('no-such-run')).toBeNull();
+  });
+
+  it('opens kept runs on another trace set as not of the loaded one', async () => {
+    const { store, s, history } = await setup();
+    const k = simulateRun(store, 0.5, 1, 'joint');
+    s().setBaselines(k, { results: {}, split });
+    const run = s().runs[0];
+    await history.importFile('other.json', async () => JSON.stringify({ format: 'speclab-runs', version: 2, runs: [{ ...run, id: 'other', trace: { ...run.trace, tokens: 5 } }] }));
+    history.open('other');
+    expect(s().runKey).toBe('opened:other');
+    expect(s().training.result).toEqual(run.results.joint);
+  });
+
+  it('migrates records kept in the browser before results were keyed by model kind', async () => {
+    const v1 = parseRunFile(readFileSync(new URL('../core/runs/fixtures/runs-v1.json', import.meta.url), 'utf8'));
+    if (!v1.ok) throw new Error(v1.message);
+    // As IndexedDB holds them: the joint run's learned result still under "interlayer".
+    const legacy: RunRecord[] = v1.runs.map((r) => {
+      const { [r.spec.model.kind]: learned, ...rest } = r.results;
+      return { ...r, results: { ...rest, interlayer: learned } };
+    });
+    const db = memoryRunsDb();
+    for (const r of legacy) await db.put(r);
+    const store = createNotebookStore();
+    await new RunHistory(store, db).start();
+    expect(store.getState().runs).toEqual(v1.runs);
+    expect(store.getState().runs[1].results.joint.recallAtK[0]).toBe(0.434);
   });
 });

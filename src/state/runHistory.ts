@@ -3,8 +3,10 @@
  * failed) its experiment, curves, results and times are written to IndexedDB and listed; a resumed run updates
  * its record. Rename, annotate, delete, export and import act on the store and the database together.
  */
-import { MODEL_NAME } from '../core/runs/names';
+import { migrateRunResults, modelResultOf } from '../core/runs/names';
 import { parseRunFile, runFileText, type RunRecord } from '../core/runs/record';
+import { runKeyOf } from './runController';
+import { IDLE_TRAINING } from './slices/runSlice';
 import { errorText } from './errorText';
 import type { NotebookState, NotebookStore } from './notebookStore';
 import type { RunsDb } from './runsDb';
@@ -36,7 +38,10 @@ export class RunHistory {
   async start(): Promise<void> {
     this.unsubscribe = this.store.subscribe((s, prev) => this.observe(s, prev));
     try {
-      const { runs, skipped } = await this.db.list();
+      const listed = await this.db.list();
+      // Records kept before results were keyed by model kind are migrated as they are read (and written back on the next change).
+      const runs = listed.runs.map(migrateRunResults);
+      const skipped = listed.skipped;
       const st = this.store.getState();
       // Runs recorded while the list was being read stay.
       const fresh = st.runs.filter((r) => !runs.some((x) => x.id === r.id));
@@ -82,7 +87,8 @@ export class RunHistory {
   private snapshot(p: Pending, s: NotebookState): RunRecord {
     const existing = s.runs.find((r) => r.id === p.id);
     const results: RunRecord['results'] = { ...(s.baselines?.results ?? {}) };
-    if (s.training.result) results[MODEL_NAME] = s.training.result;
+    // Keyed by the model that trained (the spec may have changed since the run began).
+    if (s.training.result) results[s.training.model ?? p.spec.model.kind] = s.training.result;
     const errors = [s.training.error, s.baselineStatus.message].filter((e): e is string => Boolean(e));
     return {
       id: p.id,
@@ -108,6 +114,37 @@ export class RunHistory {
     } catch (e) {
       this.failStorage(e);
     }
+  }
+
+  /**
+   * Opens a kept run: its experiment becomes the spec (the caller puts it in the link) and the training view shows
+   * the run's own model, curves and test numbers — current (not stale) when the trace set loaded now is the one
+   * it ran on. Returns the run's spec, or null when there is no such run.
+   */
+  open(id: string): RunRecord['spec'] | null {
+    const run = this.find(id);
+    if (!run) return null;
+    this.pending = null; // a run being recorded is not overwritten by the opened one's numbers
+    const st = this.store.getState();
+    const { current } = st;
+    const m = current?.info.manifest;
+    const same =
+      current !== null &&
+      m !== undefined &&
+      m.model.name === run.trace.model &&
+      current.info.tokens === run.trace.tokens &&
+      m.numLayers === run.trace.layers &&
+      m.numExperts === run.trace.experts &&
+      m.topK === run.trace.topK;
+    const result = modelResultOf(run) ?? null;
+    const baselines = Object.fromEntries(Object.entries(run.results).filter(([, r]) => r.kind === 'baseline'));
+    st.showRun(
+      // Another trace set (or none) loaded: a key no experiment has, so the numbers show as not of what is loaded.
+      same ? runKeyOf(run.spec, current.id) : `opened:${run.id}`,
+      { ...IDLE_TRAINING, status: run.status, epochs: run.epochs as typeof IDLE_TRAINING.epochs, result, model: run.spec.model.kind, error: run.error },
+      run.split ? { results: baselines, split: run.split } : null,
+    );
+    return run.spec;
   }
 
   private find(id: string): RunRecord | undefined {

@@ -5,12 +5,11 @@
 import type { NotebookController } from '../state/controller';
 import { faultInjectionEnabled, type Fault } from '../state/faults';
 import type { NotebookStore } from '../state/notebookStore';
-import { MODEL_NAME } from './training/ResultsTable';
 
 export interface AutomationRun {
   /** The tfjs backend the model trained on, null when training failed before choosing one. */
   backend: string | null;
-  /** Predictor name → result on the test split (the model as "interlayer"). */
+  /** Predictor name → result on the test split (the learned model under its kind: "interlayer", "joint", …). */
   results: Record<string, unknown>;
   curves: { epoch: number; trainLoss: number; valLoss?: number; trainRecall: number[]; valRecall?: number[] }[];
   /** Why training or the baselines failed, if they did. */
@@ -58,7 +57,7 @@ export function installAutomation(store: NotebookStore, controller: NotebookCont
       await controller.run();
       const s = store.getState();
       const results: Record<string, unknown> = { ...(s.baselines?.results ?? {}) };
-      if (s.training.result) results[MODEL_NAME] = s.training.result;
+      if (s.training.result) results[s.training.model ?? s.spec.model.kind] = s.training.result;
       const errors = [s.training.error, s.baselineStatus.message].filter((e): e is string => Boolean(e));
       return {
         backend: s.training.backend?.backend ?? null,

@@ -1,7 +1,7 @@
 /**
- * The training worker: trains the InterLayer model off the main thread on the best tfjs backend it can start
+ * The training worker: trains the chosen learned model off the main thread on the best tfjs backend it can start
  * (WebGPU first), reports the backend and per-epoch metrics through comlink callbacks, and scores the model on
- * the test split. The work itself is src/ml/trainingService.ts; the page talks to it through trainingClient.ts.
+ * the test split; every outcome names the model kind that trained it. The work itself is src/ml/trainingService.ts; the page talks to it through trainingClient.ts.
  */
 import '../ui/zodJitless'; // before the config schema is built
 import { expose } from 'comlink';
@@ -10,7 +10,11 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs';
+import type { LearnedPredictorName } from '../ml/config';
 import { TrainingService, type TrainingCallbacks, type TrainingJob, type TrainingOutcome } from '../ml/trainingService';
+
+/** An outcome with the kind of model that trained it: the key its result is stored under on the page. */
+export type KeyedOutcome = TrainingOutcome & { model: LearnedPredictorName };
 
 const service = new TrainingService({
   wasmPaths: {
@@ -71,11 +75,17 @@ function untilDeviceLost<T>(run: (cb: TrainingCallbacks) => Promise<T>, cb: Trai
 /** The start of the error a lost device ends a run with (the page recognises it). */
 const DEVICE_LOST = 'the WebGPU device was lost';
 
+/** The model the last start() trains; a resume continues it. */
+let model: LearnedPredictorName = 'interlayer';
+
 /** The worker's API; methods are bound so comlink can call them on the exposed object. */
 export const trainingWorkerApi = {
-  start: (job: TrainingJob, cb: TrainingCallbacks = {}): Promise<TrainingOutcome> => untilDeviceLost((h) => service.start(job, h), cb, false),
+  start: (job: TrainingJob, cb: TrainingCallbacks = {}): Promise<KeyedOutcome> => {
+    const kind = (model = job.model ?? 'interlayer');
+    return untilDeviceLost((h) => service.start(job, h), cb, false).then((out) => ({ ...out, model: kind }));
+  },
   stop: service.stop.bind(service),
-  resume: (cb: TrainingCallbacks = {}): Promise<TrainingOutcome> => untilDeviceLost((h) => service.resume(h), cb, true),
+  resume: (cb: TrainingCallbacks = {}): Promise<KeyedOutcome> => untilDeviceLost((h) => service.resume(h), cb, true).then((out) => ({ ...out, model })),
   results: service.results.bind(service),
   dispose: service.dispose.bind(service),
   /**

@@ -10,10 +10,12 @@
 import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
 import type { PredictorResult } from '../core/predictors/evaluate';
 import type { TraceSet } from '../core/trace/types';
-import type { TrainingCallbacks, TrainingJob, TrainingOutcome } from '../ml/trainingService';
-import type { TrainingWorkerApi } from './training.worker';
+import type { TrainingCallbacks, TrainingJob } from '../ml/trainingService';
+import type { KeyedOutcome, TrainingWorkerApi } from './training.worker';
 
-export type { TrainingCallbacks, TrainingJob, TrainingOutcome } from '../ml/trainingService';
+export type { TrainingCallbacks, TrainingJob } from '../ml/trainingService';
+/** What a start or resume resolves with: the service's outcome and the model kind that trained (its result's key). */
+export type TrainingOutcome = KeyedOutcome;
 export type { BackendReport, BackendFailure } from '../ml/backend';
 export type { EpochMetrics, StepProgress, TrainingSummary } from '../ml/trainingSession';
 

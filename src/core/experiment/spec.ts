@@ -24,6 +24,7 @@ export const BACKEND_PREFERENCES = ['auto', ...BACKEND_NAMES] as const;
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 
 export const MODEL_KINDS = LEARNED_PREDICTORS;
+export type ModelKind = (typeof MODEL_KINDS)[number];
 
 export const MAX_DATASET_FILTER = 64;
 export const MAX_DATASET_NAME = 200;

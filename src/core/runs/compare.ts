@@ -5,6 +5,7 @@
 import type { PredictorResult } from '../predictors/evaluate';
 import type { ExperimentSpec } from '../experiment/spec';
 import { keyText, URL_KEYS, type UrlKeyName } from '../experiment/url';
+import { resultOf } from './names';
 
 export const COMPARED_METRICS = ['recallAtK', 'exact', 'top1', 'top3', 'top5'] as const;
 export type ComparedMetric = (typeof COMPARED_METRICS)[number];
@@ -47,21 +48,21 @@ export function specDifferences(spec: ExperimentSpec, baseline: ExperimentSpec):
   return out;
 }
 
-/** Horizon steps shown: the most any of the runs has for the predictor. */
+/** Horizon steps shown: the most any of the runs has for the predictor (`TRAINED_MODEL`: each run's own model). */
 export function stepsOf(runs: readonly ComparableRun[], predictor: string): number {
-  return Math.max(0, ...runs.map((r) => r.results[predictor]?.recallAtK.length ?? 0));
+  return Math.max(0, ...runs.map((r) => resultOf(r, predictor)?.recallAtK.length ?? 0));
 }
 
 /**
- * One row per run (in the given order), `predictor`'s metrics per horizon step and their differences from the
+ * One row per run (in the given order), `predictor`'s metrics (`TRAINED_MODEL`: each run's own model) per horizon step and their differences from the
  * baseline run; without a baseline (or one not among the runs) every delta is null.
  */
 export function compareRuns(runs: readonly ComparableRun[], baselineId: string | null, predictor: string): ComparisonRow[] {
   const base = runs.find((r) => r.id === baselineId) ?? null;
   const steps = stepsOf(runs, predictor);
   return runs.map((run) => {
-    const r = run.results[predictor];
-    const b = base?.results[predictor];
+    const r = resultOf(run, predictor);
+    const b = base && resultOf(base, predictor);
     const cells: MetricCell[] = [];
     for (let h = 0; h < steps; h++)
       for (const metric of COMPARED_METRICS) {

@@ -5,9 +5,13 @@
  */
 import { z } from 'zod';
 import { describeSpecIssues, experimentSpecSchema } from '../experiment/spec';
+import { migrateRunResults } from './names';
 
 export const RUN_FILE_FORMAT = 'speclab-runs';
-export const RUN_FILE_VERSION = 1;
+/** 2: the learned result keyed by its model kind (version 1 kept it under "interlayer" whatever the model). */
+export const RUN_FILE_VERSION = 2;
+/** Versions this page reads; older ones are migrated as they are read. */
+export const RUN_FILE_VERSIONS_READ: readonly number[] = [1, 2];
 /** Bytes of a run file read at most (a run with its curves is a few kB to a few hundred kB). */
 export const MAX_RUN_FILE_BYTES = 32 * 1024 * 1024;
 export const MAX_RUNS_PER_FILE = 1000;
@@ -69,7 +73,7 @@ export const runRecordSchema = z
       .strict(),
     backend: z.string().max(40).nullable(),
     epochs: z.array(epochSchema).max(100_000),
-    /** Predictor name → result on the test split (the learned model as "interlayer"). */
+    /** Predictor name → result on the test split: baselines by name, the learned model by its kind (spec.model.kind). */
     results: z.record(z.string().max(100), resultSchema).refine((r) => Object.keys(r).length <= 64, 'more than 64 predictors'),
     split: z
       .object({
@@ -92,7 +96,7 @@ export type RunRecord = z.output<typeof runRecordSchema>;
 export const runFileSchema = z
   .object({
     format: z.literal(RUN_FILE_FORMAT),
-    version: z.literal(RUN_FILE_VERSION),
+    version: z.union([z.literal(1), z.literal(RUN_FILE_VERSION)]),
     runs: z.array(runRecordSchema).min(1).max(MAX_RUNS_PER_FILE),
   })
   .strict();
@@ -114,12 +118,16 @@ export function parseRunFile(text: string, fileName = 'file'): { ok: true; runs:
   const head = data as { format?: unknown; version?: unknown } | null;
   if (typeof head !== 'object' || head === null || head.format !== RUN_FILE_FORMAT)
     return { ok: false, message: `${fileName}: not a SpecLab run file (no "format": "${RUN_FILE_FORMAT}"); choose a file saved with "Export runs"` };
-  if (head.version !== RUN_FILE_VERSION)
-    return { ok: false, message: `${fileName}: run file version ${JSON.stringify(head.version)} is not supported (this page reads version ${RUN_FILE_VERSION})` };
+  if (!RUN_FILE_VERSIONS_READ.includes(head.version as number))
+    return {
+      ok: false,
+      message: `${fileName}: run file version ${JSON.stringify(head.version)} is not supported (this page reads versions ${RUN_FILE_VERSIONS_READ.join(' and ')})`,
+    };
   const r = runFileSchema.safeParse(data);
   if (!r.success) {
     const lines = describeSpecIssues(r.error);
     return { ok: false, message: `${fileName}: ${lines.slice(0, 5).join('; ')}${lines.length > 5 ? `; and ${lines.length - 5} more problems` : ''}` };
   }
-  return { ok: true, runs: r.data.runs };
+  // Version 1 kept every learned result under "interlayer": each moves to its run's model kind.
+  return { ok: true, runs: r.data.runs.map(migrateRunResults) };
 }

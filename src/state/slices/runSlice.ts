@@ -1,4 +1,5 @@
 import type { StateCreator } from 'zustand/vanilla';
+import type { ModelKind } from '../../core/experiment/spec';
 import type { PredictorResult } from '../../core/predictors/evaluate';
 import type { BackendReport, EpochMetrics } from '../../workers/trainingClient';
 import type { BaselineResult } from '../../workers/traceProtocol';
@@ -17,10 +18,12 @@ export interface TrainingState {
   backend: BackendReport | null;
   /** The trained model scored on the test split, like the baselines. */
   result: PredictorResult | null;
+  /** Which model this training trains (its kind, the key of its result), whatever the spec says now. */
+  model: ModelKind | null;
   error: string | null;
 }
 
-export const IDLE_TRAINING: TrainingState = { status: 'idle', step: 0, totalSteps: 0, epochs: [], backend: null, result: null, error: null };
+export const IDLE_TRAINING: TrainingState = { status: 'idle', step: 0, totalSteps: 0, epochs: [], backend: null, result: null, model: null, error: null };
 
 export interface RunSlice {
   /** The experiment (spec without the view, and the load) the shown results belong to; a different one marks them stale. */
@@ -29,9 +32,12 @@ export interface RunSlice {
   baselines: BaselineResult | null;
   /** Whether the baselines are being scored or failed (with the reason, as text). */
   baselineStatus: { state: 'idle' | 'running' | 'error'; message?: string };
-  /** The InterLayer model's training: live curves, backend and fallbacks, and its test result. */
+  /** The learned model's training: which model, live curves, backend and fallbacks, and its test result. */
   training: TrainingState;
-  beginRun(key: string): void;
+  /** A new run of `model` (the spec's model kind when the run starts). */
+  beginRun(key: string, model?: ModelKind | null): void;
+  /** Shows a kept run's own results (an opened run): its model, curves and every predictor's test numbers. */
+  showRun(key: string | null, training: TrainingState, baselines: BaselineResult | null): void;
   setBaselines(key: string, b: BaselineResult): void;
   failBaselines(key: string, message: string): void;
   updateTraining(key: string, patch: Partial<TrainingState>): void;
@@ -43,7 +49,9 @@ export const createRunSlice: StateCreator<NotebookState, [], [], RunSlice> = (se
   baselines: null,
   baselineStatus: { state: 'idle' },
   training: IDLE_TRAINING,
-  beginRun: (runKey) => set({ runKey, baselines: null, baselineStatus: { state: 'running' }, training: { ...IDLE_TRAINING, status: 'starting' } }),
+  beginRun: (runKey, model = null) =>
+    set({ runKey, baselines: null, baselineStatus: { state: 'running' }, training: { ...IDLE_TRAINING, status: 'starting', model } }),
+  showRun: (runKey, training, baselines) => set({ runKey, baselines, baselineStatus: { state: 'idle' }, training }),
   setBaselines(key, baselines) {
     if (get().runKey === key) set({ baselines, baselineStatus: { state: 'idle' } });
   },

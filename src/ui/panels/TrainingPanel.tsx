@@ -5,7 +5,7 @@ import { formatInt } from '../format';
 import { AccuracyChart } from '../training/AccuracyChart';
 import { BackendLine } from '../training/BackendLine';
 import { HyperparamForm } from '../training/HyperparamForm';
-import { MODEL_NAME, ResultsTable } from '../training/ResultsTable';
+import { ResultsTable } from '../training/ResultsTable';
 import { RunBar } from '../training/RunBar';
 
 /** Train the reference design's InterLayer model and compare it with every baseline on the same test split. */
@@ -14,10 +14,11 @@ export function TrainingPanel() {
   const training = useNotebook((s) => s.training);
   const stale = useNotebook((s) => s.runKey !== null && (!s.current || s.runKey !== runKeyOf(s.spec, s.current.id)));
   const horizon = useNotebook((s) => s.spec.task.horizon);
-  const modelKind = useNotebook((s) => s.training.result && s.runKey ? s.spec.model.kind : null);
+  // The model that trained the shown result (its key), not the one chosen since.
+  const modelKind = useNotebook((s) => (s.training.result && s.runKey ? (s.training.model ?? s.spec.model.kind) : null));
   const topK = useNotebook((s) => s.current?.info.manifest.topK ?? 0);
   const rows: [string, PredictorResult][] = [];
-  if (training.result) rows.push([MODEL_NAME, training.result]);
+  if (training.result && modelKind) rows.push([modelKind, training.result]);
   if (baselines) rows.push(...Object.entries(baselines.results));
   const shownHorizon = rows.length ? rows[0][1].recallAtK.length : horizon;
   return (
@@ -42,7 +43,7 @@ export function TrainingPanel() {
           {formatInt(baselines.split.testSequences)} sequences ({formatInt(baselines.split.testTokens)} tokens).
         </p>
       )}
-      {rows.length > 0 && <ResultsTable rows={rows} horizon={shownHorizon} topK={topK} labels={modelKind && modelKind !== 'interlayer' ? { [MODEL_NAME]: modelKind } : undefined} />}
+      {rows.length > 0 && <ResultsTable rows={rows} horizon={shownHorizon} topK={topK} labels={modelKind && modelKind !== 'interlayer' ? { [modelKind]: modelKind } : undefined} />}
     </section>
   );
 }

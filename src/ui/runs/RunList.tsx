@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { encodeCompactHash } from '../../core/experiment/compactLink';
 import { meanOf } from '../../core/runs/curves';
-import { MODEL_NAME } from '../../core/runs/names';
+import { modelResultOf } from '../../core/runs/names';
 import type { RunRecord } from '../../core/runs/record';
 import { useController, useNotebook } from '../../state/StoreContext';
 import { formatPct } from '../format';
@@ -16,8 +16,10 @@ function RunRow({ run, index }: { run: RunRecord; index: number }) {
   const toggle = useNotebook((s) => s.toggleRunSelected);
   const pin = useNotebook((s) => s.pinBaseline);
   const [armed, setArmed] = useState(false);
-  const recall = meanOf(run.results[MODEL_NAME]?.recallAtK);
+  const recall = meanOf(modelResultOf(run)?.recallAtK);
   const open = () => {
+    // The training view shows this run's own model and numbers; the link carries its experiment.
+    history.open(run.id);
     location.hash = encodeCompactHash({ ...run.spec, view: { panel: 'training', layer: run.spec.view.layer } });
   };
   return (

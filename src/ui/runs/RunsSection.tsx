@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react';
-import { MODEL_NAME } from '../../core/runs/names';
+import { TRAINED_MODEL } from '../../core/runs/names';
 import { useController, useNotebook } from '../../state/StoreContext';
 import { download } from '../export/chartImage';
 import { RunComparison } from './RunComparison';
@@ -16,10 +16,11 @@ export function RunsSection() {
   const setSmoothing = useNotebook((s) => s.setRunsSmoothing);
   const note = useNotebook((s) => s.runsNote);
   const [kind, setKind] = useState<CurveKind>('val');
-  const [predictor, setPredictor] = useState(MODEL_NAME);
+  const [predictor, setPredictor] = useState(TRAINED_MODEL);
   const fileInput = useRef<HTMLInputElement>(null);
   const selected = runs.filter((r) => selectedIds.includes(r.id));
-  const predictors = [...new Set(runs.flatMap((r) => Object.keys(r.results)))];
+  // Each run's learned result (keyed by its model kind) is offered once, as the trained model.
+  const predictors = [...new Set(runs.flatMap((r) => Object.entries(r.results).map(([k, x]) => (x.kind === 'learned' ? TRAINED_MODEL : k))))];
   const exportRuns = () => {
     const { text, count } = history.exportText(selectedIds);
     download(`speclab-runs-${count}.json`, text, 'application/json');

@@ -1,8 +1,7 @@
 import type { PredictorResult } from '../../core/predictors/evaluate';
 import { formatPct } from '../format';
 
-/** The model's key among the results (baselines use theirs: random, frequency, markov, temporal). */
-export const MODEL_NAME = 'interlayer';
+/** Row labels by predictor name; the learned model's row is keyed by its model kind. */
 const LABELS: Record<string, string> = { interlayer: 'InterLayer' };
 
 const METRICS: [key: keyof Pick<PredictorResult, 'recallAtK' | 'exact' | 'top1' | 'top3' | 'top5'>, title: string][] = [
