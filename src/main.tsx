@@ -1,4 +1,4 @@
-import './ui/zodJitless'; // must stay the first import
+import './core/zodJitless'; // must stay the first import
 import { StrictMode } from 'react';
 import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';

@@ -3,7 +3,7 @@
  * analyses and the baselines there. Large arrays go back as transferables. The page starts a fresh worker for
  * each input and keeps the previous one until the new input loaded (src/workers/traceClient.ts).
  */
-import '../ui/zodJitless'; // before the manifest schema is built
+import '../core/zodJitless'; // before the manifest schema is built
 import { expose, transfer } from 'comlink';
 import { analyze, statsFromCounts } from '../core/analysis/stats';
 import { resolveDatasets } from '../core/experiment/datasets';

@@ -3,7 +3,7 @@
  * (WebGPU first), reports the backend and per-epoch metrics through comlink callbacks, and scores the model on
  * the test split; every outcome names the model kind that trained it. The work itself is src/ml/trainingService.ts; the page talks to it through trainingClient.ts.
  */
-import '../ui/zodJitless'; // before the config schema is built
+import '../core/zodJitless'; // before the config schema is built
 import { expose } from 'comlink';
 // The WASM backend's binaries, emitted as assets by Vite (the worker cannot find them next to a bundled module).
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
