@@ -4,6 +4,7 @@ import { EntropyChart } from '../charts/EntropyChart';
 import { Heatmap } from '../charts/Heatmap';
 import { formatInt, formatPct } from '../format';
 import { useAnalysis } from '../hooks';
+import { LoadBalance } from './LoadBalance';
 
 /** What the trace set is, its size and shape, per-layer routing entropy and expert utilisation. */
 export function OverviewPanel() {
@@ -70,6 +71,7 @@ export function OverviewPanel() {
         ariaLabel="Expert utilisation per layer"
         testId="utilisation-heatmap"
       />
+      <LoadBalance stats={stats} />
     </section>
   );
 }
