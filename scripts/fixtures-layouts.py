@@ -27,6 +27,7 @@ import base64
 import csv
 import json
 import re
+import shutil
 import struct
 import sys
 from collections import defaultdict
@@ -184,6 +185,13 @@ def main() -> int:
         idx = pa.FixedSizeListArray.from_arrays(pa.array(allx[:, l, :].reshape(-1), pa.int16()), 2)
         sc = pa.FixedSizeListArray.from_arrays(pa.array(allw[:, l, :].reshape(-1).astype(np.float16), pa.float16()), 2)
         pq.write_table(pa.table({"scores": sc, "indices": idx}), root / f"actives/iter_0001/layer_{l:02d}.parquet")
+    # Malformed on purpose (for the error tests): one layer whose rows hold one index fewer from row 10 on.
+    bad = out / "malformed/flame-k"
+    shutil.copytree(root, bad)
+    ix = [list(map(int, r)) for r in allx[:, 7, :]]
+    sw = [list(map(float, r)) for r in allw[:, 7, :]]
+    ix[10:], sw[10:] = [r[:1] for r in ix[10:]], [r[:1] for r in sw[10:]]
+    pq.write_table(pa.table({"scores": pa.array(sw, pa.list_(pa.float16())), "indices": pa.array(ix, pa.list_(pa.int16()))}), bad / "actives/iter_0001/layer_07.parquet")
     print(json.dumps({"out": str(out), "mixtral_tokens": int(sum(x.shape[0] for x in mx)), "deepseek_files": ds_names}))
     return 0
 

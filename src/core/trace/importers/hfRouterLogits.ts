@@ -177,9 +177,14 @@ export function importHfRouterLogits(files: BinaryInput[], opts: ImportOptions =
     if (idsT && maskT && idsT.shape.join() !== maskT.shape.join())
       throw new TraceError(`mismatched attention_mask: shape [${maskT.shape.join(', ')}] differs from input_ids [${idsT.shape.join(', ')}]`, f.name);
     const tokenIds = idsT ? values(st, 'input_ids') : undefined;
+    if (tokenIds) {
+      anyIds = true;
+      for (let i = 0; i < tokenIds.length; i++)
+        if (!Number.isInteger(tokenIds[i]) || tokenIds[i] < 0 || tokenIds[i] > 0x7fffffff)
+          throw new TraceError(`input_ids: token id ${tokenIds[i]} out of range 0..2147483647 at batch row ${Math.floor(i / S)} position ${i % S}`, f.name);
+    }
     const mask = maskT ? values(st, 'attention_mask') : undefined;
     if (mask) for (let i = 0; i < mask.length; i++) if (mask[i] !== 0 && mask[i] !== 1) throw new TraceError(`attention_mask: value ${mask[i]} at ${i}, expected 0 or 1`, f.name);
-    if (tokenIds) anyIds = true;
     const logits = ids.map((i) => values(st, `router_logits.${i}`));
     const L = ids.length;
     const order = new Int32Array(e);

@@ -161,7 +161,7 @@ describe('malformed inputs: one line naming file and record', () => {
     expectTraceError(() => importFiles(one('o.jsonl', JSON.stringify(m2)), 'sglang', { layers: 32, topK: 2, numExperts: 8 }), 'o.jsonl:1 choices[0]', 'token 2 layer 4', 'expert id 8 out of range');
   });
 
-  it('hf-router-logits: truncated header, mismatched mask, wrong shape', () => {
+  it('hf-router-logits: truncated header, mismatched mask, wrong shape, ids out of range', () => {
     const [d0] = raw('hf/deepseek');
     const b = d0.data as Uint8Array;
     expectTraceError(() => importFiles(one('p.safetensors', b.subarray(0, 200)), 'hf-router-logits'), 'p.safetensors', 'truncated safetensors header');
@@ -191,9 +191,19 @@ describe('malformed inputs: one line naming file and record', () => {
       t.shape = [B * S, 64];
     });
     expectTraceError(() => importFiles(one('p.safetensors', wrong), 'hf-router-logits'), 'p.safetensors', 'wrong shape: router_logits.3');
+    // input_ids out of range: the mask's bytes relabelled as int64 ids with one negative value.
+    const ids = editHeader((h) => {
+      h.input_ids = { ...h.attention_mask } as never;
+    });
+    const n2 = Number(new DataView(ids.buffer).getBigUint64(0, true));
+    const maskAt = 8 + n2 + header.attention_mask.data_offsets[0];
+    new DataView(ids.buffer).setBigInt64(maskAt + 3 * 8, -7n, true);
+    expectTraceError(() => importFiles(one('p.safetensors', ids), 'hf-router-logits'), 'p.safetensors', 'input_ids: token id -7 out of range', 'batch row 0 position 3');
+    // Expert ids beyond a given --experts: named by file, batch row, token and layer.
+    expectTraceError(() => importFiles(one('p.safetensors', b), 'hf-router-logits', { numExperts: 60 }), 'p.safetensors batch row 0', 'layer 1', 'out of range');
   });
 
-  it('flame-moe: rows misaligned with samples, out-of-range index (via a real file of the wrong layer count)', async () => {
+  it('flame-moe: rows misaligned with samples, ids out of range, wrong list length, unreadable Parquet', async () => {
     const files = raw('flame');
     // Drop one samples file: the actives rows no longer align with the tokens.
     const fewer = files.filter((f) => !f.name.endsWith('samples/001.parquet'));
@@ -202,6 +212,8 @@ describe('malformed inputs: one line naming file and record', () => {
     expect((err as TraceError).message).toMatch(/^flame\/mixtral\/actives\/iter_0001\/layer_00\.parquet: 244 rows, the samples files have \d+ tokens/);
     const e2 = await importFilesAsync(files, 'flame-moe', { numExperts: 4 }).catch((e: unknown) => e);
     expect((e2 as TraceError).message).toMatch(/^flame\/mixtral\/actives\/iter_0001\/layer_00\.parquet: row \d+: expert id \d out of range, expected 0\.\.3/);
+    const e4 = await importFilesAsync(raw('malformed/flame-k'), 'flame-moe').catch((e: unknown) => e);
+    expect((e4 as TraceError).message).toBe('malformed/flame-k/actives/iter_0001/layer_07.parquet: row 10: wrong shape, 1 indices, expected 2 (top-k set by malformed/flame-k/actives/iter_0001/layer_00.parquet row 0)');
     const junk = files.map((f) => (f.name.endsWith('layer_05.parquet') ? { ...f, data: (f.data as Uint8Array).subarray(0, 40) } : f));
     const e3 = await importFilesAsync(junk, 'flame-moe').catch((e: unknown) => e);
     expect((e3 as TraceError).message).toMatch(/^flame\/mixtral\/actives\/iter_0001\/layer_05\.parquet: unreadable Parquet/);
