@@ -33,16 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# (module, class) of the top-k routers; imported lazily and skipped where this transformers lacks the family.
-_TOPK_ROUTERS = [
-    ("transformers.models.mixtral.modeling_mixtral", "MixtralTopKRouter"),
-    ("transformers.models.olmoe.modeling_olmoe", "OlmoeTopKRouter"),
-    ("transformers.models.qwen2_moe.modeling_qwen2_moe", "Qwen2MoeTopKRouter"),
-    ("transformers.models.qwen3_moe.modeling_qwen3_moe", "Qwen3MoeTopKRouter"),
-]
-_SWITCH_ROUTER = ("transformers.models.switch_transformers.modeling_switch_transformers", "SwitchTransformersTop1Router")
+from .families import FAMILIES
 
-from .models import SUPPORTED_MODEL_TYPES  # noqa: E402,F401  (re-exported; the list lives torch-free in models)
+# (module, class) of the routers (families.py); imported lazily and skipped where this transformers lacks the family.
+_TOPK_ROUTERS = [(f.router_module, f.router_class) for f in FAMILIES if f.kind == "topk"]
+_SWITCH_ROUTER = next((f.router_module, f.router_class) for f in FAMILIES if f.kind == "switch")
 
 
 def _load_classes(specs: list[tuple[str, str]]) -> tuple[type[nn.Module], ...]:

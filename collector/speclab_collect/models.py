@@ -15,11 +15,11 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
+from .families import SUPPORTED_MODEL_TYPES  # the families capture.py can hook, torch-free
+
 if TYPE_CHECKING:  # torch is imported only where a model is built: the CLI and server check inputs without it
     from torch import nn
 
-# config.model_type of the families capture.py can hook (kept here so checking a job does not import torch).
-SUPPORTED_MODEL_TYPES = ("mixtral", "olmoe", "qwen2_moe", "qwen3_moe", "switch_transformers")
 DTYPES = ("bf16", "fp16", "fp32")
 QUANTIZATIONS = ("none", "int8", "int4")
 
