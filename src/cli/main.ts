@@ -371,13 +371,13 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         const predictors = await Promise.all(
           names.map((n) => (isLearned(n) ? makeLearnedPredictor(n, train.manifest, seed, v, log).catch((e: Error) => Promise.reject(new UsageError(e.message))) : BASELINES[n](train.manifest, seed))),
         );
-        let results: Record<string, PredictorResult & Record<string, unknown>>;
+        let results: Record<string, PredictorResult>;
         try {
           results = await evaluatePredictors(predictors, train, test, task);
         } catch (e) {
           throw new UsageError((e as Error).message);
         }
-        await describeLearned(predictors, results, train, task, v, seed, log);
+        await describeLearned(predictors, results as unknown as Record<string, Record<string, unknown>>, train, task, v, seed, log);
         return results;
       }, usable);
       await emit(v.json as boolean, results, () => printEvalTable(results));
@@ -466,6 +466,14 @@ export async function runCli(argv: string[], io: CliIo = PROCESS_IO): Promise<nu
   }
 }
 
-const entry = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+/** Run as a program (tsx src/cli/main.ts), not imported (tests call runCli in process). */
+function isEntry(): boolean {
+  try {
+    return Boolean(process.argv[1]) && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+const entry = isEntry();
 // Exit only once stdout and stderr are flushed (runCli awaits its writes), so a slow pipe reader gets everything.
 if (entry) void runCli(process.argv.slice(2)).then((code) => process.exit(code));

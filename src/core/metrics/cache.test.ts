@@ -5,6 +5,8 @@ import { importHookCsv, importJsonl, naturalCompare } from '../trace/importers';
 import { syntheticTrace } from '../trace/synthetic';
 import type { TraceSet } from '../trace/types';
 import { simulateCache, type CachePolicy } from './cache';
+import { mixtralVariant } from '../predictors/testTraces';
+import { gatherRows } from '../tasks/task';
 import { CoverageCurve } from './confidence';
 import { estimateOffload, expertBytes, MIXTRAL_3090 } from './offload';
 
@@ -135,5 +137,42 @@ describe('coverage curve', () => {
     expect(p[10]).toEqual({ threshold: 0.5, coverage: 2 / 3, precision: 0.75 });
     expect(p[18]).toEqual({ threshold: 0.9, coverage: 1 / 3, precision: 1 });
     expect(p[20].coverage).toBe(0);
+  });
+});
+
+describe('a gap in token positions empties the cache (issue 17)', () => {
+  /** The runs of consecutive positions of a set, each as a set of its own. */
+  const runs = (set: TraceSet): TraceSet[] => {
+    const { numLayers: L, numExperts: E, topK: K } = set.manifest;
+    const out: TraceSet[] = [];
+    for (const c of set.chunks) {
+      let start = 0;
+      for (let t = 1; t <= c.tokens; t++)
+        if (t === c.tokens || c.seq[t] !== c.seq[t - 1] || c.pos[t] !== c.pos[t - 1] + 1) {
+          out.push({ manifest: set.manifest, chunks: [gatherRows(c, Array.from({ length: t - start }, (_, i) => start + i), L * K, L * E)] });
+          start = t;
+        }
+    }
+    return out;
+  };
+
+  it('tokens dropped inside a sequence: LRU equals the reference replaying each run of consecutive tokens from empty', () => {
+    const set = mixtralVariant({ drop: [50, 51, 120] });
+    const parts = runs(set);
+    expect(parts).toHaveLength(4); // 2 sequences, 2 gaps (a new sequence keeps the caches; a gap does not)
+    for (const capacity of [2, 4, 6]) {
+      const r = simulateCache(set, { capacity, policy: 'lru', resetPerSequence: true });
+      expect(r.hits, `C=${capacity}`).toBe(parts.reduce((n, p) => n + referenceHits(p, capacity, 'lru'), 0));
+    }
+  });
+
+  it('positions 0, 10, 20, ...: every token starts from an empty cache, so LRU and LFU never hit', () => {
+    const spread = mixtralVariant({ spread: true });
+    for (const policy of ['lru', 'lfu'] as const) {
+      expect(simulateCache(spread, { capacity: 4, policy, resetPerSequence: true }).hits).toBe(0);
+      // Without a reset per sequence, only the first token of the second sequence finds experts resident.
+      expect(simulateCache(spread, { capacity: 4, policy }).hits).toBeLessThanOrEqual(32 * 2);
+      expect(simulateCache(mixtralVariant(), { capacity: 4, policy }).hitRate).toBeGreaterThan(0.3);
+    }
   });
 });
