@@ -29,7 +29,7 @@ from .models import LoadOptions, ModelError, read_config_json, validate_model_re
 from .plan import Tokenizer, build_plan, pad_batch, plan_digest, rank_batches
 from .progress import Progress
 from .sources import DatasetError, parse_budget, parse_spec
-from .writer import FORMAT_NAME, MANIFEST_NAME, TraceWriter, check_writable, write_json_atomic
+from .writer import FORMAT_NAME, MANIFEST_NAME, TraceHeader, TraceWriter, check_writable, write_json_atomic
 
 DEFAULT_SHARD_TOKENS = 16384
 _RANK_MANIFEST_RE = re.compile(r"^manifest\.r(\d+)of(\d+)\.json$")
@@ -227,8 +227,7 @@ def collect(opts: RunOptions) -> dict[str, Any]:
                if enc_dec else {}),
             **opts.extra,
         }
-        writer = TraceWriter(
-            out,
+        header = TraceHeader(
             model_name=opts.model_name or loaded.name,
             model_revision=opts.model_revision or loaded.revision,
             engine=f"transformers {transformers.__version__}",
@@ -242,11 +241,15 @@ def collect(opts: RunOptions) -> dict[str, Any]:
             has_logits=opts.logits,
             has_token_ids=True,
             has_token_text=opts.token_text,
-            shard_tokens=opts.shard_tokens,
             description=opts.description or _describe(loaded.name, labels, rec.stacks, enc_dec),
             source=source,
-            overwrite=opts.overwrite,
             lookahead_horizon=opts.lookahead,
+        )
+        writer = TraceWriter.open(
+            out,
+            header,
+            shard_tokens=opts.shard_tokens,
+            overwrite=opts.overwrite,
             shard_prefix=prefix,
             manifest_name=manifest_name,
             resume=not opts.overwrite,

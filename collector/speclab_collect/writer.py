@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -80,6 +81,99 @@ def trace_schema(
     return pa.schema(fields, metadata=SCHEMA_METADATA)
 
 
+@dataclass(frozen=True)
+class TraceHeader:
+    """What a trace set is: its model, shape, datasets and columns, as its manifest states them. Checked when
+    made (every problem a ValueError naming the field); numbers are plain ints afterwards."""
+
+    model_name: str
+    model_revision: str | None
+    engine: str
+    quantization: str
+    num_layers: int
+    num_experts: int
+    top_k: int
+    moe_layer_ids: Sequence[int]
+    datasets: Sequence[str]
+    has_weights: bool
+    has_logits: bool
+    has_token_ids: bool
+    has_token_text: bool
+    description: str | None = None
+    source: Mapping[str, Any] | None = None
+    lookahead_horizon: int = 0
+
+    def __post_init__(self) -> None:
+        model_name, model_revision = self.model_name, self.model_revision
+        engine, quantization = self.engine, self.quantization
+        num_layers, num_experts, top_k = self.num_layers, self.num_experts, self.top_k
+        moe_layer_ids, datasets, description, source = self.moe_layer_ids, self.datasets, self.description, self.source
+        if not isinstance(model_name, str) or not model_name:
+            raise ValueError("model_name must be a non-empty string")
+        if model_revision is not None and not isinstance(model_revision, str):
+            raise ValueError("model_revision must be a string or None")
+        for name, value in (("engine", engine), ("quantization", quantization)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string")
+        _check_int("num_layers", num_layers, 1, None)
+        _check_int("num_experts", num_experts, 2, MAX_EXPERTS)
+        _check_int("top_k", top_k, 1, num_experts)
+        _check_int("lookahead_horizon", self.lookahead_horizon, 0, None)
+        ids = list(moe_layer_ids)
+        if len(ids) != num_layers:
+            raise ValueError(f"moe_layer_ids has {len(ids)} entries, expected num_layers={num_layers}")
+        for i, v in enumerate(ids):
+            _check_int(f"moe_layer_ids[{i}]", v, 0, None)
+            if i > 0 and v <= ids[i - 1]:
+                raise ValueError(f"moe_layer_ids must be strictly increasing, got {ids}")
+        names = list(datasets)
+        if not names or len(names) > MAX_DATASETS:
+            raise ValueError(f"datasets must list 1..{MAX_DATASETS} names, got {len(names)}")
+        if not all(isinstance(n, str) and n for n in names):
+            raise ValueError("dataset names must be non-empty strings")
+        if len(set(names)) != len(names):
+            raise ValueError(f"dataset names must be distinct, got {names}")
+        if description is not None and not isinstance(description, str):
+            raise ValueError("description must be a string or None")
+        if source is not None:
+            if not isinstance(source, Mapping):
+                raise ValueError("source must be a mapping (JSON object) or None")
+            try:  # fail now rather than at the first shard, hours into a run
+                json.dumps(source, allow_nan=False)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"source must be JSON-serialisable: {e}") from None
+        # Plain ints and lists from here on: numpy integers would pass the checks but not json.dumps.
+        for k, v in (("num_layers", int(num_layers)), ("num_experts", int(num_experts)), ("top_k", int(top_k)),
+                     ("lookahead_horizon", int(self.lookahead_horizon)), ("moe_layer_ids", [int(v) for v in ids]),
+                     ("datasets", names), ("source", dict(source) if source is not None else None)):
+            object.__setattr__(self, k, v)
+        for k in ("has_weights", "has_logits", "has_token_ids", "has_token_text"):
+            object.__setattr__(self, k, bool(getattr(self, k)))
+
+    def manifest_fields(self) -> dict[str, Any]:
+        """The manifest's header fields (description and source, which a resumed run may update, left out)."""
+        h: dict[str, Any] = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "model": {"name": self.model_name} | ({"revision": self.model_revision} if self.model_revision is not None else {}),
+            "engine": self.engine,
+            "quantization": self.quantization,
+            "numLayers": self.num_layers,
+            "numExperts": self.num_experts,
+            "topK": self.top_k,
+            "moeLayerIds": list(self.moe_layer_ids),
+            "datasets": list(self.datasets),
+            "hasWeights": self.has_weights,
+            "hasLogits": self.has_logits,
+            "hasTokenIds": self.has_token_ids,
+            "hasTokenText": self.has_token_text,
+        }
+        if self.lookahead_horizon:
+            # Optional extension of v1 (absent when 0): see docs/collector.md.
+            h["lookaheadHorizon"] = self.lookahead_horizon
+        return h
+
+
 class TraceWriter:
     """Writes one trace set into `out_dir`.
 
@@ -114,90 +208,64 @@ class TraceWriter:
         manifest_name: str = MANIFEST_NAME,
         resume: bool = False,
     ) -> None:
-        """resume=True continues a trace set that an earlier writer with the same header left in `out_dir`
+        """The header's fields one by one (see TraceHeader; `TraceWriter.open(out_dir, header, ...)` takes it
+        whole), then how to write.
+
+        resume=True continues a trace set that an earlier writer with the same header left in `out_dir`
         (after a crash or a kill): its published shards are checked and kept, anything unpublished is removed,
         and new shards continue the numbering. Without a manifest there, it starts afresh.
 
         shard_prefix / manifest_name let several writers share one folder (one per rank in a distributed run);
         each only ever touches its own files."""
-        if not isinstance(model_name, str) or not model_name:
-            raise ValueError("model_name must be a non-empty string")
-        if model_revision is not None and not isinstance(model_revision, str):
-            raise ValueError("model_revision must be a string or None")
-        for name, value in (("engine", engine), ("quantization", quantization)):
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"{name} must be a non-empty string")
-        _check_int("num_layers", num_layers, 1, None)
-        _check_int("num_experts", num_experts, 2, MAX_EXPERTS)
-        _check_int("top_k", top_k, 1, num_experts)
+        header = TraceHeader(model_name, model_revision, engine, quantization, num_layers, num_experts, top_k,
+                             moe_layer_ids, datasets, has_weights, has_logits, has_token_ids, has_token_text,
+                             description=description, source=source, lookahead_horizon=lookahead_horizon)
+        self._open(out_dir, header, shard_tokens, overwrite, shard_prefix, manifest_name, resume)
+
+    @classmethod
+    def open(
+        cls,
+        out_dir: str | os.PathLike[str],
+        header: TraceHeader,
+        *,
+        shard_tokens: int = DEFAULT_SHARD_TOKENS,
+        overwrite: bool = False,
+        shard_prefix: str = "shard-",
+        manifest_name: str = MANIFEST_NAME,
+        resume: bool = False,
+    ) -> TraceWriter:
+        """A writer for a trace set described by `header` (options as for the constructor)."""
+        w = cls.__new__(cls)
+        w._open(out_dir, header, shard_tokens, overwrite, shard_prefix, manifest_name, resume)
+        return w
+
+    def _open(self, out_dir: str | os.PathLike[str], header: TraceHeader, shard_tokens: int, overwrite: bool,
+              shard_prefix: str, manifest_name: str, resume: bool) -> None:
+        if not isinstance(header, TraceHeader):
+            raise ValueError("header must be a TraceHeader")
         _check_int("shard_tokens", shard_tokens, 1, None)
-        _check_int("lookahead_horizon", lookahead_horizon, 0, None)
         if not isinstance(shard_prefix, str) or not _PREFIX_RE.match(shard_prefix):
             raise ValueError(f"shard_prefix must be letters, digits, '_' or '-' ending in '-', got {shard_prefix!r}")
         if not isinstance(manifest_name, str) or not _MANIFEST_RE.match(manifest_name):
             raise ValueError(f"manifest_name must be a plain *.json file name, got {manifest_name!r}")
-        ids = list(moe_layer_ids)
-        if len(ids) != num_layers:
-            raise ValueError(f"moe_layer_ids has {len(ids)} entries, expected num_layers={num_layers}")
-        for i, v in enumerate(ids):
-            _check_int(f"moe_layer_ids[{i}]", v, 0, None)
-            if i > 0 and v <= ids[i - 1]:
-                raise ValueError(f"moe_layer_ids must be strictly increasing, got {ids}")
-        names = list(datasets)
-        if not names or len(names) > MAX_DATASETS:
-            raise ValueError(f"datasets must list 1..{MAX_DATASETS} names, got {len(names)}")
-        if not all(isinstance(n, str) and n for n in names):
-            raise ValueError("dataset names must be non-empty strings")
-        if len(set(names)) != len(names):
-            raise ValueError(f"dataset names must be distinct, got {names}")
-        if description is not None and not isinstance(description, str):
-            raise ValueError("description must be a string or None")
-        if source is not None:
-            if not isinstance(source, Mapping):
-                raise ValueError("source must be a mapping (JSON object) or None")
-            try:  # fail now rather than at the first shard, hours into a run
-                json.dumps(source, allow_nan=False)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"source must be JSON-serialisable: {e}") from None
-
-        # Plain ints from here on: numpy integers would pass the checks but not json.dumps.
-        num_layers, num_experts, top_k, shard_tokens = int(num_layers), int(num_experts), int(top_k), int(shard_tokens)
-        ids = [int(v) for v in ids]
+        self.header = header
         self.out_dir = Path(out_dir)
-        self.num_layers, self.num_experts, self.top_k = num_layers, num_experts, top_k
-        self.has_weights, self.has_logits = bool(has_weights), bool(has_logits)
-        self.has_token_ids, self.has_token_text = bool(has_token_ids), bool(has_token_text)
-        self.shard_tokens = shard_tokens
-        self.lookahead_horizon = int(lookahead_horizon)
+        self.num_layers, self.num_experts, self.top_k = header.num_layers, header.num_experts, header.top_k
+        self.has_weights, self.has_logits = header.has_weights, header.has_logits
+        self.has_token_ids, self.has_token_text = header.has_token_ids, header.has_token_text
+        self.shard_tokens = int(shard_tokens)
+        self.lookahead_horizon = header.lookahead_horizon
         self.shard_prefix = shard_prefix
         self.manifest_name = manifest_name
-        self.datasets = names
-        self._dataset_index = {n: i for i, n in enumerate(names)}
-        self._header: dict[str, Any] = {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "model": {"name": model_name} | ({"revision": model_revision} if model_revision is not None else {}),
-            "engine": engine,
-            "quantization": quantization,
-            "numLayers": num_layers,
-            "numExperts": num_experts,
-            "topK": top_k,
-            "moeLayerIds": ids,
-            "datasets": names,
-            "hasWeights": self.has_weights,
-            "hasLogits": self.has_logits,
-            "hasTokenIds": self.has_token_ids,
-            "hasTokenText": self.has_token_text,
-        }
-        if self.lookahead_horizon:
-            # Optional extension of v1 (absent when 0): see docs/collector.md.
-            self._header["lookaheadHorizon"] = self.lookahead_horizon
-        self._description = description
-        self._source = dict(source) if source is not None else None
+        self.datasets = list(header.datasets)
+        self._dataset_index = {n: i for i, n in enumerate(self.datasets)}
+        self._header: dict[str, Any] = header.manifest_fields()
+        self._description = header.description
+        self._source = dict(header.source) if header.source is not None else None
         self.schema = trace_schema(
-            num_layers,
-            num_experts,
-            top_k,
+            header.num_layers,
+            header.num_experts,
+            header.top_k,
             has_weights=self.has_weights,
             has_logits=self.has_logits,
             has_token_ids=self.has_token_ids,
