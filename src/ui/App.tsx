@@ -7,7 +7,6 @@ import { GpuStatus } from './GpuStatus';
 import { useAnalysis } from './hooks';
 import { LinkProblems } from './LinkProblems';
 import { DropZone } from './load/DropZone';
-import { LoadStatus } from './load/LoadStatus';
 import { SourceBar } from './load/SourceBar';
 import { CollectPanel } from './collect/CollectPanel';
 import { CoactivationPanel } from './panels/CoactivationPanel';
@@ -33,6 +32,9 @@ export function App() {
   // Deferred: a newly chosen view renders as an interruptible transition, keeping the page responsive.
   const panel = useDeferredValue(useNotebook((s) => s.spec.view.panel));
   const ready = useAnalysis() !== null;
+  const trace = useNotebook((s) => s.spec.trace);
+  const idle = useNotebook((s) => s.current === null && s.loading === null);
+  const failed = useNotebook((s) => s.loadError !== null);
   const View = VIEWS[panel];
   return (
     <main className="app">
@@ -46,7 +48,6 @@ export function App() {
       <LinkProblems />
       <SourceBar />
       <CollectPanel />
-      <LoadStatus />
       <AnalysisStatus />
       {ready && (
         <>
@@ -56,6 +57,17 @@ export function App() {
           {panel === 'training' && <RunsSection />}
         </>
       )}
+      {!ready && idle && !failed && trace.startsWith('local:') && (
+        <section className="card" data-testid="reopen-local" role="status">
+          <h2>Open {trace.slice('local:'.length)} again</h2>
+          <p>
+            This notebook showed files from this computer ({trace.slice('local:'.length)}). A page reload or a link cannot carry them: open them again with
+            Files… or Folder… above (or drop them on the page) to see the views. The runs kept in this browser are below.
+          </p>
+        </section>
+      )}
+      {/* Kept runs need no trace set: they stay visible while none is shown (e.g. local files after a reload). */}
+      {!ready && idle && <RunsSection />}
       <GpuStatus />
     </main>
   );

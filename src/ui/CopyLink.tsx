@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { encodeCompactHash } from '../core/experiment/compactLink';
 import { errorText } from '../state/errorText';
 import { useNotebook } from '../state/StoreContext';
@@ -8,11 +8,19 @@ import { shortcutProps } from './shortcuts/table';
 export function CopyLink() {
   const hash = useNotebook((s) => encodeCompactHash(s.spec));
   const [note, setNote] = useState('');
+  const [copies, setCopies] = useState(0);
+  // "Copied." is news for a moment, not a state: it clears after a few seconds (a failure stays until the next try).
+  useEffect(() => {
+    if (note !== 'Copied.') return;
+    const t = setTimeout(() => setNote(''), 4000);
+    return () => clearTimeout(t);
+  }, [note, copies]);
   const link = `${location.origin}${location.pathname}#${hash}`;
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(link);
       setNote('Copied.');
+      setCopies((n) => n + 1);
     } catch (e) {
       setNote(`Could not copy (${errorText(e)}); select the link beside and copy it with Ctrl+C.`);
     }

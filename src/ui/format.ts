@@ -16,3 +16,8 @@ export function formatBytes(n: number): string {
 export function formatPct(v: number, digits = 1): string {
   return `${(v * 100).toFixed(digits)}%`;
 }
+
+/** (1, 'sequence') -> "1 sequence", (2, 'sequence') -> "2 sequences"; the plural form when it is not word + s. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${formatInt(n)} ${n === 1 ? word : many}`;
+}

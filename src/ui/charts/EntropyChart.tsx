@@ -3,8 +3,9 @@ import { ChartExport } from '../export/ChartExport';
 import { tickIndices } from './ticks';
 
 const WIDTH = 640;
-const HEIGHT = 220;
-const M = { top: 18, right: 12, bottom: 30, left: 40 };
+const HEIGHT = 236;
+/** Room below for the layer labels and the axis title, left for the tick labels and the rotated "bits". */
+const M = { top: 18, right: 12, bottom: 40, left: 52 };
 
 interface Props {
   /** [layer] entropy of expert selections, bits. */
@@ -62,11 +63,11 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
               {layerIds[l] ?? l}
             </text>
           ))}
-        <text className="axis-label" x={M.left - 6} y={HEIGHT - M.bottom + 14} textAnchor="end">
+        <text className="axis-title" data-testid="entropy-x-title" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 6} textAnchor="middle">
           layer
         </text>
-        <text className="axis-label" x={4} y={M.top - 6}>
-          bits
+        <text className="axis-title" data-testid="entropy-y-title" transform={`translate(14,${(M.top + HEIGHT - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
+          entropy (bits)
         </text>
         <g data-testid="entropy-max">
           <line className="max-line" x1={M.left} x2={WIDTH - M.right} y1={yRef} y2={yRef} />

@@ -22,8 +22,12 @@ export interface HeatmapProps {
   testId: string;
 }
 
-const SIZE = 360;
-const M = { top: 8, right: 8, bottom: 34, left: 44 };
+/** Top margin holds the title; the right one the colour scale and its labels. */
+const M = { top: 26, right: 84, bottom: 34, left: 44 };
+/** Plot side: 360 units, more for many cells (about 11 per cell, up to 720), so 64 experts are not squeezed. */
+export const plotSize = (rows: number, cols: number) => Math.max(360, Math.min(720, Math.max(rows, cols) * 11));
+/** Steps of the colour scale drawn in the figure (exported files carry it too). */
+const RAMP_STEPS = 32;
 
 /**
  * A dense matrix as a canvas of one pixel per cell, scaled up by CSS (pixelated), so 128×128 experts cost one
@@ -47,6 +51,7 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
     ctx.putImageData(img, 0, 0);
   }, [values, offset, rows, cols, top]);
 
+  const SIZE = plotSize(rows, cols);
   const x = scaleBand<number>().domain(range(cols)).range([0, SIZE]);
   const y = scaleBand<number>().domain(range(rows)).range([0, SIZE]);
   const onMove = (ev: MouseEvent<HTMLCanvasElement>) => {
@@ -65,9 +70,23 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
   };
   return (
     <ChartExport name={testId} title={ariaLabel} csv={csv}>
-      <figure className="heatmap" data-testid={testId} data-rows={rows} data-cols={cols} data-max={top}>
+      {/* At most 1.25 units per pixel, so labels keep their size; narrower windows scale the figure down. */}
+      <figure className="heatmap" data-testid={testId} data-rows={rows} data-cols={cols} data-max={top} style={{ maxWidth: `${Math.round(W * 1.25)}px` }}>
         <div className="heatmap-plot" style={{ aspectRatio: `${W} / ${H}` }}>
           <svg viewBox={`0 0 ${W} ${H}`} aria-hidden="true">
+            <text className="chart-title" x={M.left} y={16} data-testid={`${testId}-title`}>
+              {ariaLabel}
+            </text>
+            <g className="color-scale" data-testid={`${testId}-scale`} transform={`translate(${M.left + SIZE + 12},${M.top})`}>
+              {range(RAMP_STEPS).map((i) => (
+                <rect key={i} x={0} width={12} y={(SIZE * (RAMP_STEPS - 1 - i)) / RAMP_STEPS} height={SIZE / RAMP_STEPS + 0.5} fill={rampColor((i + 0.5) / RAMP_STEPS)} />
+              ))}
+              {[0, 0.5, 1].map((f) => (
+                <text key={f} className="axis-label" x={16} y={SIZE * (1 - f)} dy={f === 1 ? '0.7em' : f === 0 ? '0' : '0.32em'}>
+                  {format(top * f)}
+                </text>
+              ))}
+            </g>
             <g transform={`translate(${M.left},${M.top})`}>
               {tickIndices(cols).map((c) => (
                 <text key={c} className="axis-label" x={(x(c) ?? 0) + x.bandwidth() / 2} y={SIZE + 13} textAnchor="middle">
@@ -111,6 +130,12 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
+}
+
+/** The colour scale's colour at t in [0, 1] (viridis, as the cells). */
+function rampColor(t: number): string {
+  const c = LUT[Math.round(t * (LUT.length - 1))];
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
 /** 256 steps of viridis as RGBA, so a cell costs a lookup instead of parsing d3's "rgb(r, g, b)" text. */

@@ -34,6 +34,31 @@ export function lineChartCsv(series: Series[], x: (string | number)[], xTitle: s
   return { header: [xTitle, ...series.map((s) => s.name)], rows: x.map((xv, i) => [xv, ...series.map((s) => s.values[i] ?? null)]) };
 }
 
+/** Width of a legend item, in viewBox units: the swatch, the gap and the name at up to 7 units a character (14 px serif included). */
+const legendItemWidth = (name: string) => 26 + name.length * 7;
+
+/**
+ * The in-drawing legend's places: rows right of the y-axis title (never over it), as many as the names need
+ * within the width (never cut off). Returns each item's offset and the number of rows.
+ */
+export function legendLayout(names: string[], yTitle: string): { left: number; items: { x: number; row: number }[]; rows: number } {
+  const left = Math.max(M.left, 4 + yTitle.length * 7 + 16);
+  const avail = W - M.right - left;
+  let x = 0;
+  let row = 0;
+  const items = names.map((n) => {
+    const w = legendItemWidth(n);
+    if (x > 0 && x + w > avail) {
+      row++;
+      x = 0;
+    }
+    const at = { x, row };
+    x += w;
+    return at;
+  });
+  return { left, items, rows: names.length ? row + 1 : 0 };
+}
+
 /** Lines over shared x positions; d3 computes scales and paths, React renders the SVG. */
 export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) => String(v), ariaLabel, testId }: LineChartProps) {
   const xs = scalePoint<number>()
@@ -42,16 +67,18 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
     .padding(x.length === 1 ? 0.5 : 0.1);
   let top = 0;
   for (const s of series) for (const v of s.values) if (v !== null) top = Math.max(top, v);
+  const legend = legendLayout(series.map((s) => s.name), yTitle);
+  // Rows beyond the first (which sits beside the y title) push the plot down.
+  const plotTop = M.top + Math.max(0, legend.rows - 1) * 14;
   const y = scaleLinear()
     .domain(yDomain ?? [0, top || 1])
-    .range([H - M.bottom, M.top])
+    .range([H - M.bottom, plotTop])
     .nice();
   const path = line<number | null>()
     .defined((v) => v !== null)
     .x((_, i) => xs(i) ?? 0)
     .y((v) => y(v ?? 0));
 
-  let legendX = W - M.right;
   return (
     <ChartExport name={testId} title={ariaLabel} csv={() => lineChartCsv(series, x, xTitle)}>
       <figure className="line-chart" data-testid={testId}>
@@ -89,10 +116,10 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
           ))}
           {/* The legend inside the drawing, for exported files (on screen the caption below is the legend). */}
           <g className="svg-legend" data-export-only="">
-            {[...series].reverse().map((s) => {
-              legendX -= s.name.length * 6 + 26;
+            {series.map((s, i) => {
+              const at = legend.items[i];
               return (
-                <g key={s.name} className={`series ${s.className}`} transform={`translate(${legendX},10)`}>
+                <g key={s.name} className={`series ${s.className}`} transform={`translate(${legend.left + at.x},${10 + at.row * 14})`}>
                   <path d="M0 0 H16" strokeDasharray={s.dashed ? '5 4' : undefined} />
                   <text x={20} dy="0.32em">
                     {s.name}

@@ -15,7 +15,12 @@ export function DatasetFilter() {
   };
   return (
     <fieldset className="dataset-filter" data-testid="dataset-filter">
-      <legend>Datasets {selected.length === 0 && <span className="muted">(all)</span>}</legend>
+      <legend>
+        Datasets{' '}
+        <span className="muted small" data-testid="dataset-filter-state">
+          {selected.length === 0 ? '— none ticked: every dataset is used; tick some to keep only those' : `— ${selected.length} of ${manifest.datasets.length} used`}
+        </span>
+      </legend>
       {manifest.datasets.map((d) => (
         <label key={d} className="control">
           <input type="checkbox" data-testid="dataset-option" value={d} checked={selected.includes(d)} onChange={(e) => toggle(d, e.currentTarget.checked)} /> {d}

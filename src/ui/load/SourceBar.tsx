@@ -1,6 +1,7 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { parseTraceRef } from '../../core/experiment/traceRef';
 import { useController, useNotebook } from '../../state/StoreContext';
+import { LoadStatus } from './LoadStatus';
 import { filesOfInput } from './pickedFiles';
 
 /** Folder picks: `webkitdirectory` is not in React's input attributes, but React passes it through. */
@@ -10,6 +11,9 @@ const folderAttrs = { webkitdirectory: '', directory: '' } as Record<string, str
 export function SourceBar() {
   const controller = useController();
   const trace = useNotebook((s) => s.spec.trace);
+  const loaded = useNotebook((s) => s.current !== null);
+  const filesInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
   const [url, setUrl] = useState('');
   const [urlError, setUrlError] = useState<string | null>(null);
 
@@ -27,12 +31,20 @@ export function SourceBar() {
         <button type="button" data-testid="open-demo" onClick={() => controller.openTrace('demo')}>
           Demo
         </button>
-        <label className="button">
+        {/* Buttons (reached with Tab, pressed with Enter or Space) that open the hidden file inputs. */}
+        <button type="button" data-testid="open-files" onClick={() => filesInput.current?.click()}>
           Files…
+        </button>
+        <button type="button" data-testid="open-folder" onClick={() => folderInput.current?.click()}>
+          Folder…
+        </button>
+        <span hidden>
           <input
+            ref={filesInput}
             type="file"
             multiple
             hidden
+            aria-label="Trace files"
             data-testid="file-input"
             accept=".json,.arrow,.feather,.jsonl,.ndjson,.csv,.txt"
             onChange={(e) => {
@@ -40,12 +52,11 @@ export function SourceBar() {
               e.currentTarget.value = '';
             }}
           />
-        </label>
-        <label className="button">
-          Folder…
           <input
+            ref={folderInput}
             type="file"
             hidden
+            aria-label="Trace set folder"
             data-testid="folder-input"
             {...folderAttrs}
             onChange={(e) => {
@@ -53,7 +64,7 @@ export function SourceBar() {
               e.currentTarget.value = '';
             }}
           />
-        </label>
+        </span>
         <form className="url-form" onSubmit={openUrl}>
           <input
             type="text"
@@ -74,8 +85,14 @@ export function SourceBar() {
           {urlError}
         </p>
       )}
+      <LoadStatus />
       <p className="muted small">
-        Showing <span data-testid="trace-url">{trace}</span>. A trace set is a folder with manifest.json and its Arrow shards; routing
+        {loaded && (
+          <>
+            Showing <span data-testid="trace-url">{trace}</span>.{' '}
+          </>
+        )}
+        A trace set is a folder with manifest.json and its Arrow shards; routing
         JSONL and hook CSV files are imported. Drop files or folders anywhere on the page.
       </p>
     </section>

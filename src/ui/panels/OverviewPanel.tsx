@@ -39,6 +39,13 @@ export function OverviewPanel() {
           </div>
         ))}
       </dl>
+      {!m.hasWeights && (
+        <p className="field-error small" role="note" data-testid="weight-order-warning">
+          This trace has no routing weights: each token&apos;s expert list is in the order the trace stored it, which need not be weight order. Metrics of
+          the first choice (top-1, same first choice in Reuse) then describe list order, not the strongest expert; recall@k and co-activation do not
+          depend on the order.
+        </p>
+      )}
       {info.imported && (
         <p className="muted small" data-testid="import-note">
           Imported from {formatInt(info.imported.files)} {info.imported.format} file(s): {formatInt(info.imported.records)} records,{' '}

@@ -1,6 +1,6 @@
 import { LineChart } from '../charts/LineChart';
 import { formatPct } from '../format';
-import { useAnalysis } from '../hooks';
+import { useAnalysis, useManifest } from '../hooks';
 
 /** Chance that two independent uniform top-k sets of E experts overlap: 1 - C(E-K, K) / C(E, K). */
 function chanceAny(E: number, K: number): number {
@@ -12,6 +12,7 @@ function chanceAny(E: number, K: number): number {
 /** Temporal reuse: how often consecutive tokens of a sequence choose the same experts, per layer. */
 export function ReusePanel() {
   const analysis = useAnalysis();
+  const manifest = useManifest();
   if (!analysis) return null;
   const { stats } = analysis;
   const L = stats.layers;
@@ -23,6 +24,11 @@ export function ReusePanel() {
         Over {stats.consecutivePairs.toLocaleString('en-US')} consecutive token pairs: the share with the same first-choice expert, and the share whose
         top-{stats.topK} sets overlap. Dashed: what uniform random routing would give.
       </p>
+      {manifest && !manifest.hasWeights && (
+        <p className="field-error small" data-testid="reuse-order-warning">
+          No routing weights in this trace: the &quot;first choice&quot; is the first expert of each stored list, which need not be the strongest.
+        </p>
+      )}
       <LineChart
         series={[
           { name: 'same first choice', values: stats.reuseFirst, className: 's1' },

@@ -1,11 +1,13 @@
 import { runKeyOf } from '../../state/runController';
 import { useNotebook } from '../../state/StoreContext';
 import type { PredictorResult } from '../../core/predictors/evaluate';
-import { formatInt } from '../format';
+import { plural } from '../format';
 import { AccuracyChart } from '../training/AccuracyChart';
 import { BackendLine } from '../training/BackendLine';
 import { HyperparamForm } from '../training/HyperparamForm';
 import { ResultsTable } from '../training/ResultsTable';
+import { TableExport } from '../export/TableExport';
+import { modelInfo } from '../training/models';
 import { RunBar } from '../training/RunBar';
 
 /** Train the reference design's InterLayer model and compare it with every baseline on the same test split. */
@@ -25,8 +27,8 @@ export function TrainingPanel() {
     <section className="card" data-testid="training-panel">
       <h2>Speculation model</h2>
       <p className="muted small">
-        InterLayer (the reference design): expert embedding → LSTM over the context layers → one linear head per horizon step over the experts,
-        multi-label. Baselines: random, frequency, Markov (inter-layer counts), temporal (previous token).
+        Train the model chosen under Model (described there) and score it beside the baselines on the same test split. Baselines: random, frequency,
+        Markov (inter-layer counts), temporal (previous token).
       </p>
       <HyperparamForm />
       <RunBar />
@@ -39,11 +41,22 @@ export function TrainingPanel() {
       {training.epochs.length > 0 && <AccuracyChart epochs={training.epochs} />}
       {baselines && (
         <p className="muted small" data-testid="split-summary">
-          Train: {formatInt(baselines.split.trainSequences)} sequences ({formatInt(baselines.split.trainTokens)} tokens); test:{' '}
-          {formatInt(baselines.split.testSequences)} sequences ({formatInt(baselines.split.testTokens)} tokens).
+          Train: {plural(baselines.split.trainSequences, 'sequence')} ({plural(baselines.split.trainTokens, 'token')}); test:{' '}
+          {plural(baselines.split.testSequences, 'sequence')} ({plural(baselines.split.testTokens, 'token')}).
+          {baselines.split.moved &&
+            ` The seeded draw left the ${baselines.split.moved.to === 'test' ? 'test' : 'training'} part empty, so sequence ${baselines.split.moved.sequence} was moved there.`}
         </p>
       )}
-      {rows.length > 0 && <ResultsTable rows={rows} horizon={shownHorizon} topK={topK} labels={modelKind && modelKind !== 'interlayer' ? { [modelKind]: modelKind } : undefined} />}
+      {rows.length > 0 && (
+        <h3 data-testid="results-heading">
+          Results on the test split <span className="muted small">(the Runs list below shows the same test numbers)</span>
+        </h3>
+      )}
+      {rows.length > 0 && (
+        <TableExport name="results">
+          <ResultsTable rows={rows} horizon={shownHorizon} topK={topK} labels={modelKind ? { [modelKind]: modelInfo(modelKind).title } : undefined} />
+        </TableExport>
+      )}
     </section>
   );
 }

@@ -6,6 +6,12 @@ import type { RunRecord } from '../../core/runs/record';
 import { useController, useNotebook } from '../../state/StoreContext';
 import { formatPct } from '../format';
 
+/** A run's error without the repeat: training and baselines failing on the same split give "X; X". */
+export function runErrorText(error: string): string {
+  const half = (error.length - 2) / 2;
+  return Number.isInteger(half) && half > 0 && error.slice(half, half + 2) === '; ' && error.slice(0, half) === error.slice(half + 2) ? error.slice(0, half) : error;
+}
+
 const when = (ms: number) => new Date(ms).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' });
 
 /** Name and note edit in place; saved when the field loses focus (or Enter, for the name). */
@@ -46,7 +52,11 @@ function RunRow({ run, index }: { run: RunRecord; index: number }) {
           {when(run.createdAt)} · seed {run.spec.seed} · {run.spec.trace} · {run.backend ?? 'no backend'}
           {run.status !== 'done' && ` · ${run.status}`}
         </div>
-        {run.error && <div className="field-error">{run.error}</div>}
+        {run.error && (
+          <div className="field-error" data-testid="run-error">
+            {runErrorText(run.error)}
+          </div>
+        )}
       </td>
       <td className="num" data-testid="run-recall" data-value={recall ?? ''}>
         {recall === null ? '—' : formatPct(recall)}
@@ -81,7 +91,10 @@ export function RunList({ runs }: { runs: readonly RunRecord[] }) {
             <th title="Draw on the chart and list in the comparison">compare</th>
             <th title="The run every other is compared with">pin</th>
             <th>run</th>
-            <th className="num" title="The trained model's recall@k on the test split, mean over the horizon steps">recall@k</th>
+            <th className="num" title="The trained model's recall@k on the test split (as in the results table), mean over the horizon steps">
+              test recall@k
+              <div className="muted small">model, mean of steps</div>
+            </th>
             <th>note</th>
             <th />
           </tr>

@@ -35,7 +35,10 @@ function overlayCsv(runs: readonly RunRecord[], epochs: number[], raw: (number |
 export function RunOverlayChart({ runs, kind, smoothing }: { runs: readonly RunRecord[]; kind: CurveKind; smoothing: number }) {
   const { epochs, values } = runCurves(runs, kind);
   const smooth = values.map((v) => ema(v, smoothing));
-  const band = minMaxBand(smooth);
+  // The band spans the epochs every run reached: past the shorter run's end a "range" of one run means nothing.
+  const spread = minMaxBand(smooth);
+  const everyRun = epochs.map((_, i) => smooth.every((v) => v[i] !== null));
+  const band = { min: spread.min.map((v, i) => (everyRun[i] ? v : null)), max: spread.max.map((v, i) => (everyRun[i] ? v : null)) };
   const x = scaleLinear()
     .domain(epochs.length > 1 ? [epochs[0], epochs[epochs.length - 1]] : [(epochs[0] ?? 1) - 1, (epochs[0] ?? 1) + 1])
     .range([M.left, W - M.right]);

@@ -1,7 +1,8 @@
 import { useRef, useState } from 'react';
-import { TRAINED_MODEL } from '../../core/runs/names';
+import { resultOf, TRAINED_MODEL } from '../../core/runs/names';
 import { useController, useNotebook } from '../../state/StoreContext';
 import { download } from '../export/chartImage';
+import { TableExport } from '../export/TableExport';
 import { RunComparison } from './RunComparison';
 import { RunList } from './RunList';
 import { RunOverlayChart, type CurveKind } from './RunOverlayChart';
@@ -20,7 +21,17 @@ export function RunsSection() {
   const fileInput = useRef<HTMLInputElement>(null);
   const selected = runs.filter((r) => selectedIds.includes(r.id));
   // Each run's learned result (keyed by its model kind) is offered once, as the trained model.
-  const predictors = [...new Set(runs.flatMap((r) => Object.entries(r.results).map(([k, x]) => (x.kind === 'learned' ? TRAINED_MODEL : k))))];
+  const predictors = [...new Set(selected.flatMap((r) => Object.entries(r.results).map(([k, x]) => (x.kind === 'learned' ? TRAINED_MODEL : k))))];
+  // A chosen predictor none of the ticked runs has (e.g. the model of runs stopped before their first epoch): show the first one they have.
+  const shown = selected.some((r) => resultOf(r, predictor)) ? predictor : (predictors[0] ?? predictor);
+  const lacking = selected.filter((r) => !resultOf(r, shown));
+  const modelKinds = [...new Set(selected.filter((r) => resultOf(r, TRAINED_MODEL)).map((r) => r.spec.model.kind))];
+  const optionLabel = (p: string) => {
+    const kind = selected.map((r) => resultOf(r, p)).find((x) => x)?.kind;
+    if (p === TRAINED_MODEL) return `trained model (${modelKinds.join(', ') || 'each run\'s own'})`;
+    return kind === 'baseline' ? `${p} (baseline)` : p;
+  };
+  const noCurve = selected.filter((r) => r.epochs.length === 0);
   const exportRuns = () => {
     const { text, count } = history.exportText(selectedIds);
     download(`speclab-runs-${count}.json`, text, 'application/json');
@@ -81,19 +92,34 @@ export function RunsSection() {
               <output data-testid="overlay-smoothing-value">{smoothing.toFixed(2)}</output>
             </label>
           </div>
-          <RunOverlayChart runs={selected} kind={kind} smoothing={smoothing} />
+          {noCurve.length > 0 && (
+            <p className="muted small" data-testid="overlay-missing">
+              No curve for {noCurve.map((r) => r.name).join(', ')}: {noCurve.length === 1 ? 'it' : 'they'} stopped or failed before the first epoch ended
+              (curves have one point per epoch).
+            </p>
+          )}
+          {noCurve.length < selected.length && <RunOverlayChart runs={selected.filter((r) => r.epochs.length > 0)} kind={kind} smoothing={smoothing} />}
           <h3>Comparison on the test split</h3>
           <label className="small">
             Predictor{' '}
-            <select data-testid="comparison-predictor" value={predictor} onChange={(e) => setPredictor(e.currentTarget.value)}>
+            <select data-testid="comparison-predictor" value={shown} onChange={(e) => setPredictor(e.currentTarget.value)}>
               {predictors.map((p) => (
                 <option key={p} value={p}>
-                  {p}
+                  {optionLabel(p)}
                 </option>
               ))}
             </select>
           </label>
-          <RunComparison runs={selected} baselineId={baseline} predictor={predictor} />
+          {lacking.length > 0 && (
+            <p className="muted small" data-testid="comparison-missing">
+              {lacking.map((r) => r.name).join(', ')} {lacking.length === 1 ? 'has' : 'have'} no {shown === TRAINED_MODEL ? 'trained-model' : shown} result
+              {shown === TRAINED_MODEL ? ' (stopped or failed before the model was scored)' : ''}: {lacking.length === 1 ? 'its' : 'their'} cells show —. Choose a
+              baseline under Predictor to compare every ticked run.
+            </p>
+          )}
+          <TableExport name="comparison">
+            <RunComparison runs={selected} baselineId={baseline} predictor={shown} />
+          </TableExport>
         </>
       )}
     </section>

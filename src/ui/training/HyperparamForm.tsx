@@ -1,6 +1,8 @@
 import { BACKEND_PREFERENCES, defaultSpec, MODEL_KINDS } from '../../core/experiment/spec';
 import { keyText } from '../../core/experiment/url';
 import { interLayerConfigSchema } from '../../ml/config';
+import { useNotebook } from '../../state/StoreContext';
+import { MODEL_FIELDS, MODEL_MENU, modelInfo } from './models';
 import { SpecField, type FieldDef } from './SpecField';
 
 /** The fields of a run, grouped; labels only: keys, text rules, bounds and defaults are the experiment schema's. */
@@ -18,7 +20,7 @@ const GROUPS: { title: string; fields: FieldDef[] }[] = [
   {
     title: 'Model',
     fields: [
-      { key: 'model', label: 'Model', input: 'select', options: MODEL_KINDS },
+      { key: 'model', label: 'Model', input: 'select', options: MODEL_MENU.filter((m) => (MODEL_KINDS as readonly string[]).includes(m)), optionLabel: (m) => modelInfo(m).title },
       { key: 'emb', label: 'Expert embedding size' },
       { key: 'hidden', label: 'Hidden units (LSTM / dense)' },
       { key: 'drop', label: 'Dropout' },
@@ -31,6 +33,7 @@ const GROUPS: { title: string; fields: FieldDef[] }[] = [
   {
     title: 'Training',
     fields: [
+      { key: 'preset', label: 'Preset (auto: from the data; reference: the reference design)', input: 'select', options: interLayerConfigSchema.shape.preset.unwrap().options },
       { key: 'epochs', label: 'Epochs' },
       { key: 'batch', label: 'Batch size' },
       { key: 'lr', label: 'Learning rate' },
@@ -47,14 +50,23 @@ const DEFAULTS = defaultSpec();
 
 /** Editable hyperparameters with the reference design's defaults beside each. */
 export function HyperparamForm() {
+  const kind = useNotebook((s) => s.spec.model.kind);
+  const info = modelInfo(kind);
+  // Only the chosen model's fields: a field another model reads would change nothing here.
+  const shown = (f: FieldDef) => !MODEL_FIELDS.includes(f.key) || info.fields.includes(f.key);
   return (
     <div className="hyperparams" data-testid="hyperparams">
       {GROUPS.map((g) => (
         <fieldset key={g.title}>
           <legend>{g.title}</legend>
-          {g.fields.map((f) => (
+          {g.fields.filter(shown).map((f) => (
             <SpecField key={f.key} def={f} defaultText={keyText(DEFAULTS, f.key)} />
           ))}
+          {g.title === 'Model' && (
+            <p className="muted small model-description" data-testid="model-description" data-model={kind}>
+              <strong>{info.title}</strong>: {info.description}
+            </p>
+          )}
         </fieldset>
       ))}
     </div>

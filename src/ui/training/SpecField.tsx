@@ -1,6 +1,7 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { keyText, type UrlKeyName } from '../../core/experiment/url';
 import { useNotebook } from '../../state/StoreContext';
+import { fieldErrorsStore, friendlyFieldMessage } from './fieldErrors';
 
 export interface FieldDef {
   key: UrlKeyName;
@@ -8,6 +9,8 @@ export interface FieldDef {
   /** How the value is edited; the text rules and bounds are the experiment schema's (same as in a link). */
   input?: 'text' | 'select' | 'checkbox';
   options?: readonly string[];
+  /** The text of an option in the menu (the value stays the link's). */
+  optionLabel?: (option: string) => string;
 }
 
 /**
@@ -19,7 +22,22 @@ export function SpecField({ def, defaultText }: { def: FieldDef; defaultText: st
   const setField = useNotebook((s) => s.setField);
   const [draft, setDraft] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const commit = (text: string) => setError(setField(def.key, text));
+  const commit = (text: string) => {
+    const refused = setField(def.key, text);
+    setError(refused === null ? null : friendlyFieldMessage(refused));
+  };
+  // Run is disabled while a box holds refused text (the experiment would run on the last good value instead).
+  useEffect(() => {
+    fieldErrorsStore.getState().set(def.key, def.label, error !== null);
+    return () => fieldErrorsStore.getState().set(def.key, def.label, false);
+  }, [def.key, def.label, error]);
+  // A value set elsewhere (a link, Open of a kept run) replaces refused text in the box (not while typing in it).
+  const editing = useRef(false);
+  useEffect(() => {
+    if (editing.current) return;
+    setDraft(null);
+    setError(null);
+  }, [value]);
   const id = `field-${def.key}`;
   let control;
   if (def.input === 'checkbox') {
@@ -29,7 +47,7 @@ export function SpecField({ def, defaultText }: { def: FieldDef; defaultText: st
       <select id={id} data-testid={id} value={value} onChange={(e) => commit(e.currentTarget.value)}>
         {def.options?.map((o) => (
           <option key={o} value={o}>
-            {o}
+            {def.optionLabel ? def.optionLabel(o) : o}
           </option>
         ))}
       </select>
@@ -49,7 +67,9 @@ export function SpecField({ def, defaultText }: { def: FieldDef; defaultText: st
           setDraft(e.currentTarget.value);
           commit(e.currentTarget.value);
         }}
+        onFocus={() => (editing.current = true)}
         onBlur={() => {
+          editing.current = false;
           if (error === null) setDraft(null);
         }}
       />
