@@ -23,7 +23,7 @@ export interface HeatmapProps {
 }
 
 /** Top margin holds the title; the right one the colour scale and its labels. */
-const M = { top: 26, right: 84, bottom: 34, left: 44 };
+const M = { top: 26, right: 84, bottom: 34, left: 50 };
 /** Plot side: 360 units, more for many cells (about 11 per cell, up to 720), so 64 experts are not squeezed. */
 export const plotSize = (rows: number, cols: number) => Math.max(360, Math.min(720, Math.max(rows, cols) * 11));
 /** Steps of the colour scale drawn in the figure (exported files carry it too). */

@@ -69,7 +69,7 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
   for (const s of series) for (const v of s.values) if (v !== null) top = Math.max(top, v);
   const legend = legendLayout(series.map((s) => s.name), yTitle);
   // Rows beyond the first (which sits beside the y title) push the plot down.
-  const plotTop = M.top + Math.max(0, legend.rows - 1) * 14;
+  const plotTop = M.top + Math.max(0, legend.rows - 1) * 15;
   const y = scaleLinear()
     .domain(yDomain ?? [0, top || 1])
     .range([H - M.bottom, plotTop])
@@ -99,7 +99,7 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
           <text className="axis-title" x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle">
             {xTitle}
           </text>
-          <text className="axis-title" x={4} y={12}>
+          <text className="axis-title" x={4} y={15}>
             {yTitle}
           </text>
           {series.map((s) => (
@@ -119,7 +119,7 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
             {series.map((s, i) => {
               const at = legend.items[i];
               return (
-                <g key={s.name} className={`series ${s.className}`} transform={`translate(${legend.left + at.x},${10 + at.row * 14})`}>
+                <g key={s.name} className={`series ${s.className}`} transform={`translate(${legend.left + at.x},${11 + at.row * 15})`}>
                   <path d="M0 0 H16" strokeDasharray={s.dashed ? '5 4' : undefined} />
                   <text x={20} dy="0.32em">
                     {s.name}
