@@ -25,9 +25,9 @@ test('charts download as PNG, SVG and CSV, each carrying the experiment link; th
   const svgText = svg.bytes.toString('utf8');
   expect(svgText.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   const metaLink = /<metadata><speclab:experiment [^>]*href="([^"]+)"/.exec(svgText)?.[1].replace(/&amp;/g, '&');
-  expect(metaLink).toMatch(/#v=2&z=/);
+  expect(metaLink).toMatch(/#v=3&z=/);
   expect(specOf(metaLink!).spec.seed).toBe(5);
-  expect(svgText).toMatch(/<title>Routing entropy per MoE layer \(bits\) — http:\/\/[^<]+#v=2&amp;z=/);
+  expect(svgText).toMatch(/<title>Routing entropy per MoE layer \(bits\) — http:\/\/[^<]+#v=3&amp;z=/);
   expect(svgText.match(/<rect [^>]*style="[^"]*fill:/g)?.length).toBeGreaterThanOrEqual(m.numLayers);
 
   // PNG: the signature, a tEXt chunk with the same link, and a real image size.
@@ -63,7 +63,7 @@ test('charts download as PNG, SVG and CSV, each carrying the experiment link; th
   expect(fig.name).toBe('speclab-entropy-chart-figure.svg');
   const figText = fig.bytes.toString('utf8');
   expect(figText).toMatch(/font-family:(&quot;)?Times New Roman/);
-  expect(figText).toMatch(/<rect x="0" y="0" width="640" height="220" fill="rgb\(255, 255, 255\)"\/>/);
+  expect(figText).toMatch(/<rect x="0" y="0" width="640" height="236" fill="rgb\(255, 255, 255\)"\/>/);
   expect(svgText).not.toMatch(/Times New Roman/);
   const figPng = await save(page, 'entropy-chart-export-png');
   expect(figPng.bytes.readUInt32BE(16)).toBe(640 * 4);

@@ -88,7 +88,7 @@ test('runs are kept, overlaid, compared with a pinned run, renamed, annotated an
   await page.getByTestId('copy-link').click();
   await expect(page.getByTestId('copy-note')).toHaveText('Copied.');
   const link = await page.evaluate(() => navigator.clipboard.readText());
-  expect(link).toMatch(/#v=2&z=[\w-]+$/);
+  expect(link).toMatch(/#v=3&z=[\w-]+$/);
   expect(decodeLinkHash(new URL(link).hash).spec.seed).toBe(1);
   const elsewhere = await browser.newContext();
   const fresh = await elsewhere.newPage();

@@ -29,14 +29,16 @@ test('trains a small InterLayer model beside the baselines; its link replays the
   await expect(page.getByTestId('training-panel')).toBeVisible();
   await expect(page.getByTestId('run')).toBeEnabled();
 
-  // The reference design's defaults are the form's starting values.
-  await expect(page.getByTestId('field-lr')).toHaveValue('0.0001');
+  // Learning rate, batch size, epochs and patience start at auto (chosen from the data); the rest at the reference design's.
+  await expect(page.getByTestId('field-preset')).toHaveValue('auto');
+  await expect(page.getByTestId('field-lr')).toHaveValue('auto');
+  await expect(page.getByTestId('field-epochs')).toHaveValue('auto');
   await expect(page.getByTestId('field-wd')).toHaveValue('0.01');
   await expect(page.getByTestId('field-clip')).toHaveValue('1');
   await expect(page.getByTestId('field-drop')).toHaveValue('0.1');
   await expect(page.getByTestId('field-ctx')).toHaveValue('3');
   await expect(page.getByTestId('field-hor')).toHaveValue('2');
-  await expect(page.getByTestId('field-batch')).toHaveValue('16');
+  await expect(page.getByTestId('field-batch')).toHaveValue('auto');
   await expect(page.getByTestId('field-sched')).toHaveValue('cosine');
   // A refused value stays in the box with the reason, and the experiment keeps the last good one.
   await page.getByTestId('field-ctx').fill('99');
@@ -67,7 +69,7 @@ test('trains a small InterLayer model beside the baselines; its link replays the
   await expect(page.getByTestId('copy-note')).toHaveText('Copied.');
   const link = await page.evaluate(() => navigator.clipboard.readText());
   expect(link).toBe(await page.getByTestId('experiment-link').inputValue());
-  expect(link).toMatch(/#v=2&z=[\w-]+$/);
+  expect(link).toMatch(/#v=3&z=[\w-]+$/);
 
   const other = await context.newPage();
   await other.goto(link);
@@ -92,4 +94,19 @@ test('stop and resume finish the same run', async ({ page }) => {
   await page.getByTestId('resume').click();
   await expect(page.getByTestId('training-status')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
   await expect(page.locator('[data-testid="result-row"][data-name="interlayer"]')).toHaveCount(1);
+});
+
+test('trains the sequence model at its default schedule beside the baselines, on the CPU engine', async ({ page }) => {
+  // Only the width is set small; learning rate, epochs, batch size and early stopping are chosen from the data.
+  await page.goto('/#panel=training&model=sequence&hidden=16');
+  await expect(page.getByTestId('model-description')).toHaveAttribute('data-model', 'sequence');
+  await expect(page.getByTestId('field-epochs')).toHaveValue('auto');
+  await runAndWait(page);
+  const row = page.locator('[data-testid="result-row"][data-name="sequence"]');
+  await expect(row).toHaveCount(1);
+  const pct = async (name: string) => Number((await page.locator(`[data-testid="result-row"][data-name="${name}"] [data-metric="recallAtK@1"]`).innerText()).replace('%', ''));
+  // At default settings the learned model is above the Markov and temporal baselines on the demo set's test sequences.
+  const seq = await pct('sequence');
+  expect(seq).toBeGreaterThan(await pct('markov'));
+  expect(seq).toBeGreaterThan(await pct('temporal'));
 });

@@ -32,10 +32,24 @@ describe('speclab eval with learned predictors', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     // The Mixtral trace has no tokens: token-aware is left out, saying why.
-    expect(Object.keys(out)).toEqual(['random', 'frequency', 'markov', 'temporal', 'interlayer', 'stats-aware', 'ensemble', 'joint', 'attention']);
+    expect(Object.keys(out)).toEqual(['random', 'frequency', 'markov', 'temporal', 'interlayer', 'stats-aware', 'ensemble', 'joint', 'attention', 'sequence']);
     expect(r.stderr).toMatch(/token-aware: left out: the token-aware model needs token ids or token text/);
     for (const n of ['random', 'frequency', 'markov', 'temporal']) expect(out[n].kind).toBe('baseline');
-    for (const n of ['interlayer', 'stats-aware', 'ensemble', 'joint', 'attention']) expect(out[n]).toMatchObject({ kind: 'learned', samples: out.frequency.samples });
+    for (const n of ['interlayer', 'stats-aware', 'ensemble', 'joint', 'attention', 'sequence']) {
+      expect(out[n]).toMatchObject({ kind: 'learned', samples: out.frequency.samples });
+      // How each trained, and the residual baselines chosen on validation.
+      expect(out[n].training).toMatchObject({ epochs: 1, path: expect.stringMatching(/^(tfjs|fused|cpu)$/) });
+      expect(out[n].training.samples).toBeGreaterThan(0);
+      expect(out[n].training.seconds).toBeGreaterThan(0);
+      expect(out[n].training.samplesPerSecond).toBeGreaterThan(0);
+      expect(out[n].blend.steps).toHaveLength(2);
+    }
+    expect(out.sequence.training.path).toBe('cpu');
+    expect(out.interlayer.training.backend).toContain('cpu');
+    // Exactly one predictor is chosen, on validation; every candidate carries its validation recall.
+    expect(Object.values(out).filter((p) => (p as { chosen?: boolean }).chosen)).toHaveLength(1);
+    for (const n of Object.keys(out)) expect(out[n].validationRecallAtK).toHaveLength(2);
+    expect(r.stderr).toMatch(/chosen on validation: /);
     expect(out.interlayer.recallAtK).toHaveLength(2);
     expect(out.interlayer.exact).toHaveLength(2);
     expect(r.stderr).toContain('interlayer: tfjs backend cpu');

@@ -5,7 +5,13 @@
 import type { TraceShape } from '../core/trace/types';
 import type { BackendReport } from './backend';
 import { BACKEND_NAMES, LEARNED_PREDICTORS, parseInterLayerConfig, type BackendName, type InterLayerConfig, type LearnedPredictorName } from './config';
-import type { AnyPredictor } from './evaluatePredictors';
+import { chooseOnValidation, trainingReport, type AnyPredictor } from './evaluatePredictors';
+import { BASELINES } from '../core/predictors/baselines';
+import type { TaskSpec } from '../core/tasks/task';
+import type { TraceSet } from '../core/trace/types';
+import type { TrainingSummary } from './trainingSession';
+import type { BlendReport } from './blend';
+import type { LearnedPredictor } from './learnedPredictor';
 
 export const LEARNED_CLI_OPTIONS = {
   epochs: { type: 'string' },
@@ -22,6 +28,8 @@ export function isLearned(name: string): name is LearnedPredictorName {
 }
 
 let backend: Promise<BackendReport> | null = null;
+/** The learned models built in this process by name (without their residual baselines), for the ensemble to reuse. */
+const built = new Map<string, LearnedPredictor>();
 
 /**
  * Builds a learned predictor from the CLI's options (seed from --seed, context and horizon from the task at fit
@@ -55,23 +63,67 @@ export async function makeLearnedPredictor(
 ): Promise<AnyPredictor> {
   const { config, backend: wanted } = learnedOptions(values, seed);
   const { initBackend, describeBackend } = await import('./backend');
-  if (!backend) {
+  // The sequence model trains on its own CPU engine: no tfjs backend to start for it.
+  if (!backend && name !== 'sequence') {
     // An explicit --backend is that backend or an error, never a silent fallback (timings and numbers depend on it).
     backend = initBackend(wanted ? [wanted] : ['webgpu', 'wasm', 'cpu']);
     backend.then((r) => log(`${name}: tfjs backend ${describeBackend(r)}\n`)).catch(() => {});
   }
-  await backend;
+  if (backend) await backend;
   const { LEARNED } = await import('./learnedPredictor');
-  return LEARNED[name](shape, seed, {
+  const made = LEARNED[name](shape, seed, {
     config,
     log,
+    // The ensemble reuses InterLayer and stats-aware when this run trains them on their own (built first).
+    reuse: name === 'ensemble' ? { interlayer: built.get('interlayer'), 'stats-aware': built.get('stats-aware') } : undefined,
     hooks: {
       onEpoch: (m) =>
         log(
-          `${name} epoch ${m.epoch}/${config.epochs}: train loss ${m.trainLoss.toFixed(4)} recall@k ${m.trainRecall.map((r) => r.toFixed(3)).join('/')}` +
+          `${name} epoch ${m.epoch}${config.epochs === 'auto' ? '' : `/${config.epochs}`}: train loss ${m.trainLoss.toFixed(4)} recall@k ${m.trainRecall.map((r) => r.toFixed(3)).join('/')}` +
             (m.valLoss === null ? '' : `, val loss ${m.valLoss.toFixed(4)} recall@k ${m.valRecall!.map((r) => r.toFixed(3)).join('/')}`) +
             ` (${m.seconds.toFixed(1)} s, ${Math.round(m.samplesPerSecond)} windows/s)\n`,
         ),
     },
   });
+  const inner = (made as LearnedPredictor & { inner?: LearnedPredictor }).inner;
+  if (inner) built.set(name, inner);
+  return made;
+}
+
+/**
+ * Adds to `eval`'s results, per learned predictor, how it trained (`training`) and its residual blend (`blend`),
+ * and marks the predictor chosen on the validation split (`chosen: true`; every candidate gets its
+ * `validationRecallAtK`). Never looks at the test split.
+ */
+export async function describeLearned(
+  predictors: AnyPredictor[],
+  results: Record<string, Record<string, unknown>>,
+  train: TraceSet,
+  task: TaskSpec,
+  values: Record<string, string | boolean | undefined>,
+  seed: number,
+  log: (line: string) => void,
+): Promise<void> {
+  const learned = predictors.filter((p) => p.kind === 'learned') as (AnyPredictor & { training?: TrainingSummary | null; blend?: BlendReport | null })[];
+  if (!learned.length) return;
+  const { config } = learnedOptions(values, seed);
+  const { describeBackend } = await import('./backend');
+  const backendText = backend ? describeBackend(await backend) : 'none';
+  for (const p of learned) {
+    if (p.training) results[p.name].training = trainingReport(p.training, backendText);
+    if (p.blend) results[p.name].blend = p.blend;
+  }
+  const baselines = predictors.filter((p) => p.kind === 'baseline').map((p) => BASELINES[p.name](train.manifest, seed));
+  const chosen = await chooseOnValidation(
+    baselines,
+    learned.map((p) => ({ name: p.name, recall: p.blend ? p.blend.steps.map((s) => s.recall) : null })),
+    train,
+    task,
+    config.valFraction,
+    seed,
+  );
+  if (!chosen) return;
+  for (const [name, r] of Object.entries(chosen.candidates)) if (results[name]) results[name].validationRecallAtK = r;
+  results[chosen.name].chosen = true;
+  log(`chosen on validation: ${chosen.name} (recall@k ${chosen.recallAtK.map((r) => r.toFixed(3)).join('/')})\n`);
 }

@@ -1,11 +1,32 @@
+import { resolveSchedule } from './schedule';
+import { scheduleConfigOf } from './config';
 import { describe, expect, it } from 'vitest';
 import { backendOrder, DEFAULT_INTERLAYER, interLayerConfigSchema, parseInterLayerConfig } from './config';
 
 describe('InterLayer config', () => {
-  it('defaults to the reference design', () => {
-    expect(DEFAULT_INTERLAYER).toMatchObject({ lr: 1e-4, lrSchedule: 'cosine', weightDecay: 0.01, clipNorm: 1, dropout: 0.1, context: 3, horizon: 2, batchSize: 16 });
+  it('defaults to a schedule chosen from the data, the rest at the reference design', () => {
+    expect(DEFAULT_INTERLAYER).toMatchObject({ preset: 'auto', lr: 'auto', epochs: 'auto', batchSize: 'auto', earlyStoppingPatience: 'auto', lrSchedule: 'cosine', weightDecay: 0.01, clipNorm: 1, dropout: 0.1, context: 3, horizon: 2 });
     expect(parseInterLayerConfig({})).toEqual(DEFAULT_INTERLAYER);
-    expect(parseInterLayerConfig({ lr: 0.003, layerSpecificHeads: true })).toMatchObject({ lr: 0.003, layerSpecificHeads: true, epochs: 5 });
+    expect(parseInterLayerConfig({ lr: 0.003, layerSpecificHeads: true })).toMatchObject({ lr: 0.003, layerSpecificHeads: true, epochs: 'auto' });
+    expect(() => parseInterLayerConfig({ lr: 'fast' })).toThrow(/lr/);
+  });
+
+  it('resolves auto from the data, the reference preset to the reference design, and a set value over both', () => {
+    const data = { trainTokens: 20000, windowsPerToken: 22, hasValidation: true };
+    const auto = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({})), data);
+    expect(auto).toMatchObject({ lr: 3e-3, batchSize: 128, epochs: 7, patience: 5, from: { lr: 'auto', epochs: 'auto' } });
+    expect(auto.warmupSteps).toBeGreaterThan(0);
+    // Per-window models: a budget of windows, a large set sampled to whole sequences.
+    const windows = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({})), data, 'windows');
+    expect(windows.maxTrainTokens).toBeLessThan(data.trainTokens);
+    expect(windows.epochs).toBe(3);
+    const ref = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({ preset: 'reference' })), data, 'windows');
+    expect(ref).toMatchObject({ lr: 1e-4, batchSize: 16, epochs: 5, patience: 0, warmupSteps: 0, maxTrainTokens: Infinity, from: { lr: 'reference' } });
+    const set = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({ preset: 'reference', epochs: 2 })), data);
+    expect(set).toMatchObject({ epochs: 2, lr: 1e-4, from: { epochs: 'config', lr: 'reference' } });
+    // Small data: more epochs, smaller batches, early stopping only with a validation split.
+    const small = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({})), { trainTokens: 150, windowsPerToken: 28, hasValidation: false });
+    expect(small).toMatchObject({ batchSize: 8, epochs: 60, patience: 0 });
   });
 
   it.each([

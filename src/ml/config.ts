@@ -15,13 +15,19 @@ export function backendOrder(preferred: BackendName | 'auto' = 'auto'): BackendN
 }
 
 /** Learned predictors the CLI and the notebook can train (their code is in src/ml, loaded only when used). */
-export const LEARNED_PREDICTORS = ['interlayer', 'stats-aware', 'ensemble', 'joint', 'token-aware', 'attention'] as const;
+export const LEARNED_PREDICTORS = ['interlayer', 'stats-aware', 'ensemble', 'joint', 'token-aware', 'attention', 'sequence'] as const;
 export type LearnedPredictorName = (typeof LEARNED_PREDICTORS)[number];
 
-/** The reference design's training defaults (docs in ../shared/docs/REFERENCE-DESIGN.md), sized down for the browser. */
+/**
+ * Training defaults. `lr`, `epochs`, `batchSize` and `earlyStoppingPatience` default to `auto`: chosen from the
+ * data (src/ml/schedule.ts) under preset `auto`, or the reference design's settings (lr 1e-4, batch 16, 5 epochs,
+ * no early stopping; ../shared/docs/REFERENCE-DESIGN.md) under preset `reference`. A number always wins.
+ */
 const DEFAULTS = {
+  /** How `auto` values are chosen: from the data, or the reference design's settings. */
+  preset: 'auto',
   /** Peak learning rate (AdamW). */
-  lr: 1e-4,
+  lr: 'auto',
   /** 'cosine' anneals the rate from `lr` to 0 over all training steps; 'constant' keeps it. */
   lrSchedule: 'cosine',
   /** Decoupled (AdamW) weight decay on weight matrices; biases and embeddings are not decayed. */
@@ -33,7 +39,7 @@ const DEFAULTS = {
   context: 3,
   /** Horizon H: predict the top-k sets at l+1..l+H, one head per step. */
   horizon: 2,
-  batchSize: 16,
+  batchSize: 'auto',
   embeddingDim: 32,
   /** LSTM units (the reference used more; larger is slower on CPU/WASM). */
   hiddenUnits: 64,
@@ -43,12 +49,12 @@ const DEFAULTS = {
   vocabSize: 4096,
   /** Train on context lengths drawn from 1..C per sample (earlier layers masked), so one model serves any length. */
   dynamicContext: false,
-  epochs: 5,
+  epochs: 'auto',
   seed: 0,
   /** One output head per (target layer, horizon step) instead of one per horizon step shared by all layers. */
   layerSpecificHeads: false,
   /** Stop after this many epochs without a better validation loss; 0 = never stop early. */
-  earlyStoppingPatience: 0,
+  earlyStoppingPatience: 'auto',
   /** Share of the training sequences held out for validation (split by sequence); 0 = no validation. */
   valFraction: 0.1,
   /** On the WebGPU backend, train with the fused WGSL step (src/ml/fused) instead of tfjs ops; same math. */
@@ -57,6 +63,9 @@ const DEFAULTS = {
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.number().min(min).max(max);
+/** A number, or 'auto': chosen from the data (or by the reference preset). */
+const orAuto = <T extends z.ZodNumber>(n: T) => z.union([z.literal('auto'), n]);
+export const PRESETS = ['auto', 'reference'] as const;
 
 /**
  * Every field has its default, so `interLayerConfigSchema.parse({})` is the default config and a URL only needs
@@ -64,23 +73,24 @@ const num = (min: number, max: number) => z.number().min(min).max(max);
  */
 export const interLayerConfigSchema = z
   .object({
-    lr: num(1e-7, 1).default(DEFAULTS.lr),
+    preset: z.enum(PRESETS).default(DEFAULTS.preset),
+    lr: orAuto(num(1e-7, 1)).default(DEFAULTS.lr),
     lrSchedule: z.enum(['cosine', 'constant']).default(DEFAULTS.lrSchedule),
     weightDecay: num(0, 1).default(DEFAULTS.weightDecay),
     clipNorm: num(0, 1000).default(DEFAULTS.clipNorm),
     dropout: num(0, 0.9).default(DEFAULTS.dropout),
     context: int(1, 16).default(DEFAULTS.context),
     horizon: int(1, 8).default(DEFAULTS.horizon),
-    batchSize: int(1, 4096).default(DEFAULTS.batchSize),
+    batchSize: orAuto(int(1, 4096)).default(DEFAULTS.batchSize),
     embeddingDim: int(1, 1024).default(DEFAULTS.embeddingDim),
     hiddenUnits: int(1, 2048).default(DEFAULTS.hiddenUnits),
     history: int(0, 16).default(DEFAULTS.history),
     vocabSize: int(2, 1 << 20).default(DEFAULTS.vocabSize),
     dynamicContext: z.boolean().default(DEFAULTS.dynamicContext),
-    epochs: int(1, 1000).default(DEFAULTS.epochs),
+    epochs: orAuto(int(1, 1000)).default(DEFAULTS.epochs),
     seed: int(0, 0xffffffff).default(DEFAULTS.seed),
     layerSpecificHeads: z.boolean().default(DEFAULTS.layerSpecificHeads),
-    earlyStoppingPatience: int(0, 1000).default(DEFAULTS.earlyStoppingPatience),
+    earlyStoppingPatience: orAuto(int(0, 1000)).default(DEFAULTS.earlyStoppingPatience),
     valFraction: num(0, 0.5).default(DEFAULTS.valFraction),
     fusedTraining: z.boolean().default(DEFAULTS.fusedTraining),
   })
@@ -88,7 +98,7 @@ export const interLayerConfigSchema = z
 
 export type InterLayerConfig = z.output<typeof interLayerConfigSchema>;
 
-/** The defaults as a full config (lr 1e-4 cosine, wd 0.01, clip 1.0, dropout 0.1, C 3, H 2, batch 16, ...). */
+/** The defaults as a full config (preset auto: lr, epochs, batch and patience from the data; wd 0.01, clip 1.0, dropout 0.1, C 3, H 2, ...). */
 export const DEFAULT_INTERLAYER: Readonly<InterLayerConfig> = Object.freeze(interLayerConfigSchema.parse({}));
 /** What a URL or a form may give: any subset of the fields. */
 export type InterLayerConfigInput = z.input<typeof interLayerConfigSchema>;
@@ -101,7 +111,13 @@ export function parseInterLayerConfig(input: unknown): InterLayerConfig {
   const r = interLayerConfigSchema.safeParse(input);
   if (!r.success) throw new Error(`invalid InterLayer config: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const c = r.data;
-  if (c.earlyStoppingPatience > 0 && c.valFraction === 0)
+  if (typeof c.earlyStoppingPatience === 'number' && c.earlyStoppingPatience > 0 && c.valFraction === 0)
     throw new Error('invalid InterLayer config: earlyStoppingPatience needs a validation split (valFraction > 0)');
   return c;
+}
+
+/** A config's schedule fields as src/ml/schedule.ts takes them ('auto' → undefined). */
+export function scheduleConfigOf(c: InterLayerConfig): import('./schedule').ScheduleConfig {
+  const v = <T>(x: T | 'auto'): T | undefined => (x === 'auto' ? undefined : x);
+  return { preset: c.preset, lrSchedule: c.lrSchedule, lr: v(c.lr), epochs: v(c.epochs), batchSize: v(c.batchSize), earlyStoppingPatience: v(c.earlyStoppingPatience) };
 }

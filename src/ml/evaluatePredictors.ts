@@ -22,3 +22,71 @@ export async function evaluatePredictors(predictors: AnyPredictor[], train: Trac
   }
   return out;
 }
+
+/** How a learned predictor trained, as `eval --json` reports it. */
+export interface TrainingReport {
+  /** Windows in the training part (after the validation split and any sampling), per epoch. */
+  samples: number;
+  epochs: number;
+  seconds: number;
+  samplesPerSecond: number;
+  backend: string;
+  path: string;
+}
+
+export function trainingReport(summary: { trainWindows: number; epochsRun: number; history: { seconds: number }[]; trainingPath: string }, backend: string): TrainingReport {
+  const seconds = summary.history.reduce((a, e) => a + e.seconds, 0);
+  return {
+    samples: summary.trainWindows,
+    epochs: summary.epochsRun,
+    seconds,
+    samplesPerSecond: seconds > 0 ? (summary.trainWindows * summary.epochsRun) / seconds : 0,
+    backend: summary.trainingPath === 'cpu' ? 'cpu (TypeScript engine, no tfjs backend)' : backend,
+    path: summary.trainingPath,
+  };
+}
+
+/**
+ * The predictor to use, chosen on validation (never on the test split): the baselines are fitted on the training
+ * part of the validation split and scored on its held-out sequences; a learned predictor brings the validation
+ * recall its residual blend was chosen with (same split, same windows). Returns null without a validation split.
+ */
+export async function chooseOnValidation(
+  baselines: Predictor[],
+  learned: { name: string; recall: number[] | null }[],
+  train: TraceSet,
+  task: TaskSpec,
+  valFraction: number,
+  seed: number,
+): Promise<{ name: string; recallAtK: number[]; candidates: Record<string, number[]> } | null> {
+  const { validationSplit } = await import('./windows');
+  const { keptRuns } = await import('../core/tasks/task');
+  const { MAX_BLEND_TOKENS } = await import('./blend');
+  const split = validationSplit(train, valFraction, seed);
+  if (!split.val) return null;
+  const part = (keep: (ci: number, t: number) => boolean): TraceSet => {
+    const chunks: TraceSet['chunks'] = [];
+    train.chunks.forEach((c, ci) => keptRuns(c, train.manifest, (t) => keep(ci, t), chunks));
+    return { manifest: train.manifest, chunks };
+  };
+  const fitPart = part(split.train);
+  const val = part(split.val);
+  const chunks: TraceSet['chunks'] = [];
+  let n = 0;
+  for (const c of val.chunks) {
+    if (n >= MAX_BLEND_TOKENS) break;
+    chunks.push(c);
+    n += c.tokens;
+  }
+  const valPart = { manifest: val.manifest, chunks };
+  const candidates: Record<string, number[]> = {};
+  for (const b of baselines) {
+    await b.fit(fitPart, task);
+    candidates[b.name] = scorePredictor(b, valPart, task).recallAtK;
+  }
+  for (const l of learned) if (l.recall) candidates[l.name] = l.recall;
+  let best: string | null = null;
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  for (const [name, r] of Object.entries(candidates)) if (best === null || mean(r) > mean(candidates[best])) best = name;
+  return best === null ? null : { name: best, recallAtK: candidates[best], candidates };
+}

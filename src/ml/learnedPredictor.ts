@@ -12,6 +12,9 @@ import type { TraceSet, TraceShape } from '../core/trace/types';
 import type { PredictionContext, Predictor } from '../core/predictors/types';
 import { parseInterLayerConfig, type InterLayerConfigInput, type LearnedPredictorName } from './config';
 import { TrainingSession, type TrainingHooks, type TrainingSummary } from './trainingSession';
+import type { TrainingRun } from './trainingRun';
+import { sequencePredictor } from './sequence/sequencePredictor';
+import { withBaselines } from './blend';
 import { buildWindows, type Windows } from './windows';
 import { ensemblePredictor } from './models/ensemble';
 import { modelPredictor } from './models/modelPredictor';
@@ -24,7 +27,7 @@ export interface LearnedPredictor extends Predictor {
   prepare(test: TraceSet, task: TaskSpec): Promise<void>;
   /** The training run of the last fit(), or null before it. */
   readonly training: TrainingSummary | null;
-  readonly session: TrainingSession | null;
+  readonly session: TrainingRun | null;
   /** Continues a stopped fit() (default: the session's run()); for predictors that train several sessions. */
   resume?(hooks?: TrainingHooks): Promise<void>;
   dispose(): void;
@@ -126,14 +129,33 @@ export interface LearnedFactoryOptions {
   hooks?: TrainingHooks;
   /** Notes on what a model took from the training split (e.g. its vocabulary). */
   log?: (line: string) => void;
+  /** The ensemble's members when they are trained on their own in the same run (see EnsembleOptions.reuse). */
+  reuse?: Partial<Record<'interlayer' | 'stats-aware', LearnedPredictor>>;
 }
 
-/** Learned predictors by name (see LEARNED_PREDICTORS in config.ts); `seed` overrides the config's seed. */
-export const LEARNED: Record<LearnedPredictorName, (shape: TraceShape, seed: number, opts?: LearnedFactoryOptions) => LearnedPredictor> = {
+type LearnedFactory = (shape: TraceShape, seed: number, opts?: LearnedFactoryOptions) => LearnedPredictor;
+
+/** Each model's own predictor, without the residual baselines. */
+const MODELS: Record<LearnedPredictorName, LearnedFactory> = {
   interlayer: (shape, seed, o = {}) => interLayerPredictor(shape, { config: { ...o.config, seed }, hooks: o.hooks }),
   'stats-aware': (shape, seed, o = {}) => modelPredictor('stats-aware', shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
-  ensemble: (shape, seed, o = {}) => ensemblePredictor(shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
+  ensemble: (shape, seed, o = {}) => ensemblePredictor(shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log, reuse: o.reuse }),
   joint: (shape, seed, o = {}) => modelPredictor('joint', shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
   'token-aware': (shape, seed, o = {}) => modelPredictor('token-aware', shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
   attention: (shape, seed, o = {}) => modelPredictor('attention', shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }),
+  sequence: (shape, seed, o = {}) => sequencePredictor(shape, { config: parseInterLayerConfig({ ...o.config, seed }), hooks: o.hooks, log: o.log }),
 };
+
+/**
+ * Learned predictors by name (see LEARNED_PREDICTORS in config.ts); `seed` overrides the config's seed. Every one
+ * carries the Markov and temporal baselines as residual logits weighted on the validation split (blend.ts).
+ */
+export const LEARNED: Record<LearnedPredictorName, LearnedFactory> = Object.fromEntries(
+  Object.entries(MODELS).map(([name, make]) => [
+    name,
+    (shape: TraceShape, seed: number, o: LearnedFactoryOptions = {}) => {
+      const c = parseInterLayerConfig({ ...o.config, seed });
+      return withBaselines(make(shape, seed, o), shape, c, o.log);
+    },
+  ]),
+) as unknown as Record<LearnedPredictorName, LearnedFactory>;

@@ -16,6 +16,10 @@ import { bceWithLogits, InterLayerModel, multiHot, ownedVariable, recallHits, ty
 import { buildWindows, validationSplit, type RowFilter, type ValidationSplit, type Windows } from './windows';
 import type { ModelFactory } from './models/speculationModel';
 import { activeWebGpuBackend, FusedInterLayerTrainer } from './fused/fusedTrainer';
+import { resolveSchedule, type Schedule } from './schedule';
+import { scheduleConfigOf } from './config';
+import { windowsPerToken } from '../core/tasks/task';
+import type { TrainingRun } from './trainingRun';
 
 export interface EpochMetrics {
   /** 1-based. */
@@ -63,8 +67,8 @@ export interface TrainingSummary {
   trainWindows: number;
   valWindows: number;
   validation: ValidationSplit['how'];
-  /** 'fused': the WGSL training step of src/ml/fused; 'tfjs': tfjs ops and autodiff. */
-  trainingPath: 'fused' | 'tfjs';
+  /** 'fused': the WGSL training step of src/ml/fused; 'tfjs': tfjs ops and autodiff; 'cpu': the plain-TypeScript engine (src/ml/sequence). */
+  trainingPath: 'fused' | 'tfjs' | 'cpu';
 }
 
 /** Windows uploaded to the device (ids as float32). */
@@ -118,8 +122,43 @@ export interface SessionOptions {
   windows?: (set: TraceSet, task: TaskSpec, keep?: RowFilter) => Windows;
 }
 
-export class TrainingSession {
+/** Validation passes score at most this many tokens (a seeded sample of whole held-out sequences). */
+const MAX_VAL_TOKENS = 4000;
+
+function countRows(set: TraceSet, keep: RowFilter): number {
+  let n = 0;
+  set.chunks.forEach((c, ci) => {
+    for (let t = 0; t < c.tokens; t++) if (keep(ci, t)) n++;
+  });
+  return n;
+}
+
+/** Rows of `keep` restricted to whole sequences drawn in a seeded order until about `maxTokens` tokens. */
+function sampledRows(set: TraceSet, keep: RowFilter, maxTokens: number, seed: number): RowFilter {
+  const sizes = new Map<number, number>();
+  set.chunks.forEach((c, ci) => {
+    for (let t = 0; t < c.tokens; t++) if (keep(ci, t)) sizes.set(c.seq[t], (sizes.get(c.seq[t]) ?? 0) + 1);
+  });
+  const seqs = [...sizes.keys()].sort((a, b) => a - b);
+  const rnd = createRng(seed ^ 0x5a3c9e1);
+  for (let i = seqs.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [seqs[i], seqs[j]] = [seqs[j], seqs[i]];
+  }
+  const chosen = new Set<number>();
+  let n = 0;
+  for (const q of seqs) {
+    if (n >= maxTokens) break;
+    chosen.add(q);
+    n += sizes.get(q)!;
+  }
+  return (ci, t) => keep(ci, t) && chosen.has(set.chunks[ci].seq[t]);
+}
+
+export class TrainingSession implements TrainingRun {
   readonly config: InterLayerConfig;
+  /** Learning rate, epochs, batch size and patience as resolved from the config and the data (schedule.ts). */
+  readonly schedule: Schedule;
   readonly model: InterLayerModel;
   readonly totalSteps: number;
   readonly stepsPerEpoch: number;
@@ -160,14 +199,20 @@ export class TrainingSession {
     const { numLayers, numExperts, topK } = trainSet.manifest;
     this.split = validationSplit(trainSet, c.valFraction, c.seed);
     const windows = opts.windows ?? buildWindows;
-    const trainW = windows(trainSet, task, this.split.train);
+    const trainTokens = countRows(trainSet, this.split.train);
+    this.schedule = resolveSchedule(scheduleConfigOf(c), { trainTokens, windowsPerToken: windowsPerToken(numLayers, task), hasValidation: this.split.val !== null }, 'windows');
+    // Under `auto` a large set trains on a seeded sample of whole training sequences (the schedule's budget).
+    const trainKeep = trainTokens > this.schedule.maxTrainTokens ? sampledRows(trainSet, this.split.train, this.schedule.maxTrainTokens, c.seed) : this.split.train;
+    const trainW = windows(trainSet, task, trainKeep);
     if (!trainW.count) throw new Error('the training set has no windows (too few tokens or layers)');
-    const valW = this.split.val ? windows(trainSet, task, this.split.val) : null;
+    const valKeep = this.split.val && this.split.valTokens > MAX_VAL_TOKENS ? sampledRows(trainSet, this.split.val, MAX_VAL_TOKENS, c.seed ^ 0x7a11) : this.split.val;
+    const valW = valKeep ? windows(trainSet, task, valKeep) : null;
     this.evalBatchSize = opts.evalBatchSize ?? 1024;
-    this.stepsPerEpoch = Math.ceil(trainW.count / c.batchSize);
+    const batchSize = this.schedule.batchSize;
+    this.stepsPerEpoch = Math.ceil(trainW.count / batchSize);
     // About ten progress reports per epoch, and at least every 50 steps (how long a stop() may wait).
     this.syncEvery = opts.syncEvery ?? Math.min(50, Math.ceil(this.stepsPerEpoch / 10));
-    this.totalSteps = this.stepsPerEpoch * c.epochs;
+    this.totalSteps = this.stepsPerEpoch * this.schedule.epochs;
     const shape = { numLayers, numExperts, topK, ...task, embeddingDim: c.embeddingDim, hiddenUnits: c.hiddenUnits, layerSpecificHeads: c.layerSpecificHeads };
     // Other models have InterLayer's public surface (params, forward, readWeights, dispose); see speculationModel.ts.
     this.model = opts.model ? (opts.model(shape, c.seed) as unknown as InterLayerModel) : new InterLayerModel(shape, c.seed);
@@ -175,7 +220,7 @@ export class TrainingSession {
     this.train = upload(trainW);
     this.val = valW && valW.count ? upload(valW) : null;
     const gpu = c.fusedTraining && !opts.model ? activeWebGpuBackend() : null;
-    if (gpu) this.fused = new FusedInterLayerTrainer(gpu, this.model.shape, this.train, { batchSize: c.batchSize, weightDecay: c.weightDecay, clipNorm: c.clipNorm, dropout: c.dropout });
+    if (gpu) this.fused = new FusedInterLayerTrainer(gpu, this.model.shape, this.train, { batchSize, weightDecay: c.weightDecay, clipNorm: c.clipNorm, dropout: c.dropout });
   }
 
   /** How training steps run: 'fused' (one WGSL command buffer per step) or 'tfjs' (tfjs ops and autodiff). */
@@ -271,8 +316,8 @@ export class TrainingSession {
           this._state = 'stopped';
           return null;
         }
-        const start = this.batchInEpoch * c.batchSize;
-        this.trainStep(start, Math.min(c.batchSize, n - start));
+        const start = this.batchInEpoch * this.schedule.batchSize;
+        this.trainStep(start, Math.min(this.schedule.batchSize, n - start));
         this.batchInEpoch++;
         this._step++;
         if (this._step % this.syncEvery === 0) {
@@ -280,7 +325,7 @@ export class TrainingSession {
           // messages (a stop() from the page) get through: on CPU/WASM the read resolves as a microtask.
           const loss = await this.readLossSum();
           await new Promise((resolve) => setTimeout(resolve, 0));
-          hooks.onProgress?.({ epoch: this._epoch + 1, step: this._step, totalSteps: this.totalSteps, trainLoss: loss / Math.min(n, this.batchInEpoch * c.batchSize) });
+          hooks.onProgress?.({ epoch: this._epoch + 1, step: this._step, totalSteps: this.totalSteps, trainLoss: loss / Math.min(n, this.batchInEpoch * this.schedule.batchSize) });
         }
       }
       let lossSum: ArrayLike<number>;
@@ -310,7 +355,7 @@ export class TrainingSession {
       this._epoch++;
       this.bestEpoch = this._epoch;
       await this.earlyStopping(m);
-      if (this._epoch >= c.epochs && !this.doneReason) this.doneReason = 'epochs';
+      if (this._epoch >= this.schedule.epochs && !this.doneReason) this.doneReason = 'epochs';
       this._state = this.doneReason ? 'done' : 'ready';
       hooks.onEpoch?.(m);
       return m;
@@ -321,8 +366,8 @@ export class TrainingSession {
   }
 
   private lrAt(step: number): number {
-    const c = this.config;
-    return c.lrSchedule === 'cosine' ? cosineLr(c.lr, step, this.totalSteps) : c.lr;
+    const lr = this.schedule.lr;
+    return this.config.lrSchedule === 'cosine' ? cosineLr(lr, step, this.totalSteps) : lr;
   }
 
   private beginEpoch(): void {
@@ -415,7 +460,7 @@ export class TrainingSession {
 
   /** Early stopping on validation loss: keeps the best weights on the device and restores them when it stops. */
   private async earlyStopping(m: EpochMetrics): Promise<void> {
-    const patience = this.config.earlyStoppingPatience;
+    const patience = this.schedule.patience;
     if (patience <= 0 || m.valLoss === null) return;
     if (!this.best || m.valLoss < this.best.loss) {
       if (this.best) tf.dispose(this.best.weights);
@@ -424,7 +469,7 @@ export class TrainingSession {
       return;
     }
     this.sinceBest++;
-    const last = this._epoch >= this.config.epochs;
+    const last = this._epoch >= this.schedule.epochs;
     if (this.sinceBest >= patience || last) {
       if (this.sinceBest >= patience) this.doneReason = 'early-stopping';
       this.model.variables.forEach((v, i) => v.assign(this.best!.weights[i]));

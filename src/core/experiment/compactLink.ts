@@ -13,8 +13,9 @@ import { decodeSpecHash, encodeSpecHash, URL_LIMITS, type DecodedSpec } from './
 import { defaultSpec } from './spec';
 import { quote } from './traceRef';
 
-export const COMPACT_LINK_VERSION = 2;
-export const LINK_VERSIONS = [1, COMPACT_LINK_VERSION] as const;
+/** The compact version links are written in; version 2 (an earlier dictionary) is still read. */
+export const COMPACT_LINK_VERSION = 3;
+export const LINK_VERSIONS = [1, 2, COMPACT_LINK_VERSION] as const;
 
 /**
  * The preset dictionary of version 2. Frozen: changing one character makes every version-2 link unreadable
@@ -23,6 +24,16 @@ export const LINK_VERSIONS = [1, COMPACT_LINK_VERSION] as const;
 const DICTIONARY_V2 = new TextEncoder().encode(
   'v=1&trace=demo&ctx=3&hor=2&test=0.2&model=interlayer&lr=0.0001&sched=cosine&wd=0.01&clip=1&drop=0.1&batch=16&emb=32&hidden=64&epochs=5&lsh=0&patience=0&val=0.1&seed=0&backend=auto&panel=overview&layer=0',
 );
+
+/**
+ * The preset dictionary of version 3: the version-1 default hash once the schedule fields defaulted to `auto`
+ * (preset, lr, batch, epochs, patience) and the sequence model existed. Frozen like version 2's.
+ */
+const DICTIONARY_V3 = new TextEncoder().encode(
+  'v=1&trace=demo&ctx=3&hor=2&test=0.2&model=interlayer&hist=2&vocab=4096&dynctx=0&preset=auto&lr=auto&sched=cosine&wd=0.01&clip=1&drop=0.1&batch=auto&emb=32&hidden=64&epochs=auto&lsh=0&patience=auto&val=0.1&fused=1&seed=0&backend=auto&panel=overview&layer=0&model=sequence',
+);
+
+const DICTIONARIES: Record<string, Uint8Array> = { '2': DICTIONARY_V2, '3': DICTIONARY_V3 };
 
 /** Characters of the compressed payload: its inflated text may be at most URL_LIMITS.maxHashLength anyway. */
 export const MAX_COMPACT_PAYLOAD = 4096;
@@ -41,7 +52,7 @@ function fromBase64Url(text: string): Uint8Array | null {
 
 /** Any version-1 hash text as a version-2 hash (encodeCompactHash writes only valid specs; tests pack others). */
 export function packHashText(v1: string): string {
-  const z = deflateSync(new TextEncoder().encode(v1), { level: 9, dictionary: DICTIONARY_V2 });
+  const z = deflateSync(new TextEncoder().encode(v1), { level: 9, dictionary: DICTIONARIES[String(COMPACT_LINK_VERSION)] });
   return `v=${COMPACT_LINK_VERSION}&z=${toBase64Url(z)}`;
 }
 
@@ -55,7 +66,7 @@ function reject(message: string): DecodedSpec {
 }
 
 /** The inflated text of a version-2 payload, or why it was refused. */
-function inflatePayload(z: string): { ok: true; text: string } | { ok: false; message: string } {
+function inflatePayload(z: string, dictionary: Uint8Array): { ok: true; text: string } | { ok: false; message: string } {
   if (z.length > MAX_COMPACT_PAYLOAD) return { ok: false, message: `the compressed experiment is ${z.length} characters long, more than ${MAX_COMPACT_PAYLOAD}` };
   const bytes = fromBase64Url(z);
   if (!bytes || bytes.length === 0) return { ok: false, message: 'the compressed experiment is not base64url text' };
@@ -63,7 +74,7 @@ function inflatePayload(z: string): { ok: true; text: string } | { ok: false; me
   const out = new Uint8Array(URL_LIMITS.maxHashLength + 1);
   let inflated: Uint8Array;
   try {
-    inflated = inflateSync(bytes, { out, dictionary: DICTIONARY_V2 });
+    inflated = inflateSync(bytes, { out, dictionary });
   } catch (e) {
     return { ok: false, message: `the compressed experiment is damaged (${e instanceof Error ? e.message : String(e)})` };
   }
@@ -99,10 +110,10 @@ export function decodeLinkHash(hash: string): DecodedSpec {
   const text = hash.startsWith('#') ? hash.slice(1) : hash;
   if (text.length > URL_LIMITS.maxHashLength) return decodeSpecHash(text); // refused there, with its message
   const { v, z, other } = versionParts(text);
-  if (v.length === 1 && v[0] === String(COMPACT_LINK_VERSION)) {
+  if (v.length === 1 && DICTIONARIES[v[0]]) {
     if (z.length !== 1 || other > 0)
-      return reject(`link: a version-${COMPACT_LINK_VERSION} link holds exactly one "z" value and nothing else; nothing in it was used`);
-    const r = inflatePayload(z[0]);
+      return reject(`link: a version-${v[0]} link holds exactly one "z" value and nothing else; nothing in it was used`);
+    const r = inflatePayload(z[0], DICTIONARIES[v[0]]);
     if (!r.ok) return reject(`link: ${r.message}; nothing in it was used`);
     const inner = versionParts(r.text).v;
     if (!(inner.length === 1 && inner[0] === '1'))
@@ -110,7 +121,7 @@ export function decodeLinkHash(hash: string): DecodedSpec {
     return decodeSpecHash(r.text);
   }
   if (v.length > 0 && !(v.length === 1 && v[0] === '1'))
-    return reject(`link: version ${quote(v.join(','), 20)} is not supported (this page reads versions ${LINK_VERSIONS.join(' and ')}); nothing in it was used`);
-  if (z.length > 0) return reject('link: a compressed experiment ("z") needs version 2 ("v=2"); nothing in it was used');
+    return reject(`link: version ${quote(v.join(','), 20)} is not supported (this page reads versions ${LINK_VERSIONS.join(', ')}); nothing in it was used`);
+  if (z.length > 0) return reject(`link: a compressed experiment ("z") needs version ${COMPACT_LINK_VERSION} ("v=${COMPACT_LINK_VERSION}"); nothing in it was used`);
   return decodeSpecHash(text);
 }

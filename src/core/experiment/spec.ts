@@ -89,7 +89,7 @@ export const experimentSpecSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.model.earlyStoppingPatience > 0 && s.model.valFraction === 0)
+    if (typeof s.model.earlyStoppingPatience === 'number' && s.model.earlyStoppingPatience > 0 && s.model.valFraction === 0)
       ctx.addIssue({ code: 'custom', path: ['model', 'earlyStoppingPatience'], message: 'needs a validation split (model.valFraction > 0)' });
   });
 

@@ -61,7 +61,8 @@ describe('encode / decode', () => {
   it('writes readable keys and leaves paths and URLs legible', () => {
     const hash = encodeSpecHash({ ...defaultSpec(), trace: '/traces/demo' });
     expect(hash).toMatch(/^v=1&trace=\/traces\/demo&ctx=3&hor=2&/);
-    expect(hash).toContain('&lr=0.0001&');
+    expect(hash).toContain('&preset=auto&lr=auto&');
+    expect(hash).toContain('&batch=auto&');
     expect(hash).toContain('&seed=0&');
     expect(hash).toContain('&panel=overview&layer=0');
   });
@@ -117,8 +118,8 @@ describe('hostile and malformed links', () => {
     expect(d.spec.task.horizon).toBe(4);
     expect(d.spec.backend).toBe('webgpu');
     expect(d.spec.task.context).toBe(3);
-    expect(d.spec.model.lr).toBe(1e-4);
-    expect(d.spec.model.batchSize).toBe(16);
+    expect(d.spec.model.lr).toBe('auto');
+    expect(d.spec.model.batchSize).toBe('auto');
     expect(d.spec.model.layerSpecificHeads).toBe(false);
     expect(d.spec.view.panel).toBe('overview');
     expect(d.spec.seed).toBe(0);
@@ -141,7 +142,7 @@ describe('hostile and malformed links', () => {
   it('reports cross-field problems against a key', () => {
     const d = decodeSpecHash('#v=1&patience=3&val=0');
     expect(d.invalid).toEqual(['patience']);
-    expect(d.spec.model.earlyStoppingPatience).toBe(0);
+    expect(d.spec.model.earlyStoppingPatience).toBe('auto');
     expect(d.spec.model.valFraction).toBe(0);
   });
 

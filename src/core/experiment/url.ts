@@ -40,6 +40,16 @@ const numCodec: Codec<number> = {
   write: (n) => [String(n)],
 };
 
+/** A number or `auto` (chosen from the data). */
+function autoOr(c: Codec<number>): Codec<number | 'auto'> {
+  return {
+    read(raw) {
+      return raw[0] === 'auto' ? { ok: true, value: 'auto' } : c.read(raw);
+    },
+    write: (v) => (v === 'auto' ? ['auto'] : c.write(v)),
+  };
+}
+
 const boolCodec: Codec<boolean> = {
   read([s]) {
     if (s === '1' || s === 'true') return { ok: true, value: true };
@@ -114,17 +124,18 @@ export const URL_KEYS = [
   k('hist', 'model.history', intCodec),
   k('vocab', 'model.vocabSize', intCodec),
   k('dynctx', 'model.dynamicContext', boolCodec),
-  k('lr', 'model.lr', numCodec),
+  k('preset', 'model.preset', enumCodec(interLayerConfigSchema.shape.preset.unwrap().options)),
+  k('lr', 'model.lr', autoOr(numCodec)),
   k('sched', 'model.lrSchedule', enumCodec(interLayerConfigSchema.shape.lrSchedule.unwrap().options)),
   k('wd', 'model.weightDecay', numCodec),
   k('clip', 'model.clipNorm', numCodec),
   k('drop', 'model.dropout', numCodec),
-  k('batch', 'model.batchSize', intCodec),
+  k('batch', 'model.batchSize', autoOr(intCodec)),
   k('emb', 'model.embeddingDim', intCodec),
   k('hidden', 'model.hiddenUnits', intCodec),
-  k('epochs', 'model.epochs', intCodec),
+  k('epochs', 'model.epochs', autoOr(intCodec)),
   k('lsh', 'model.layerSpecificHeads', boolCodec),
-  k('patience', 'model.earlyStoppingPatience', intCodec),
+  k('patience', 'model.earlyStoppingPatience', autoOr(intCodec)),
   k('val', 'model.valFraction', numCodec),
   k('fused', 'model.fusedTraining', boolCodec),
   k('seed', 'seed', intCodec),

@@ -3,6 +3,7 @@
  * separately by the shared loop, their probabilities combined per window and target layer with weights equal to
  * each member's confidence there (the mean of its top-k probabilities): the member that is surer counts more.
  */
+import type { TrainingRun } from '../trainingRun';
 import type { TaskSpec } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
 import type { PredictionContext } from '../../core/predictors/types';
@@ -33,13 +34,19 @@ export interface EnsembleOptions {
   config?: InterLayerConfigInput;
   hooks?: TrainingHooks;
   log?: (line: string) => void;
+  /**
+   * Members already built for the same run (`eval --predictor all` trains InterLayer and stats-aware on their own
+   * first): one that has finished training when the ensemble is fitted is used as it is, not trained again.
+   */
+  reuse?: Partial<Record<'interlayer' | 'stats-aware', LearnedPredictor>>;
 }
 
 export function ensemblePredictor(shape: TraceShape, opts: EnsembleOptions = {}): LearnedPredictor & { members: LearnedPredictor[] } {
   const members = [
-    interLayerPredictor(shape, { config: opts.config, hooks: opts.hooks, name: 'interlayer' }),
-    modelPredictor('stats-aware', shape, { config: opts.config, hooks: opts.hooks, log: opts.log }),
+    opts.reuse?.interlayer ?? interLayerPredictor(shape, { config: opts.config, hooks: opts.hooks, name: 'interlayer' }),
+    opts.reuse?.['stats-aware'] ?? modelPredictor('stats-aware', shape, { config: opts.config, hooks: opts.hooks, log: opts.log }),
   ];
+  const reused = new Set(Object.values(opts.reuse ?? {}));
   const bufs = members.map(() => new Float64Array(shape.numExperts));
   let active: LearnedPredictor | null = null;
   let data: { train: TraceSet; task: TaskSpec } | null = null;
@@ -47,6 +54,10 @@ export function ensemblePredictor(shape: TraceShape, opts: EnsembleOptions = {})
   const trainFrom = async (from: number) => {
     for (let i = from; i < members.length; i++) {
       active = members[i];
+      if (reused.has(members[i]) && members[i].session?.state === 'done') {
+        opts.log?.(`ensemble: reuses the ${members[i].name} model trained in this run\n`);
+        continue;
+      }
       await members[i].fit(data!.train, data!.task);
       if (members[i].session?.state !== 'done') return;
     }
@@ -61,7 +72,7 @@ export function ensemblePredictor(shape: TraceShape, opts: EnsembleOptions = {})
       return members[members.length - 1].training;
     },
     /** The session training now (for stop), else the last member's. */
-    get session(): TrainingSession | null {
+    get session(): TrainingRun | null {
       return (active ?? members[members.length - 1]).session;
     },
     async fit(train: TraceSet, task: TaskSpec) {

@@ -1,0 +1,285 @@
+/**
+ * Every learned model carries the baselines' signal: its scores are combined with the Markov and temporal
+ * baselines' log-probabilities as residual logits,
+ *   score = a·logsoftmax(model) + b·log p_markov + c·[expert used by the previous token] + ε·log p_frequency,
+ * with (a, b, c) per horizon step chosen on the validation split (the same sequences the model held out while
+ * training; never the test split). The choices include the baselines alone (a = 0), so on validation the result
+ * is never below Markov, temporal or their mix; on data where the model is better, the model dominates.
+ */
+import { frequencyPredictor, markovPredictor, temporalPredictor } from '../core/predictors/baselines';
+import type { PredictionContext, Predictor } from '../core/predictors/types';
+import { keptRuns, windowLayers, type TaskSpec } from '../core/tasks/task';
+import type { TraceChunk, TraceSet, TraceShape } from '../core/trace/types';
+import type { LearnedPredictor } from './learnedPredictor';
+import type { TrainingHooks } from './trainingSession';
+import { validationSplit } from './windows';
+
+export interface BlendWeights {
+  model: number;
+  markov: number;
+  temporal: number;
+}
+
+export interface BlendReport {
+  /** Per horizon step: the weights chosen and the validation recall@k of the blend and of the model alone. */
+  steps: { weights: BlendWeights; recall: number; modelRecall: number; markovRecall: number }[];
+  /** Validation windows the weights were chosen on. */
+  windows: number;
+}
+
+/** Validation tokens used to choose the weights (a seeded sample of the held-out sequences' tokens). */
+export const MAX_BLEND_TOKENS = 1500;
+const TIE = 1e-3;
+
+const GRID: BlendWeights[] = (() => {
+  const g: BlendWeights[] = [];
+  for (const markov of [0, 0.25, 0.5, 1, 2]) for (const temporal of [0, 0.25, 0.5, 1, 2]) g.push({ model: 1, markov, temporal });
+  for (const [markov, temporal] of [
+    [1, 0],
+    [0, 1],
+    [1, 0.25],
+    [1, 0.5],
+    [1, 1],
+    [1, 2],
+  ])
+    g.push({ model: 0, markov, temporal });
+  return g;
+})();
+
+function logSoftmax(s: ArrayLike<number>, out: Float32Array, off: number, E: number): void {
+  let max = -Infinity;
+  for (let e = 0; e < E; e++) if (s[e] > max) max = s[e];
+  let sum = 0;
+  for (let e = 0; e < E; e++) sum += Math.exp(s[e] - max);
+  const lse = max + Math.log(sum);
+  for (let e = 0; e < E; e++) out[off + e] = s[e] - lse;
+}
+
+/** Log of scores that are counts (plus a tie-break below 1), smoothed. */
+function logCounts(s: ArrayLike<number>, out: Float32Array, off: number, E: number): void {
+  let sum = 0;
+  for (let e = 0; e < E; e++) sum += s[e];
+  const z = sum + 0.5 * E;
+  for (let e = 0; e < E; e++) out[off + e] = Math.log((s[e] + 0.5) / z);
+}
+
+function recallOf(scores: Float32Array, truth: Int16Array, off: number, E: number, K: number): number {
+  let hits = 0;
+  for (let j = 0; j < K; j++) {
+    const t = truth[off + j];
+    const s = scores[t];
+    let higher = 0;
+    for (let e = 0; e < E && higher < K; e++) if (e !== t && scores[e] >= s) higher++;
+    if (higher < K) hits++;
+  }
+  return hits / K;
+}
+
+function subset(set: TraceSet, keep: (ci: number, t: number) => boolean): TraceSet {
+  const chunks: TraceChunk[] = [];
+  set.chunks.forEach((c, ci) => keptRuns(c, set.manifest, (t) => keep(ci, t), chunks));
+  return { manifest: set.manifest, chunks };
+}
+
+/** The baselines' parts, fitted on one set. */
+class Parts {
+  readonly markov: Predictor;
+  readonly temporal: Predictor;
+  readonly frequency: Predictor;
+  constructor(shape: TraceShape, seed: number) {
+    this.markov = markovPredictor(shape, seed);
+    this.temporal = temporalPredictor(shape, seed);
+    this.frequency = frequencyPredictor(shape, seed);
+  }
+  fit(train: TraceSet, task: TaskSpec): void {
+    this.markov.fit(train, task);
+    this.frequency.fit(train, task);
+    this.temporal.fit(train, task);
+  }
+}
+
+/** Writes the three residual parts of (ctx, target) into parts[0..3E): markov log-prob, temporal indicator, log frequency. */
+function baselineParts(p: Parts, ctx: PredictionContext, target: number, tmp: Float64Array, parts: Float32Array, E: number, K: number): void {
+  p.markov.score(ctx, target, tmp);
+  logCounts(tmp, parts, 0, E);
+  for (let e = 0; e < E; e++) parts[E + e] = 0;
+  if (ctx.prev) for (let j = 0; j < K; j++) parts[E + ctx.prev[target * K + j]] = 1;
+  p.frequency.score(ctx, target, tmp);
+  for (let e = 0; e < E; e++) parts[2 * E + e] = Math.log(tmp[e] + 1e-3);
+}
+
+function combine(w: BlendWeights, model: Float32Array, mo: number, parts: Float32Array, po: number, out: Float32Array | Float64Array, E: number): void {
+  for (let e = 0; e < E; e++) out[e] = w.model * model[mo + e] + w.markov * parts[po + e] + w.temporal * parts[po + E + e] + TIE * parts[po + 2 * E + e];
+}
+
+/** Wraps a learned predictor so that its scores carry the baselines' (see the file comment). */
+export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config: { valFraction: number; seed: number }, log?: (line: string) => void): LearnedPredictor & { readonly blend: BlendReport | null } {
+  const { numExperts: E, topK: K } = shape;
+  let parts = new Parts(shape, config.seed);
+  let weights: BlendWeights[] | null = null;
+  let report: BlendReport | null = null;
+  let train: TraceSet | null = null;
+  let task: TaskSpec | null = null;
+  const tmp = new Float64Array(E);
+  const modelBuf = new Float32Array(E);
+  const partBuf = new Float32Array(3 * E);
+
+  async function chooseWeights(): Promise<void> {
+    if (!train || !task || inner.session?.state !== 'done') return;
+    const split = validationSplit(train, config.valFraction, config.seed);
+    const H = task.horizon;
+    weights = Array.from({ length: H }, () => ({ model: 1, markov: 0, temporal: 0 }));
+    if (!split.val) {
+      report = null;
+      parts.fit(train, task);
+      return;
+    }
+    // The baselines see only what the model trained on while the weights are chosen.
+    const fitPart = subset(train, split.train);
+    let valPart = subset(train, split.val);
+    const valTokens = valPart.chunks.reduce((a, c) => a + c.tokens, 0);
+    if (valTokens > MAX_BLEND_TOKENS) {
+      // Whole held-out sequences, in order, until the budget is reached.
+      const chunks: TraceChunk[] = [];
+      let n = 0;
+      for (const c of valPart.chunks) {
+        if (n >= MAX_BLEND_TOKENS) break;
+        chunks.push(c);
+        n += c.tokens;
+      }
+      valPart = { manifest: valPart.manifest, chunks };
+    }
+    parts = new Parts(shape, config.seed);
+    parts.fit(fitPart, task);
+    await inner.prepare(valPart, task);
+    const { first, last } = windowLayers(shape.numLayers, task);
+    const L = shape.numLayers;
+    const LK = L * K;
+    const rows: { model: Float32Array; parts: Float32Array }[] = [];
+    let count = 0;
+    for (const c of valPart.chunks) count += c.tokens * (last - first + 1);
+    for (let h = 0; h < H; h++) rows.push({ model: new Float32Array(count * E), parts: new Float32Array(count * 3 * E) });
+    const ctx: PredictionContext = { token: new Int16Array(0), prev: null, layer: 0 };
+    let row = 0;
+    let i = 0;
+    let prevSeq = NaN;
+    let prevPos = NaN;
+    const prevBuf = new Int16Array(LK);
+    const truth = new Int16Array(count * H * K);
+    for (const c of valPart.chunks) {
+      for (let t = 0; t < c.tokens; t++, row++) {
+        const token = c.experts.subarray(t * LK, (t + 1) * LK);
+        ctx.token = token;
+        ctx.row = row;
+        ctx.prev = c.seq[t] === prevSeq && c.pos[t] === prevPos + 1 ? prevBuf : null;
+        for (let l = first; l <= last; l++, i++) {
+          ctx.layer = l;
+          for (let h = 0; h < H; h++) {
+            inner.score(ctx, l + 1 + h, tmp);
+            logSoftmax(tmp, rows[h].model, i * E, E);
+            baselineParts(parts, ctx, l + 1 + h, tmp, partBuf, E, K);
+            rows[h].parts.set(partBuf, i * 3 * E);
+            truth.set(token.subarray((l + 1 + h) * K, (l + 2 + h) * K), (i * H + h) * K);
+          }
+        }
+        prevBuf.set(token);
+        prevSeq = c.seq[t];
+        prevPos = c.pos[t];
+      }
+    }
+    const steps: BlendReport['steps'] = [];
+    const out = new Float32Array(E);
+    // The truth of window i, step h is at truth[(i*H + h)*K]; evaluate every weight choice per step.
+    const truthOf = (h: number) => {
+      const a = new Int16Array(count * K);
+      for (let w = 0; w < count; w++) a.set(truth.subarray((w * H + h) * K, (w * H + h + 1) * K), w * K);
+      return a;
+    };
+    for (let h = 0; h < H; h++) {
+      const tr = truthOf(h);
+      const recall = (w: BlendWeights) => {
+        let s = 0;
+        for (let n = 0; n < count; n++) {
+          combine(w, rows[h].model, n * E, rows[h].parts, n * 3 * E, out, E);
+          s += recallOf(out, tr, n * K, E, K);
+        }
+        return count ? s / count : 0;
+      };
+      let best = GRID[0];
+      let bestRecall = -1;
+      for (const w of GRID) {
+        const r = recall(w);
+        if (r > bestRecall + 1e-9) {
+          bestRecall = r;
+          best = w;
+        }
+      }
+      weights[h] = best;
+      steps.push({ weights: best, recall: bestRecall, modelRecall: recall({ model: 1, markov: 0, temporal: 0 }), markovRecall: recall({ model: 0, markov: 1, temporal: 0 }) });
+    }
+    report = { steps, windows: count };
+    log?.(
+      `${inner.name}: residual baselines chosen on ${count} validation windows: ` +
+        steps.map((s, h) => `l+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)})`).join('; ') +
+        '\n',
+    );
+    // Scoring uses baselines fitted on the whole training split, like the baselines' own rows.
+    parts = new Parts(shape, config.seed);
+    parts.fit(train, task);
+  }
+
+  const wrapped = {
+    get name() {
+      return inner.name;
+    },
+    kind: 'learned' as const,
+    get training() {
+      return inner.training;
+    },
+    get session() {
+      return inner.session;
+    },
+    get blend() {
+      return report;
+    },
+    /** The model without the residual baselines. */
+    get inner() {
+      return inner;
+    },
+    async fit(t: TraceSet, k: TaskSpec) {
+      train = t;
+      task = k;
+      weights = null;
+      report = null;
+      await inner.fit(t, k);
+      await chooseWeights();
+    },
+    async resume(hooks?: TrainingHooks) {
+      if (inner.resume) await inner.resume(hooks);
+      else await inner.session?.run(hooks);
+      await chooseWeights();
+    },
+    async prepare(test: TraceSet, k: TaskSpec) {
+      if (!weights && train && task) {
+        // A stopped run is scored as the model alone.
+        weights = Array.from({ length: k.horizon }, () => ({ model: 1, markov: 0, temporal: 0 }));
+      }
+      await inner.prepare(test, k);
+    },
+    score(ctx: PredictionContext, target: number, out: Float64Array) {
+      inner.score(ctx, target, tmp);
+      const w = weights?.[target - ctx.layer - 1];
+      if (!w || (w.markov === 0 && w.temporal === 0 && w.model === 1)) {
+        for (let e = 0; e < E; e++) out[e] = tmp[e];
+        return;
+      }
+      logSoftmax(tmp, modelBuf, 0, E);
+      baselineParts(parts, ctx, target, tmp, partBuf, E, K);
+      combine(w, modelBuf, 0, partBuf, 0, out, E);
+    },
+    dispose() {
+      inner.dispose();
+    },
+  };
+  return wrapped;
+}

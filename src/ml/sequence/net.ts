@@ -1,0 +1,377 @@
+/**
+ * The sequence model's network, written out on Float32Arrays: forward, backward and AdamW in plain TypeScript,
+ * so it trains at the same speed in Node (CLI, tests) and in the page's training worker, with no backend to
+ * start and bit-identical results everywhere for a seed.
+ *
+ * For token t and last visible layer l (decode: the token's layers ≤ l, every earlier token), the hidden state is
+ *   z = b + Σ_c mean_j Ctx_c[(l-c, e_{l-c,j})] + mean_{s≤l, j} Pre[(s, e_{s,j})] + Σ_q Tok_q[token t-q]
+ * and for each horizon step h (target layer τ = l+h)
+ *   a = relu(z + mean_j Prev_h[(τ, e'_{τ,j})]),  logits = W_hᵀ a + Bias[τ]
+ * where e' are the previous token's experts (a padding row when the sequence has none). Ctx and Prev are keyed by
+ * (layer, expert), so every layer has its own experts; Bias starts at the training split's log-frequency per layer,
+ * so an untrained net scores like the frequency baseline. The loss is softmax cross-entropy against the true top-k
+ * set (1/K on each of its experts).
+ */
+import { createRng } from '../../core/experiment/rng';
+import type { TraceShape } from '../../core/trace/types';
+import { TOKEN_HISTORY, type TokenInputs } from './inputs';
+
+export interface NetShape extends TraceShape {
+  context: number;
+  horizon: number;
+  hidden: number;
+  /** Vocabulary size (0: the trace has no token identities). */
+  vocab: number;
+}
+
+interface Block {
+  offset: number;
+  size: number;
+  decay: boolean;
+}
+
+export class SequenceNet {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  private readonly m: Float32Array;
+  private readonly v: Float32Array;
+  private readonly blocks: Record<'ctx' | 'pre' | 'prev' | 'tok' | 'b' | 'W' | 'bias', Block>;
+  private readonly decayMask: Uint8Array;
+  private readonly z: Float32Array;
+  /** Running sum of Pre rows of the token's layers 0..l (unscaled), and each window's dz (backward of Pre). */
+  private readonly pre: Float32Array;
+  private readonly dzAll: Float32Array;
+  private readonly dz: Float32Array;
+  private readonly a: Float32Array;
+  private readonly da: Float32Array;
+  private readonly logits: Float32Array;
+  private adamT = 0;
+  /** First layer l with a full context, last one with a full horizon. */
+  readonly first: number;
+  readonly last: number;
+
+  constructor(
+    readonly shape: NetShape,
+    seed: number,
+    logFrequency: Float32Array,
+  ) {
+    const { numLayers: L, numExperts: E, context: C, horizon: H, hidden: d, vocab: V } = shape;
+    this.first = C - 1;
+    this.last = L - 1 - H;
+    const sizes = {
+      ctx: C * L * E * d,
+      pre: L * E * d,
+      prev: H * (L * E + 1) * d,
+      tok: V > 0 ? (1 + TOKEN_HISTORY) * V * d : 0,
+      b: d,
+      W: H * d * E,
+      bias: L * E,
+    };
+    let off = 0;
+    const block = (size: number, decay: boolean): Block => {
+      const b = { offset: off, size, decay };
+      off += size;
+      return b;
+    };
+    this.blocks = {
+      ctx: block(sizes.ctx, false),
+      pre: block(sizes.pre, false),
+      prev: block(sizes.prev, false),
+      tok: block(sizes.tok, false),
+      b: block(sizes.b, false),
+      W: block(sizes.W, true),
+      bias: block(sizes.bias, false),
+    };
+    this.params = new Float32Array(off);
+    this.grads = new Float32Array(off);
+    this.m = new Float32Array(off);
+    this.v = new Float32Array(off);
+    this.decayMask = new Uint8Array(off);
+    this.decayMask.fill(1, this.blocks.W.offset, this.blocks.W.offset + this.blocks.W.size);
+    const rnd = createRng(seed);
+    const uniform = (b: Block, limit: number) => {
+      for (let i = b.offset; i < b.offset + b.size; i++) this.params[i] = (rnd() * 2 - 1) * limit;
+    };
+    // Embeddings with standard deviation 0.1; W glorot-uniform; the padding row of Prev stays zero.
+    uniform(this.blocks.ctx, 0.1 * Math.sqrt(3));
+    uniform(this.blocks.pre, 0.1 * Math.sqrt(3));
+    uniform(this.blocks.prev, 0.1 * Math.sqrt(3));
+    for (let h = 0; h < H; h++) this.params.fill(0, this.blocks.prev.offset + (h * (L * E + 1) + L * E) * d, this.blocks.prev.offset + (h + 1) * (L * E + 1) * d);
+    uniform(this.blocks.tok, 0.1 * Math.sqrt(3));
+    uniform(this.blocks.W, Math.sqrt(6 / (d + E)));
+    if (logFrequency.length !== L * E) throw new Error(`internal: log-frequency of ${logFrequency.length} values for ${L}x${E}`);
+    this.params.set(logFrequency, this.blocks.bias.offset);
+    this.z = new Float32Array(d);
+    this.pre = new Float32Array(d);
+    this.dzAll = new Float32Array((this.last - this.first + 1) * d);
+    this.dz = new Float32Array(d);
+    this.a = new Float32Array(d);
+    this.da = new Float32Array(d);
+    this.logits = new Float32Array(E);
+  }
+
+  get parameterCount(): number {
+    return this.params.length;
+  }
+
+  /** Named views of the parameters (for export and tests). */
+  tensors(): Record<string, { data: Float32Array; dims: number[] }> {
+    const { numLayers: L, numExperts: E, context: C, horizon: H, hidden: d, vocab: V } = this.shape;
+    const view = (b: Block) => this.params.subarray(b.offset, b.offset + b.size);
+    return {
+      ctx: { data: view(this.blocks.ctx), dims: [C, L * E, d] },
+      pre: { data: view(this.blocks.pre), dims: [L * E, d] },
+      prev: { data: view(this.blocks.prev), dims: [H, L * E + 1, d] },
+      ...(V > 0 && { tok: { data: view(this.blocks.tok), dims: [1 + TOKEN_HISTORY, V, d] } }),
+      b: { data: view(this.blocks.b), dims: [d] },
+      W: { data: view(this.blocks.W), dims: [H, d, E] },
+      bias: { data: view(this.blocks.bias), dims: [L, E] },
+    };
+  }
+
+  /** Adds the Pre rows of layer s of token r to the running prefix sum. */
+  private addPrefix(x: TokenInputs, r: number, s: number): void {
+    const { numLayers: L, numExperts: E, topK: K, hidden: d } = this.shape;
+    const p = this.params;
+    for (let j = 0; j < K; j++) {
+      const o = this.blocks.pre.offset + (s * E + x.experts[(r * L + s) * K + j]) * d;
+      for (let i = 0; i < d; i++) this.pre[i] += p[o + i];
+    }
+  }
+
+  /** The prefix sum of token r up to layer l, from scratch. */
+  private prefix(x: TokenInputs, r: number, l: number): void {
+    this.pre.fill(0);
+    for (let s = 0; s <= l; s++) this.addPrefix(x, r, s);
+  }
+
+  /**
+   * z for token row r at last visible layer l: bias, context layers, the mean of every visible layer (`pre`, which
+   * must hold the prefix sum up to l), token identities.
+   */
+  private base(x: TokenInputs, r: number, l: number): void {
+    const { numLayers: L, numExperts: E, topK: K, context: C, hidden: d, vocab: V } = this.shape;
+    const p = this.params;
+    const z = this.z;
+    const bo = this.blocks.b.offset;
+    const ps = 1 / ((l + 1) * K);
+    for (let i = 0; i < d; i++) z[i] = p[bo + i] + ps * this.pre[i];
+    const inv = 1 / K;
+    const ex = x.experts;
+    for (let c = 0; c < C; c++) {
+      const layer = l - c;
+      const tab = this.blocks.ctx.offset + c * L * E * d;
+      for (let j = 0; j < K; j++) {
+        const o = tab + (layer * E + ex[(r * L + layer) * K + j]) * d;
+        for (let i = 0; i < d; i++) z[i] += inv * p[o + i];
+      }
+    }
+    if (V > 0) {
+      const Q = 1 + TOKEN_HISTORY;
+      for (let q = 0; q < Q; q++) {
+        const id = x.tokens[r * Q + q];
+        const o = this.blocks.tok.offset + (q * V + id) * d;
+        for (let i = 0; i < d; i++) z[i] += p[o + i];
+      }
+    }
+  }
+
+  /** Row offset in Prev_h for target layer τ's rank-j expert of the previous token (padding row when none). */
+  private prevRow(x: TokenInputs, r: number, h: number, tau: number, j: number): number {
+    const { numLayers: L, numExperts: E, topK: K, hidden: d } = this.shape;
+    const pr = x.prev[r];
+    const id = pr >= 0 ? tau * E + x.experts[(pr * L + tau) * K + j] : L * E;
+    return this.blocks.prev.offset + (h * (L * E + 1) + id) * d;
+  }
+
+  /**
+   * Logits of window (r, l) at horizon step h (0-based) into out[0..E); `a` holds the hidden activations.
+   * base(x, r, l) must have been called for (r, l).
+   */
+  private head(x: TokenInputs, r: number, l: number, h: number, out: Float32Array): void {
+    const { numExperts: E, topK: K, hidden: d } = this.shape;
+    const p = this.params;
+    const a = this.a;
+    const z = this.z;
+    const tau = l + 1 + h;
+    for (let i = 0; i < d; i++) a[i] = z[i];
+    const inv = 1 / K;
+    for (let j = 0; j < K; j++) {
+      const o = this.prevRow(x, r, h, tau, j);
+      for (let i = 0; i < d; i++) a[i] += inv * p[o + i];
+    }
+    const bo = this.blocks.bias.offset + tau * E;
+    for (let e = 0; e < E; e++) out[e] = p[bo + e];
+    const wo = this.blocks.W.offset + h * d * E;
+    for (let i = 0; i < d; i++) {
+      const ai = a[i] > 0 ? a[i] : 0;
+      a[i] = ai;
+      if (ai === 0) continue;
+      const w = wo + i * E;
+      for (let e = 0; e < E; e++) out[e] += ai * p[w + e];
+    }
+  }
+
+  /** Logits of every horizon step of window (r, l): out[h*E + e]. */
+  predict(x: TokenInputs, r: number, l: number, out: Float32Array): void {
+    const { numExperts: E, horizon: H } = this.shape;
+    this.prefix(x, r, l);
+    this.base(x, r, l);
+    for (let h = 0; h < H; h++) this.head(x, r, l, h, out.subarray(h * E, (h + 1) * E));
+  }
+
+  /**
+   * Adds the gradient of the loss of every window of token row r (each scaled by `scale`) to `grads`;
+   * returns the summed unscaled loss and adds the windows' top-k hits per step to `hits`.
+   */
+  accumulate(x: TokenInputs, r: number, scale: number, hits: Float64Array | null): number {
+    const { numLayers: L, numExperts: E, topK: K, context: C, horizon: H, hidden: d, vocab: V } = this.shape;
+    const p = this.params;
+    const g = this.grads;
+    const a = this.a;
+    const da = this.da;
+    const dz = this.dz;
+    const lg = this.logits;
+    const ex = x.experts;
+    const inv = 1 / K;
+    let loss = 0;
+    this.pre.fill(0);
+    for (let s = 0; s < this.first; s++) this.addPrefix(x, r, s);
+    for (let l = this.first; l <= this.last; l++) {
+      this.addPrefix(x, r, l);
+      this.base(x, r, l);
+      dz.fill(0);
+      for (let h = 0; h < H; h++) {
+        const tau = l + 1 + h;
+        this.head(x, r, l, h, lg);
+        let max = -Infinity;
+        for (let e = 0; e < E; e++) if (lg[e] > max) max = lg[e];
+        let sum = 0;
+        for (let e = 0; e < E; e++) {
+          lg[e] = Math.exp(lg[e] - max);
+          sum += lg[e];
+        }
+        const tOff = (r * L + tau) * K;
+        if (hits) hits[h] += topKHits(lg, ex, tOff, K) / K;
+        for (let e = 0; e < E; e++) lg[e] /= sum;
+        for (let j = 0; j < K; j++) loss -= inv * Math.log(lg[ex[tOff + j]] + 1e-30);
+        // dlogits = softmax - y, scaled.
+        for (let e = 0; e < E; e++) lg[e] *= scale;
+        for (let j = 0; j < K; j++) lg[ex[tOff + j]] -= inv * scale;
+        const bo = this.blocks.bias.offset + tau * E;
+        for (let e = 0; e < E; e++) g[bo + e] += lg[e];
+        const wo = this.blocks.W.offset + h * d * E;
+        for (let i = 0; i < d; i++) {
+          const ai = a[i];
+          if (ai === 0) {
+            da[i] = 0;
+            continue;
+          }
+          const w = wo + i * E;
+          let s = 0;
+          for (let e = 0; e < E; e++) {
+            g[w + e] += ai * lg[e];
+            s += p[w + e] * lg[e];
+          }
+          da[i] = s;
+        }
+        for (let i = 0; i < d; i++) dz[i] += da[i];
+        for (let j = 0; j < K; j++) {
+          const o = this.prevRow(x, r, h, tau, j);
+          for (let i = 0; i < d; i++) g[o + i] += inv * da[i];
+        }
+      }
+      const bo = this.blocks.b.offset;
+      for (let i = 0; i < d; i++) g[bo + i] += dz[i];
+      this.dzAll.set(dz, (l - this.first) * d);
+      for (let c = 0; c < C; c++) {
+        const layer = l - c;
+        const tab = this.blocks.ctx.offset + c * L * E * d;
+        for (let j = 0; j < K; j++) {
+          const o = tab + (layer * E + ex[(r * L + layer) * K + j]) * d;
+          for (let i = 0; i < d; i++) g[o + i] += inv * dz[i];
+        }
+      }
+      if (V > 0) {
+        const Q = 1 + TOKEN_HISTORY;
+        for (let q = 0; q < Q; q++) {
+          const o = this.blocks.tok.offset + (q * V + x.tokens[r * Q + q]) * d;
+          for (let i = 0; i < d; i++) g[o + i] += dz[i];
+        }
+      }
+    }
+    // Pre rows of layer s get the windows l ≥ s: a suffix sum of dz_l / ((l+1)K), once per token.
+    const run = this.pre;
+    run.fill(0);
+    for (let s = this.last; s >= 0; s--) {
+      if (s >= this.first) {
+        const w = 1 / ((s + 1) * K);
+        const o = (s - this.first) * d;
+        for (let i = 0; i < d; i++) run[i] += w * this.dzAll[o + i];
+      }
+      for (let j = 0; j < K; j++) {
+        const o = this.blocks.pre.offset + (s * E + ex[(r * L + s) * K + j]) * d;
+        for (let i = 0; i < d; i++) g[o + i] += run[i];
+      }
+    }
+    return loss;
+  }
+
+  /** Windows per token. */
+  get windowsPerToken(): number {
+    return this.last - this.first + 1;
+  }
+
+  /** One AdamW update from `grads` (then zeroed), with global-norm clipping; same update as torch.optim.AdamW. */
+  step(lr: number, weightDecay: number, clipNorm: number, beta1 = 0.9, beta2 = 0.999, eps = 1e-8): void {
+    const g = this.grads;
+    const n = g.length;
+    let scale = 1;
+    if (clipNorm > 0) {
+      let sq = 0;
+      for (let i = 0; i < n; i++) sq += g[i] * g[i];
+      const norm = Math.sqrt(sq);
+      if (norm > clipNorm) scale = clipNorm / (norm + 1e-6);
+    }
+    this.adamT++;
+    const c1 = 1 - beta1 ** this.adamT;
+    const c2 = 1 - beta2 ** this.adamT;
+    const p = this.params;
+    const m = this.m;
+    const v = this.v;
+    const mask = this.decayMask;
+    const stepSize = lr / c1;
+    const decay = 1 - lr * weightDecay;
+    for (let i = 0; i < n; i++) {
+      const gi = g[i] * scale;
+      m[i] = beta1 * m[i] + (1 - beta1) * gi;
+      v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+      if (mask[i]) p[i] *= decay;
+      p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i] / c2) + eps);
+    }
+    g.fill(0);
+  }
+
+  /** Copies of the parameters and optimizer state (early stopping keeps the best epoch's). */
+  snapshot(): Float32Array {
+    return this.params.slice();
+  }
+
+  restore(s: Float32Array): void {
+    this.params.set(s);
+  }
+}
+
+/** How many of the true experts ex[off..off+K) are among the K highest scores. */
+export function topKHits(scores: ArrayLike<number>, ex: ArrayLike<number>, off: number, K: number): number {
+  let hits = 0;
+  for (let j = 0; j < K; j++) {
+    const t = ex[off + j];
+    const s = scores[t];
+    // The true expert is in the top K when fewer than K other experts score at least as high (ties count against it).
+    let higher = 0;
+    for (let e = 0; e < scores.length && higher < K; e++) if (e !== t && scores[e] >= s) higher++;
+    if (higher < K) hits++;
+  }
+  return hits;
+}
