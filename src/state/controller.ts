@@ -1,6 +1,6 @@
 /**
  * The notebook's side effects, kept out of React components (and so out of StrictMode's double effects):
- * the URL hash, the trace worker, runs, and the WebGPU probe. Components call the controller for actions and
+ * the URL hash, the trace worker, runs, the collector connection and the WebGPU probe. Components call the controller for actions and
  * read everything else from the store.
  */
 import { probeWebGpuInWorker } from '../workers/probeWebGpuInWorker';
@@ -8,6 +8,7 @@ import type { BudgetSource } from '../workers/traceClient';
 import type { PickedFile } from '../workers/traceProtocol';
 import type { NotebookStore } from './notebookStore';
 import type { TrainingClient } from '../workers/trainingClient';
+import { CollectController } from './collectController';
 import { faultInjectionEnabled, type Fault } from './faults';
 import { RunController } from './runController';
 import { RunHistory } from './runHistory';
@@ -25,6 +26,8 @@ export interface NotebookController {
   resume(): Promise<void>;
   /** Kept runs: rename, annotate, delete, export and import. */
   runs: RunHistory;
+  /** A `speclab-collect serve` connection: jobs submitted, followed, opened. */
+  collect: CollectController;
   /** Tests only, when enabled in this browser (faults.ts): true when the fault hit something. */
   injectFault(kind: Fault): Promise<boolean>;
 }
@@ -47,6 +50,7 @@ export function createNotebook(store: NotebookStore, win: Window, opts: Notebook
   const traces = new TraceController(store, opts.budget, opts.appBase, win.location.origin);
   const runs = new RunController(store, traces, opts.createTrainer);
   const history = new RunHistory(store, opts.runsDb ?? openRunsDb());
+  const collect = new CollectController(store, (files) => traces.openFiles(files));
   let stopUrl = () => {};
   const controller: NotebookController = {
     openTrace: (trace) => traces.openTrace(trace, true),
@@ -55,6 +59,7 @@ export function createNotebook(store: NotebookStore, win: Window, opts: Notebook
     stop: () => runs.stop(),
     resume: () => runs.resume(),
     runs: history,
+    collect,
     async injectFault(kind) {
       if (!faultInjectionEnabled()) throw new Error('fault injection is off in this browser');
       if (kind === 'trace-worker') return traces.client.injectCrash();
@@ -72,6 +77,7 @@ export function createNotebook(store: NotebookStore, win: Window, opts: Notebook
     dispose() {
       stopUrl();
       history.dispose();
+      collect.disconnect();
       traces.client.dispose();
     },
   };

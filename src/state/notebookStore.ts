@@ -1,5 +1,6 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createAnalysisSlice, type AnalysisSlice } from './slices/analysisSlice';
+import { createCollectSlice, type CollectSlice } from './slices/collectSlice';
 import { createExperimentSlice, type ExperimentSlice } from './slices/experimentSlice';
 import { createGpuSlice, type GpuSlice } from './slices/gpuSlice';
 import { createRunSlice, type RunSlice } from './slices/runSlice';
@@ -7,7 +8,7 @@ import { createRunsSlice, type RunsSlice } from './slices/runsSlice';
 import { createTraceSlice, type TraceSlice } from './slices/traceSlice';
 
 /** Everything one notebook shows; each slice in its own file, each field with the reason it exists. */
-export type NotebookState = ExperimentSlice & TraceSlice & AnalysisSlice & RunSlice & GpuSlice & RunsSlice;
+export type NotebookState = ExperimentSlice & TraceSlice & AnalysisSlice & RunSlice & GpuSlice & RunsSlice & CollectSlice;
 export type NotebookStore = StoreApi<NotebookState>;
 
 /** One store per notebook (tests and embeds can mount several), handed down through context. */
@@ -19,5 +20,6 @@ export function createNotebookStore(): NotebookStore {
     ...createRunSlice(...a),
     ...createGpuSlice(...a),
     ...createRunsSlice(...a),
+    ...createCollectSlice(...a),
   }));
 }

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { CollectClient, describeProgress, TERMINAL_STATUSES, type Job, type JobSpec } from '../../state/collectClient';
-import { useController } from '../../state/StoreContext';
+import { useState, type FormEvent } from 'react';
+import { describeProgress, TERMINAL_STATUSES, type Job, type JobSpec } from '../../state/collectClient';
+import { useController, useNotebook } from '../../state/StoreContext';
 import { parseDatasetLines } from './datasetLines';
 import './collect.css';
 
@@ -8,20 +8,14 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * Collect: drives a running `speclab-collect serve` (the user pastes the URL it printed, token included). The
- * token lives only in the client object in memory: not in the experiment link, the page's URL or storage.
+ * connection, the jobs and their event streams are src/state/collectController.ts (the token lives only in its
+ * client, in memory: not in the experiment link, the page's URL or storage); this panel holds the forms.
  * Jobs are submitted, listed and followed live; a job that finishes while watched opens in the notebook.
  */
 export function CollectPanel() {
-  const [client, setClient] = useState<CollectClient | null>(null);
-  const [version, setVersion] = useState('');
-  const [jobs, setJobs] = useState<Job[]>([]);
-  const [error, setError] = useState<string | null>(null);
-
-  const disconnect = () => {
-    setClient(null);
-    setJobs([]);
-    setError(null);
-  };
+  const { collect } = useController();
+  const server = useNotebook((s) => s.collect.server);
+  const error = useNotebook((s) => s.collect.error);
 
   return (
     <details className="card collect" data-testid="collect-panel">
@@ -32,47 +26,37 @@ export function CollectPanel() {
         Start the collector on this machine with <code>speclab-collect serve</code> and paste the URL it prints. Jobs run there; a finished
         trace set opens here.
       </p>
-      {client ? (
+      {server ? (
         <p data-testid="collect-status">
-          Connected to {client.base} (speclab-collect {version}).{' '}
-          <button type="button" onClick={disconnect} data-testid="collect-disconnect">
+          Connected to {server.base} (speclab-collect {server.version}).{' '}
+          <button type="button" onClick={() => collect.disconnect()} data-testid="collect-disconnect">
             Disconnect
           </button>
         </p>
       ) : (
-        <ConnectForm
-          onConnected={(c, v, list) => {
-            setClient(c);
-            setVersion(v);
-            setJobs(list);
-            setError(null);
-          }}
-        />
+        <ConnectForm connect={(url) => collect.connect(url)} />
       )}
       {error && (
         <p className="field-error" role="alert" data-testid="collect-error">
           {error}
         </p>
       )}
-      {client && <Jobs client={client} jobs={jobs} setJobs={setJobs} onError={setError} />}
+      {server && <Jobs />}
     </details>
   );
 }
 
-function ConnectForm({ onConnected }: { onConnected: (c: CollectClient, version: string, jobs: Job[]) => void }) {
+function ConnectForm({ connect }: { connect: (url: string) => Promise<void> }) {
   const [url, setUrl] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const connect = async (ev: FormEvent) => {
+  const submit = async (ev: FormEvent) => {
     ev.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const c = CollectClient.fromUrl(url);
-      const v = await c.health();
-      const list = await c.listJobs();
+      await connect(url);
       setUrl('');
-      onConnected(c, v, list);
     } catch (e) {
       setError(message(e));
     } finally {
@@ -80,7 +64,7 @@ function ConnectForm({ onConnected }: { onConnected: (c: CollectClient, version:
     }
   };
   return (
-    <form className="collect-connect" onSubmit={connect}>
+    <form className="collect-connect" onSubmit={submit}>
       {/* A password field: the token in the URL is not shown on screen or kept by the browser's form history. */}
       <input
         type="password"
@@ -104,101 +88,19 @@ function ConnectForm({ onConnected }: { onConnected: (c: CollectClient, version:
   );
 }
 
-interface JobsProps {
-  client: CollectClient;
-  jobs: Job[];
-  setJobs: React.Dispatch<React.SetStateAction<Job[]>>;
-  onError: (e: string | null) => void;
-}
-
-function Jobs({ client, jobs, setJobs, onError }: JobsProps) {
-  const controller = useController();
-  const [openWhenDone, setOpenWhenDone] = useState(true);
-  const [opened, setOpened] = useState<string | null>(null);
-  const [logs, setLogs] = useState<Record<string, string>>({});
-  const openWhenDoneRef = useRef(openWhenDone);
-  openWhenDoneRef.current = openWhenDone;
-
-  const upsert = useCallback((job: Job) => setJobs((list) => (list.some((j) => j.name === job.name) ? list.map((j) => (j.name === job.name ? job : j)) : [...list, job])), [setJobs]);
-
-  const open = useCallback(
-    async (name: string) => {
-      try {
-        const files = await client.traceFiles(name);
-        controller.openFiles(files);
-        setOpened(name);
-        onError(null);
-      } catch (e) {
-        onError(`opening the trace set of ${name}: ${message(e)}`);
-      }
-    },
-    [client, controller, onError],
-  );
-
-  // One event stream per job that has not ended; a job seen to finish opens (if asked).
-  const active = jobs.filter((j) => !TERMINAL_STATUSES.includes(j.status)).map((j) => j.name);
-  const activeKey = active.join('\n');
-  const watching = useRef(new Map<string, AbortController>());
-  useEffect(() => {
-    const want = new Set(activeKey ? activeKey.split('\n') : []);
-    for (const [name, ctl] of watching.current) {
-      if (!want.has(name)) {
-        ctl.abort();
-        watching.current.delete(name);
-      }
-    }
-    for (const name of want) {
-      if (watching.current.has(name)) continue;
-      const ctl = new AbortController();
-      watching.current.set(name, ctl);
-      client
-        .watch(name, upsert, ctl.signal)
-        .then((last) => {
-          if (last?.status === 'done' && openWhenDoneRef.current && !ctl.signal.aborted) void open(name);
-        })
-        .catch((e: unknown) => {
-          if (!ctl.signal.aborted) onError(`following ${name}: ${message(e)}`);
-        })
-        .finally(() => {
-          if (watching.current.get(name) === ctl) watching.current.delete(name);
-        });
-    }
-  }, [activeKey, client, upsert, open, onError]);
-  useEffect(() => {
-    const map = watching.current;
-    return () => {
-      for (const ctl of map.values()) ctl.abort();
-      map.clear();
-    };
-  }, [client]);
-
-  const act = async (f: () => Promise<Job>) => {
-    try {
-      upsert(await f());
-      onError(null);
-    } catch (e) {
-      onError(message(e));
-    }
-  };
-  const toggleLog = async (name: string) => {
-    if (name in logs) {
-      setLogs(({ [name]: _, ...rest }) => rest);
-      return;
-    }
-    try {
-      const text = await client.log(name);
-      setLogs((l) => ({ ...l, [name]: text.slice(-4000) }));
-    } catch (e) {
-      onError(message(e));
-    }
-  };
+function Jobs() {
+  const { collect } = useController();
+  const jobs = useNotebook((s) => s.collect.jobs);
+  const openWhenDone = useNotebook((s) => s.collect.openWhenDone);
+  const opened = useNotebook((s) => s.collect.opened);
+  const logs = useNotebook((s) => s.collect.logs);
 
   return (
     <>
-      <JobForm client={client} existing={jobs.map((j) => j.name)} onSubmitted={upsert} />
+      <JobForm existing={jobs.map((j) => j.name)} submit={(spec) => collect.submit(spec)} />
       <h3>Jobs</h3>
       <label className="small">
-        <input type="checkbox" checked={openWhenDone} onChange={(e) => setOpenWhenDone(e.currentTarget.checked)} data-testid="collect-open-when-done" /> Open a
+        <input type="checkbox" checked={openWhenDone} onChange={(e) => collect.setOpenWhenDone(e.currentTarget.checked)} data-testid="collect-open-when-done" /> Open a
         job&apos;s trace set here when it finishes
       </label>
       {jobs.length === 0 ? (
@@ -227,21 +129,21 @@ function Jobs({ client, jobs, setJobs, onError }: JobsProps) {
                   </td>
                   <td className="collect-actions">
                     {!TERMINAL_STATUSES.includes(j.status) && (
-                      <button type="button" data-testid="collect-cancel" onClick={() => act(() => client.cancel(j.name))}>
+                      <button type="button" data-testid="collect-cancel" onClick={() => void collect.cancel(j.name)}>
                         Cancel
                       </button>
                     )}
                     {(j.status === 'cancelled' || j.status === 'failed') && (
-                      <button type="button" data-testid="collect-resume" onClick={() => act(() => client.resume(j.name))}>
+                      <button type="button" data-testid="collect-resume" onClick={() => void collect.resume(j.name)}>
                         Resume
                       </button>
                     )}
                     {j.status === 'done' && (
-                      <button type="button" data-testid="collect-open" onClick={() => void open(j.name)}>
+                      <button type="button" data-testid="collect-open" onClick={() => void collect.open(j.name)}>
                         {opened === j.name ? 'Open again' : 'Open'}
                       </button>
                     )}
-                    <button type="button" data-testid="collect-log" onClick={() => void toggleLog(j.name)}>
+                    <button type="button" data-testid="collect-log" onClick={() => void collect.toggleLog(j.name)}>
                       {j.name in logs ? 'Hide log' : 'Log'}
                     </button>
                   </td>
@@ -258,7 +160,7 @@ function Jobs({ client, jobs, setJobs, onError }: JobsProps) {
 const DTYPES = ['bf16', 'fp16', 'fp32'] as const;
 const QUANTS = ['none', 'int8', 'int4'] as const;
 
-function JobForm({ client, existing, onSubmitted }: { client: CollectClient; existing: string[]; onSubmitted: (j: Job) => void }) {
+function JobForm({ existing, submit: send }: { existing: string[]; submit: (spec: JobSpec) => Promise<Job> }) {
   const [f, setF] = useState({
     name: '',
     model: '',
@@ -311,7 +213,7 @@ function JobForm({ client, existing, onSubmitted }: { client: CollectClient; exi
     }
     setBusy(true);
     try {
-      onSubmitted(await client.submit(spec));
+      await send(spec);
       setF((s) => ({ ...s, name: '' }));
     } catch (e) {
       setError(message(e));
