@@ -67,26 +67,71 @@ class InterLayerPredictor(nn.Module):
         return logits.topk(k or self.K, dim=-1).indices
 
 
-def load_predictor(description: str | Path) -> InterLayerPredictor:
+class SequencePredictor(nn.Module):
+    """The sequence model of src/ml/sequence/net.ts: per token, every window l = C-1..L-1-H at once.
+
+    z = b + sum_c mean_j Ctx_c[(l-c, e)] + mean_{s<=l, j} Pre[(s, e)] + sum_q Tok_q[token t-q]
+    logits[l, h] = relu(z + mean_j Prev_h[(l+1+h, e of the previous token)]) @ W_h + bias[l+1+h]
+    """
+
+    def __init__(self, shape: dict, weights: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.L, self.E, self.K = int(shape["numLayers"]), int(shape["numExperts"]), int(shape["topK"])
+        self.C, self.H, self.V = int(shape["context"]), int(shape["horizon"]), int(shape["vocab"])
+        names = ("ctx", "pre", "prev", "b", "W", "bias") + (("tok",) if self.V > 0 else ())
+        for name in names:
+            if name not in weights:
+                raise ValueError(f"the export has no tensor {name!r}")
+            self.register_buffer(name, weights[name].float().contiguous())
+        self.first, self.last = self.C - 1, self.L - 1 - self.H
+
+    @torch.no_grad()
+    def forward(self, experts: torch.Tensor, prev_experts: torch.Tensor, has_prev: torch.Tensor, tokens: torch.Tensor | None = None) -> torch.Tensor:
+        B = experts.shape[0]
+        L, E, K = self.L, self.E, self.K
+        off = (torch.arange(L) * E).view(1, L, 1)
+        lex = experts.long() + off  # [B, L, K] layer-expert ids
+        ls = torch.arange(self.first, self.last + 1)
+        z = self.b.view(1, 1, -1).expand(B, len(ls), -1).clone()
+        for c in range(self.C):
+            z = z + self.ctx[c][lex[:, ls - c]].mean(2)
+        prefix = self.pre[lex].sum(2).cumsum(1)  # [B, L, d]
+        z = z + prefix[:, ls] / ((ls + 1) * K).view(1, -1, 1).float()
+        if self.V > 0 and tokens is not None:
+            z = z + sum(self.tok[q][tokens[:, q].long()] for q in range(self.tok.shape[0])).unsqueeze(1)
+        pad = torch.full_like(lex, L * E)
+        pv = torch.where(has_prev.bool().view(B, 1, 1), prev_experts.long() + off, pad)
+        outs = []
+        for h in range(self.H):
+            tau = ls + 1 + h
+            a = torch.relu(z + self.prev[h][pv[:, tau]].mean(2))
+            outs.append(a @ self.W[h] + self.bias[tau])
+        return torch.stack(outs, 2)  # [B, W, H, E]
+
+
+def load_predictor(description: str | Path) -> nn.Module:
     from safetensors.torch import load_file
 
     path = Path(description)
     meta = json.loads(path.read_text())
     if meta.get("format") != FORMAT or meta.get("version") != 1:
         raise ValueError(f"{path}: not a {FORMAT} v1 description (format={meta.get('format')!r}, version={meta.get('version')!r})")
-    if meta.get("model") != "interlayer":
+    models = {"interlayer": InterLayerPredictor, "sequence": SequencePredictor}
+    if meta.get("model") not in models:
         raise ValueError(f"{path}: model {meta.get('model')!r} is not supported by this module")
     weights = load_file(str(path.with_name(meta["weights"])))
-    return InterLayerPredictor(meta["shape"], weights).eval()
+    return models[meta["model"]](meta["shape"], weights).eval()
 
 
 def _check(description: str, cases_path: str) -> int:
     model = load_predictor(description)
     cases = json.loads(Path(cases_path).read_text())
-    ctx = torch.tensor(cases["ctxExperts"])
-    lay = torch.tensor(cases["ctxLayers"])
-    tgt = torch.tensor(cases["targetLayers"])
-    got = model(ctx, lay, tgt)
+    if isinstance(model, SequencePredictor):
+        ctx = torch.tensor(cases["experts"])
+        got = model(ctx, torch.tensor(cases["prevExperts"]), torch.tensor(cases["hasPrev"]), torch.tensor(cases["tokens"]))
+    else:
+        ctx = torch.tensor(cases["ctxExperts"])
+        got = model(ctx, torch.tensor(cases["ctxLayers"]), torch.tensor(cases["targetLayers"]))
     want = torch.tensor(cases["logits"]).view_as(got)
     diff = float((got - want).abs().max())
     same_top = bool((got.topk(model.K, dim=-1).indices.sort(-1).values == want.topk(model.K, dim=-1).indices.sort(-1).values).all())

@@ -3,7 +3,14 @@
  * shared real traces: gradients against finite differences, determinism, stop/resume, what a prediction may
  * see, and default settings that beat every baseline on held-out sequences.
  */
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createRng } from '../../core/experiment/rng';
+import { decodeSafetensors } from '../../core/export/safetensors';
+import { exportSequence } from './export';
 import { describe, expect, it } from 'vitest';
 import { BASELINES } from '../../core/predictors/baselines';
 import { scorePredictor } from '../../core/predictors/evaluate';
@@ -183,4 +190,46 @@ describe('sequence predictor', () => {
     for (let h = 0; h < 2; h++) expect(learned[h]).toBeGreaterThan(base[h] + 0.03);
     for (const s of p.blend!.steps) expect(s.recall).toBeGreaterThanOrEqual(s.markovRecall);
   });
+});
+
+describe('sequence model export', () => {
+  it('PyTorch (collector/speclab_collect/predictor.py) reproduces the logits of every window', async () => {
+    const set = deepseek(1, 3);
+    const vocab = buildVocabulary(set, 256);
+    const x = buildTokenInputs(set, vocab);
+    const { numLayers: L, numExperts: E, topK: K } = set.manifest;
+    const net = new SequenceNet({ numLayers: L, numExperts: E, topK: K, context: 3, horizon: 2, hidden: 12, vocab: vocab.size }, 2, new Float32Array(L * E));
+    // Spread the weights so the logits are far apart: the check compares top-k sets, which near-ties would blur.
+    const rnd = createRng(11);
+    for (let i = 0; i < net.params.length; i++) net.params[i] = (rnd() * 2 - 1) * 0.8;
+    const rows = [0, 1, 2, 7, 20];
+    const out = new Float32Array(2 * E);
+    const logits: number[] = [];
+    for (const r of rows)
+      for (let l = net.first; l <= net.last; l++) {
+        net.predict(x, r, l, out);
+        logits.push(...out);
+      }
+    const dir = mkdtempSync(join(tmpdir(), 'speclab-seq-export-'));
+    const { safetensors, description } = exportSequence(net, 'sequence', { trainedOn: { model: set.manifest.model.name, numLayers: L, numExperts: E, topK: K } });
+    expect(Object.keys(decodeSafetensors(safetensors).tensors).sort()).toEqual(['W', 'b', 'bias', 'ctx', 'pre', 'prev', 'tok']);
+    writeFileSync(join(dir, 'sequence.safetensors'), safetensors);
+    writeFileSync(join(dir, 'sequence.json'), JSON.stringify(description));
+    const tokenRows = (r: number) => Array.from({ length: L }, (_, l) => Array.from(x.experts.subarray((r * L + l) * K, (r * L + l + 1) * K)));
+    writeFileSync(
+      join(dir, 'cases.json'),
+      JSON.stringify({
+        experts: rows.map(tokenRows),
+        prevExperts: rows.map((r) => (x.prev[r] >= 0 ? tokenRows(x.prev[r]) : tokenRows(r))),
+        hasPrev: rows.map((r) => x.prev[r] >= 0),
+        tokens: rows.map((r) => Array.from(x.tokens.subarray(r * 3, r * 3 + 3))),
+        logits,
+      }),
+    );
+    const { stdout } = await promisify(execFile)('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, 'sequence.json'), join(dir, 'cases.json')]);
+    const r = JSON.parse(stdout);
+    expect(r.samples).toBe(rows.length);
+    expect(r.maxAbsDiff).toBeLessThan(1e-4);
+    expect(r.sameTopK).toBe(true);
+  }, 120_000);
 });
