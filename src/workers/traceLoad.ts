@@ -10,7 +10,7 @@ import { sha256Hex } from '../core/trace/hash';
 import { classifyFile, detectFormat, SNIFF_BYTES, type DetectedFormat } from '../core/trace/importers';
 import { sglangShapeFromConfig } from '../core/trace/importers/sglang';
 import { fetchSource, readTraceSet, type TraceSource } from '../core/trace/read';
-import { TraceError, totalTokens, type TraceSet } from '../core/trace/types';
+import { TraceError, totalTokens, type Manifest, type TraceSet } from '../core/trace/types';
 import type { ShardCache } from './shardCache';
 import type { LoadedInfo, LoadProgress, PickedFile } from './traceProtocol';
 
@@ -38,25 +38,20 @@ export interface Loaded {
   info: LoadedInfo;
 }
 
-/** Wraps a source so shards come from the cache when their manifest checksum is there, and go in after a fetch. */
-function cachedSource(src: TraceSource, cache: ShardCache, counts: { hits: number; misses: number }): TraceSource {
+/** Bytes and tokens read so far in a load: what every progress report of that load counts from. */
+interface LoadMeter {
+  bytes: number;
+  tokens: number;
+}
+
+/**
+ * Wraps a source so shards come from the cache when their manifest checksum is there, and go in after a fetch.
+ * The checksums come from the manifest readTraceSet parsed (pass `onManifest` to it), never from a parse of its own.
+ */
+function cachedSource(src: TraceSource, cache: ShardCache, counts: { hits: number; misses: number }): { source: TraceSource; onManifest: (m: Manifest) => void } {
   const shaOf = new Map<string, string>();
-  return {
-    label: src.label,
-    async readText(name) {
-      const text = await src.readText(name);
-      if (name === 'manifest.json') {
-        // Only to find cache keys; readTraceSet validates the manifest itself.
-        try {
-          const shards = (JSON.parse(text) as { shards?: { file?: unknown; sha256?: unknown }[] }).shards;
-          if (Array.isArray(shards))
-            for (const s of shards) if (typeof s?.file === 'string' && typeof s.sha256 === 'string') shaOf.set(s.file, s.sha256);
-        } catch {
-          /* readTraceSet reports the bad manifest */
-        }
-      }
-      return text;
-    },
+  const source: TraceSource = {
+    ...src,
     async readBytes(name) {
       const sha = shaOf.get(name);
       const hit = sha ? await cache.get(sha) : null;
@@ -70,59 +65,16 @@ function cachedSource(src: TraceSource, cache: ShardCache, counts: { hits: numbe
       return bytes;
     },
   };
-}
-
-/**
- * fetchSource, but a shard's body is read as a stream with progress, and every shard announces how long its
- * decoding may take: a large shard on a slow network or a slow machine is not mistaken for a hang.
- */
-function progressiveSource(baseUrl: string, done: () => { bytes: number; tokens: number }, onProgress: Progress): TraceSource {
-  const plain = fetchSource(baseUrl);
-  const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, globalThis.location?.href ?? 'http://localhost/');
-  return {
-    ...plain,
-    async readBytes(name) {
-      const url = new URL(name, base);
-      let res: Response;
-      try {
-        res = await fetch(url);
-      } catch (e) {
-        throw new TraceError(`could not fetch (${(e as Error).message})`, url.href);
-      }
-      if (!res.ok) throw new TraceError(`HTTP ${res.status} ${res.statusText}`.trim(), url.href);
-      if (!res.body) return new Uint8Array(await res.arrayBuffer());
-      const parts: Uint8Array[] = [];
-      let got = 0;
-      let reported = 0;
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done: end, value } = await reader.read();
-        if (end) break;
-        parts.push(value);
-        got += value.length;
-        if (got - reported >= PROGRESS_EVERY_BYTES) {
-          reported = got;
-          onProgress({ phase: 'reading', bytes: done().bytes + got, tokens: done().tokens });
-        }
-      }
-      const out = new Uint8Array(got);
-      let o = 0;
-      for (const p of parts) {
-        out.set(p, o);
-        o += p.length;
-      }
-      return out;
-    },
-  };
+  return { source, onManifest: (m) => m.shards.forEach((s) => shaOf.set(s.file, s.sha256)) };
 }
 
 /** Announces the decoding that follows reading a shard, with its time allowance. */
-function announcingDecode(src: TraceSource, done: () => { bytes: number; tokens: number }, onProgress: Progress): TraceSource {
+function announcingDecode(src: TraceSource, meter: LoadMeter, onProgress: Progress): TraceSource {
   return {
     ...src,
     async readBytes(name) {
       const bytes = await src.readBytes(name);
-      onProgress({ phase: 'decoding', ...done(), quietMs: quietMsFor(bytes.length, DECODE_MS_PER_MB) });
+      onProgress({ phase: 'decoding', bytes: meter.bytes, tokens: meter.tokens, quietMs: quietMsFor(bytes.length, DECODE_MS_PER_MB) });
       return bytes;
     },
   };
@@ -147,31 +99,39 @@ function timedDecoder(decoder: TraceDecoder): { decode: TraceDecoder['decode']; 
 }
 
 /**
- * Reads a trace set from the source that `sourceFor` builds (given the running byte and token counts), decoding
- * through `decoder` and reporting progress; returns the set with its bytes and the decode time.
+ * Reads a trace set from `src`, decoding through `decoder` and reporting progress into `meter` and `onProgress`;
+ * returns the set with its bytes and the decode time.
  */
 async function readReported(
-  sourceFor: (done: () => { bytes: number; tokens: number }) => TraceSource,
+  src: TraceSource,
+  meter: LoadMeter,
   onProgress: Progress,
   decoder: TraceDecoder,
+  onManifest?: (m: Manifest) => void,
 ): Promise<{ set: TraceSet; bytes: number; decodeMs: number }> {
-  let bytes = 0;
-  let tokens = 0;
-  const done = () => ({ bytes, tokens });
   const timed = timedDecoder(decoder);
-  const set = await readTraceSet(announcingDecode(sourceFor(done), done, onProgress), {
+  const set = await readTraceSet(announcingDecode(src, meter, onProgress), {
     decode: timed.decode,
+    onManifest,
     onProgress: (p) => {
-      ({ bytes, tokens } = p);
-      onProgress({ phase: 'decoding', bytes, tokens });
+      meter.bytes = p.bytes;
+      meter.tokens = p.tokens;
+      onProgress({ phase: 'decoding', bytes: p.bytes, tokens: p.tokens });
     },
   });
-  return { set, bytes, decodeMs: timed.ms() };
+  return { set, bytes: meter.bytes, decodeMs: timed.ms() };
 }
 
 export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress: Progress, decoder: TraceDecoder): Promise<Loaded> {
   const counts = { hits: 0, misses: 0 };
-  const { set, bytes, decodeMs } = await readReported((done) => cachedSource(progressiveSource(baseUrl, done, onProgress), cache, counts), onProgress, decoder);
+  const meter: LoadMeter = { bytes: 0, tokens: 0 };
+  // A shard's body is read as a stream with progress, counted from what the load read before it.
+  const fetched = fetchSource(baseUrl, {
+    progressEvery: PROGRESS_EVERY_BYTES,
+    onBytes: (_, got) => onProgress({ phase: 'reading', bytes: meter.bytes + got, tokens: meter.tokens }),
+  });
+  const cached = cachedSource(fetched, cache, counts);
+  const { set, bytes, decodeMs } = await readReported(cached.source, meter, onProgress, decoder, cached.onManifest);
   return {
     set,
     info: {
@@ -314,7 +274,7 @@ async function loadTraceSetFiles(files: PickedFile[], manifest: PickedFile, onPr
     readText: (name) => get(name).text(),
     readBytes: async (name) => new Uint8Array(await get(name).arrayBuffer()),
   };
-  const { set, bytes, decodeMs } = await readReported(() => src, onProgress, decoder);
+  const { set, bytes, decodeMs } = await readReported(src, { bytes: 0, tokens: 0 }, onProgress, decoder);
   return {
     set,
     info: {

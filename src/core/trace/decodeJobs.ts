@@ -1,6 +1,6 @@
 /**
  * The work a decode worker does for the main thread, as one pure function shared by the browser's Web
- * Worker (decode.worker.ts) and the CLI's worker thread (src/cli/decodeWorker.ts). Untrusted bytes are only
+ * Worker (src/workers/decode.worker.ts) and the CLI's worker thread (src/cli/decodeWorker.ts). Untrusted bytes are only
  * ever parsed here, inside a worker that the main thread terminates when it overruns its time budget
  * (guarded.ts).
  */

@@ -215,7 +215,7 @@ export class GuardedRunner {
   }
 }
 
-/** Adapter for a browser Web Worker running src/core/trace/decode.worker.ts. */
+/** Adapter for a browser Web Worker running src/workers/decode.worker.ts. */
 export function webWorkerHandle(w: Worker): WorkerHandle {
   return {
     post: (message, transfer) => w.postMessage(message, transfer),

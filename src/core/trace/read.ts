@@ -25,11 +25,36 @@ export interface ReadOptions {
    * worker pass one that runs under a time budget (src/cli/guardedDecode.ts).
    */
   decode?: (bytes: Uint8Array, manifest: Manifest, where: string, tokens: number) => TraceChunk | Promise<TraceChunk>;
+  /** The manifest as parsed (once), before any shard is read: e.g. a cache finds its keys in it. */
+  onManifest?: (manifest: Manifest) => void;
 }
 
-/** A source over HTTP(S): files are fetched relative to `baseUrl`. */
-export function fetchSource(baseUrl: string): TraceSource {
+/** Joins a body received in parts (a stream's chunks) into one buffer; `total` when already counted. */
+export function joinChunks(parts: readonly Uint8Array[], total = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
+  if (parts.length === 1 && parts[0].length === total) return parts[0];
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export interface FetchOptions {
+  /**
+   * Called while a file's body arrives, with the bytes of it received so far (at most every `progressEvery`
+   * bytes): a large shard on a slow network is not mistaken for a hang.
+   */
+  onBytes?: (name: string, received: number) => void;
+  /** Bytes between two onBytes calls (default 1 MiB). */
+  progressEvery?: number;
+}
+
+/** A source over HTTP(S): files are fetched relative to `baseUrl`; bodies read as streams when `onBytes` is given. */
+export function fetchSource(baseUrl: string, opts: FetchOptions = {}): TraceSource {
   const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
+  const every = opts.progressEvery ?? 1 << 20;
   const get = async (name: string): Promise<Response> => {
     const url = new URL(name, new URL(base, globalThis.location?.href ?? 'http://localhost/'));
     let res: Response;
@@ -41,16 +66,35 @@ export function fetchSource(baseUrl: string): TraceSource {
     if (!res.ok) throw new TraceError(`HTTP ${res.status} ${res.statusText}`.trim(), url.href);
     return res;
   };
+  const bytesOf = async (name: string, res: Response): Promise<Uint8Array> => {
+    if (!opts.onBytes || !res.body) return new Uint8Array(await res.arrayBuffer());
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    let reported = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      got += value.length;
+      if (got - reported >= every) {
+        reported = got;
+        opts.onBytes(name, got);
+      }
+    }
+    return joinChunks(parts, got);
+  };
   return {
     label: baseUrl,
     readText: async (name) => (await get(name)).text(),
-    readBytes: async (name) => new Uint8Array(await (await get(name)).arrayBuffer()),
+    readBytes: async (name) => bytesOf(name, await get(name)),
   };
 }
 
 /** Reads manifest.json and every shard it lists, verifying checksums, types, ranges and order. */
 export async function readTraceSet(src: TraceSource, opts: ReadOptions = {}): Promise<TraceSet> {
   const manifest = parseManifest(await src.readText('manifest.json'), `${src.label}/manifest.json`);
+  opts.onManifest?.(manifest);
   const chunks: TraceChunk[] = [];
   let bytes = 0;
   let tokens = 0;
