@@ -145,6 +145,9 @@ test('Files… and Folder… are reached with Tab and open their pickers; "Copie
   await expect(page.getByTestId('open-files')).toBeFocused();
   const [files] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
   expect(files.isMultiple()).toBe(true);
+  await files.setFiles(MIXTRAL);
+  await expect(page.getByTestId('summary-layers')).toHaveText('32');
+  await expect(page.getByTestId('open-files')).toBeFocused();
   await page.keyboard.press('Tab');
   await expect(page.getByTestId('open-folder')).toBeFocused();
   const [folder] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press(' ')]);
