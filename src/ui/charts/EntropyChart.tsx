@@ -14,14 +14,27 @@ interface Props {
   maxEntropyBits: number;
   /** The model's layer index of each MoE layer, for the axis labels. */
   layerIds: number[];
+  /** Scale from just below the lowest layer instead of 0, so layers that all sit near log2(E) can be told apart. */
+  zoom?: boolean;
+}
+
+/** Bottom of the zoomed scale: a tenth of the spread below the lowest value, rounded down to 0.05 bits, never below 0. */
+export function zoomFloor(values: readonly number[], top: number): number {
+  if (values.length === 0) return 0;
+  const lo = Math.min(...values);
+  const spread = Math.max(top - lo, 0.05);
+  return Math.max(0, Math.floor((lo - spread * 0.1) / 0.05) * 0.05);
 }
 
 /** Bar chart of per-layer entropy; d3 computes the scales, React renders the SVG. */
-export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
+export function EntropyChart({ entropyBits, maxEntropyBits, layerIds, zoom = false }: Props) {
   const layers = entropyBits.map((_, l) => l);
   const x = scaleBand<number>().domain(layers).range([M.left, WIDTH - M.right]).padding(0.15);
   const yMax = Math.max(maxEntropyBits, ...entropyBits) || 1;
-  const y = scaleLinear().domain([0, yMax]).range([HEIGHT - M.bottom, M.top]).nice();
+  const floor = zoom ? zoomFloor(entropyBits, yMax) : 0;
+  const y = scaleLinear().domain([floor, yMax]).range([HEIGHT - M.bottom, M.top]);
+  if (!zoom) y.nice();
+  const bottom = y.domain()[0];
   const labelled = new Set(tickIndices(layers.length));
   const yRef = y(maxEntropyBits);
 
@@ -35,7 +48,7 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
         aria-label={`Routing entropy per MoE layer, in bits; uniform routing is ${maxEntropyBits.toFixed(2)} bits`}
         data-testid="entropy-chart"
       >
-        {y.ticks(4).map((t) => (
+        {y.ticks(zoom ? 5 : 4).map((t) => (
           <g key={t} className="tick">
             <line x1={M.left} x2={WIDTH - M.right} y1={y(t)} y2={y(t)} />
             <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
@@ -51,7 +64,7 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
             x={x(l)}
             y={y(entropyBits[l])}
             width={x.bandwidth()}
-            height={Math.max(0, y(0) - y(entropyBits[l]))}
+            height={Math.max(0, y(bottom) - y(entropyBits[l]))}
           >
             <title>{`layer ${layerIds[l] ?? l}: ${entropyBits[l].toFixed(3)} bits`}</title>
           </rect>
@@ -67,7 +80,7 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds }: Props) {
           layer
         </text>
         <text className="axis-title" data-testid="entropy-y-title" transform={`translate(14,${(M.top + HEIGHT - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
-          entropy (bits)
+          {zoom ? 'entropy (bits, zoomed)' : 'entropy (bits)'}
         </text>
         <g data-testid="entropy-max">
           <line className="max-line" x1={M.left} x2={WIDTH - M.right} y1={yRef} y2={yRef} />

@@ -8,7 +8,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../core/runs/record';
 import { RunOverlayChart } from '../runs/RunOverlayChart';
-import { EntropyChart } from './EntropyChart';
+import { EntropyChart, zoomFloor } from './EntropyChart';
 import { Heatmap, plotSize } from './Heatmap';
 import { legendLayout, LineChart } from './LineChart';
 
@@ -22,6 +22,19 @@ describe('figure snapshots', () => {
     expect(html).toContain('rotate(-90)');
     expect(html).toContain('>entropy (bits)</text>');
     expect(rounded(html)).toMatchSnapshot();
+  });
+
+  it('entropy chart zoomed: the scale starts below the lowest layer, so 5.90 and 5.95 bits look different', () => {
+    const bits = [5.9, 5.95, 5.92];
+    expect(zoomFloor(bits, 6)).toBeCloseTo(5.85);
+    expect(zoomFloor([0.1], 1)).toBe(0);
+    const heights = (zoom: boolean) =>
+      [...renderToStaticMarkup(createElement(EntropyChart, { entropyBits: bits, maxEntropyBits: 6, layerIds: [0, 1, 2], zoom })).matchAll(/height="([\d.]+)"/g)].map((m) => Number(m[1]));
+    const [a, b] = heights(true);
+    const [c, d] = heights(false);
+    // Zoomed, the 0.05-bit difference is a visible share of the bar; from 0 it is under 1%.
+    expect((b - a) / b).toBeGreaterThan(0.2);
+    expect((d - c) / d).toBeLessThan(0.01);
   });
 
   it('heatmap: a title and a colour scale with its labels inside the drawing', () => {

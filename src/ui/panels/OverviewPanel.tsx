@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { useNotebook } from '../../state/StoreContext';
 import { EntropyChart } from '../charts/EntropyChart';
 import { Heatmap } from '../charts/Heatmap';
@@ -10,6 +10,7 @@ import { LoadBalance } from './LoadBalance';
 export function OverviewPanel() {
   const info = useNotebook((s) => s.current?.info ?? null);
   const analysis = useAnalysis();
+  const [zoom, setZoom] = useState(false);
   // One flat array per analysis, so the heatmap repaints only when the numbers change.
   const utilisation = useMemo(() => (analysis ? Float64Array.from(analysis.stats.utilisation.flat()) : null), [analysis]);
   if (!info || !analysis || !utilisation) return null;
@@ -64,7 +65,11 @@ export function OverviewPanel() {
         </p>
       )}
       <h3>Routing entropy per MoE layer</h3>
-      <EntropyChart entropyBits={stats.entropyBits} maxEntropyBits={stats.maxEntropyBits} layerIds={stats.moeLayerIds} />
+      <label className="control small">
+        <input type="checkbox" data-testid="entropy-zoom" checked={zoom} onChange={(e) => setZoom(e.currentTarget.checked)} /> Zoom the scale to the layers&apos; range
+        (bars start below the lowest layer, not at 0)
+      </label>
+      <EntropyChart entropyBits={stats.entropyBits} maxEntropyBits={stats.maxEntropyBits} layerIds={stats.moeLayerIds} zoom={zoom} />
       <h3>Expert utilisation</h3>
       <p className="muted small">Share of each layer&apos;s top-k selections that go to each expert; uniform use is {formatPct(1 / stats.experts)}.</p>
       <Heatmap
