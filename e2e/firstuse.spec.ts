@@ -153,6 +153,10 @@ test('Files… and Folder… are reached with Tab and open their pickers; "Copie
   const [folder] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press(' ')]);
   await folder.setFiles(new URL('../traces/demo/', import.meta.url).pathname);
   await expect(page.getByTestId('trace-url')).toHaveText('local:demo');
+  // No box ticked reads as "every dataset", not "none".
+  await expect(page.getByTestId('dataset-filter-state')).toContainText('none ticked: every dataset is used');
+  await page.getByTestId('dataset-option').first().check();
+  await expect(page.getByTestId('dataset-filter-state')).toHaveText('— 1 of 3 used');
 
   await page.getByTestId('copy-link').click();
   await expect(page.getByTestId('copy-note')).toHaveText('Copied.');
@@ -178,4 +182,19 @@ test('64-expert heatmaps use the width: at 1920 px each expert gets 10 px or mor
   await expect(page.getByTestId('coactivation-heatmap-title')).toContainText('Co-activation lift');
   expect(Number(await page.getByTestId('coactivation-heatmap').getAttribute('data-max'))).toBeGreaterThan(1);
   await screenshot(page, 'coactivation-deepseek-1920');
+});
+
+test('a run the trace cannot hold fails with one message, said once, and advice about the settings, not the backend', async ({ page }) => {
+  // The demo has 6 MoE layers: context 6 + horizon 2 does not fit, for the baselines and for training alike.
+  await page.goto('/#panel=training&ctx=6&hor=2&backend=cpu&epochs=1');
+  await expect(page.getByTestId('run')).toBeEnabled();
+  await page.getByTestId('run').click();
+  await expect(page.getByTestId('training-status')).toHaveAttribute('data-state', 'error', { timeout: 120_000 });
+  await expect(page.getByTestId('run-row')).toHaveCount(1);
+  const shown = await page.getByTestId('training-panel').innerText();
+  expect(shown.match(/need more than/g)?.length ?? 0).toBe(1);
+  await expect(page.getByTestId('training-error')).toContainText('The trace set does not fit these settings');
+  await expect(page.getByTestId('training-error')).not.toContainText('another backend');
+  const listed = (await page.getByTestId('run-error').innerText()).trim();
+  expect(listed.match(/need more than/g)?.length).toBe(1);
 });
