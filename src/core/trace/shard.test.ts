@@ -1,9 +1,14 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RecordBatch, Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { rechunk } from './chunk';
 import { sha256Hex } from './hash';
 import { parseManifest, serializeManifest } from './manifest';
 import { readTraceSet, type TraceSource } from './read';
-import { decodeShard, encodeShard } from './shard';
+import { importFiles } from './importers';
+import { REAL } from './importers/test-helpers';
+import { decodeShard, encodeShard, inspectShard, validateChunk } from './shard';
 import { syntheticTrace } from './synthetic';
 import { TraceError, type Manifest, type TraceSet } from './types';
 
@@ -131,5 +136,79 @@ describe('manifest', () => {
   });
   it('rejects text that is not JSON', () => {
     expect(() => parseManifest('{"format":', 'm.json')).toThrow(/m\.json: not valid JSON/);
+  });
+});
+
+// Bounds before allocation and clear errors of decodeShard, and lone shards (inspectShard).
+const DEMO = fileURLToPath(new URL('../../../traces/demo/', import.meta.url));
+const small = syntheticTrace({ tokens: 50, numLayers: 4, numExperts: 8, topK: 2, seqLen: 10 });
+const m = small.manifest;
+const bytes = encodeShard(small.chunks[0], m);
+const le32 = (v: number) => new Uint8Array(Int32Array.of(v).buffer);
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from = 0): number {
+  outer: for (let i = from; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+describe('decodeShard bounds and checks', () => {
+  it('requires the speclab.format schema metadata', () => {
+    const t = tableFromIPC(bytes);
+    const schema = new Schema(t.schema.fields);
+    const bare = tableToIPC(new Table(schema, t.batches.map((b) => new RecordBatch(schema, b.data))), 'file');
+    expect(() => decodeShard(bare, m, 'bare.arrow')).toThrow(/^bare\.arrow: schema metadata "speclab\.format" is missing/);
+  });
+
+  it('bounds the declared rows by the bytes before reading any column', () => {
+    const big: Manifest = { ...m, numLayers: 400, moeLayerIds: Array.from({ length: 400 }, (_, i) => i) };
+    expect(() => decodeShard(bytes, big, 'b.arrow')).toThrow(/^b\.arrow: declares 50 rows of at least 4810 bytes each \(400 layers, top-2\), but its record batches hold only \d+ bytes/);
+  });
+
+  it('rejects string offsets that point outside the text', () => {
+    const m2: Manifest = { ...m, hasTokenText: true };
+    const texts = Array.from({ length: 50 }, (_, i) => 'w'.repeat(3 + (i % 5)));
+    const b = encodeShard({ ...small.chunks[0], tokenText: texts }, m2).slice();
+    const at = indexOfBytes(b, new Uint8Array([...le32(0), ...le32(3), ...le32(7), ...le32(12)]));
+    expect(at).toBeGreaterThan(0);
+    new DataView(b.buffer).setInt32(at + 8, 1_000_000, true);
+    expect(() => decodeShard(b, m2, 't.arrow')).toThrow(/^t\.arrow: column "token_text": row 1 has string offsets 3\.\.1000000 outside its \d+ bytes of text/);
+  });
+
+  it('finds duplicate experts with large top-k', () => {
+    const s = syntheticTrace({ tokens: 20, numLayers: 2, numExperts: 64, topK: 10, seed: 2 });
+    const c = { ...s.chunks[0], experts: s.chunks[0].experts.slice() };
+    c.experts[(3 * 2 + 1) * 10 + 9] = c.experts[(3 * 2 + 1) * 10 + 2];
+    expect(() => validateChunk(c, s.manifest, 'k.arrow')).toThrow(/^k\.arrow: row 3, layer 1: expert \d+ appears twice in the top-10/);
+  });
+});
+
+describe('lone shards (no manifest)', () => {
+  it('infers L, K and E of the demo shard from its widths and ids', () => {
+    const r = inspectShard(new Uint8Array(readFileSync(`${DEMO}shard-00000.arrow`)), 'demo.arrow');
+    expect([r.manifest.numLayers, r.manifest.topK, r.manifest.numExperts]).toEqual([6, 2, 8]);
+    expect(r.inferred.numExperts).toMatch(/logits width 48/);
+    expect(r.chunk.tokens).toBe(1024);
+  });
+
+  it('infers a Mixtral-like shape without logits (E from the largest id)', () => {
+    const s = syntheticTrace({ tokens: 200, numLayers: 32, numExperts: 8, topK: 2, seed: 4 });
+    const r = inspectShard(encodeShard(s.chunks[0], s.manifest), 'mix.arrow');
+    expect([r.manifest.numLayers, r.manifest.topK, r.manifest.numExperts]).toEqual([32, 2, 8]);
+    expect(r.inferred.numExperts).toMatch(/largest expert id 7 \+ 1/);
+  });
+
+  it.skipIf(!existsSync(`${REAL}deepseek-v2-lite-chat`))('infers DeepSeek-V2-Lite (26 layers, top-6) from a real imported sequence', () => {
+    const dir = `${REAL}deepseek-v2-lite-chat/puffin-1-100/`;
+    const r0 = importFiles([{ name: 'p/prompt_1_data.csv', data: readFileSync(`${dir}prompt_1_data.csv`, 'utf8') }]);
+    const r = inspectShard(encodeShard(r0.set.chunks[0], r0.set.manifest), 'ds.arrow');
+    expect([r.manifest.numLayers, r.manifest.topK]).toEqual([26, 6]);
+  });
+
+  it('takes a given shape, and says when it does not fit', () => {
+    expect(inspectShard(bytes, 'h.arrow', { numLayers: 4 }).manifest.topK).toBe(2);
+    expect(() => inspectShard(bytes, 'h.arrow', { topK: 3 })).toThrow(/^h\.arrow: the experts width 8 does not fit the given shape/);
+    expect(() => inspectShard(bytes, 'h.arrow', { numExperts: 4 })).toThrow(/^h\.arrow: row \d+, layer \d+: expert id \d+ out of range 0\.\.3/);
   });
 });
