@@ -4,12 +4,12 @@
  * the backend preference and what the page shows. The URL hash (url.ts), the page state and the CLI
  * read and write this shape; nothing else declares these fields.
  *
- * The model's hyperparameters come from the training code's own schema (src/ml/config.ts, pure zod, no
- * tfjs); its `context`, `horizon` and `seed` live once here, in `task` and `seed`, and are merged back by
+ * The model's hyperparameters come from the model config schema (modelConfig.ts, pure zod, no tfjs); its
+ * `context`, `horizon` and `seed` live once here, in `task` and `seed`, and are merged back by
  * `trainingConfigOf`.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES, interLayerConfigSchema, LEARNED_PREDICTORS, type InterLayerConfig } from '../../ml/config';
+import { BACKEND_NAMES, modelConfigSchema as interLayerConfigSchema, LEARNED_PREDICTORS, type ModelConfig as InterLayerConfig } from './modelConfig';
 import type { TaskSpec } from '../tasks/task';
 import { formatTraceRef, parseTraceRef } from './traceRef';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INTERLAYER } from '../../ml/config';
+import { DEFAULT_MODEL_CONFIG as DEFAULT_INTERLAYER } from './modelConfig';
 import { defaultSpec, experimentSpecSchema, trainingConfigOf, type ExperimentSpec } from './spec';
 import { decodeSpecHash, encodeSpecHash, keyText, URL_KEYS, URL_LIMITS, withKeyValue } from './url';
 

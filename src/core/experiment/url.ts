@@ -4,7 +4,7 @@
  * unknown keys, malformed or out-of-range values are reported (one message each) and replaced by defaults;
  * the caller decides what to do with `invalid` keys (e.g. not load a refused trace).
  */
-import { interLayerConfigSchema } from '../../ml/config';
+import { modelConfigSchema as interLayerConfigSchema } from './modelConfig';
 import { BACKEND_PREFERENCES, defaultSpec, experimentSpecSchema, MAX_DATASET_FILTER, MAX_DATASET_NAME, MODEL_KINDS, PANELS, SPEC_VERSION, type ExperimentSpec } from './spec';
 import { MAX_TRACE_REF_LENGTH, quote } from './traceRef';
 
