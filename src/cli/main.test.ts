@@ -8,7 +8,13 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { naturalCompare } from '../core/trace/importers';
 import { REAL } from '../core/trace/importers/test-helpers';
+import { afterAll } from 'vitest';
+import { GuardedDecoder } from './guardedDecode';
 import { runCli } from './main';
+
+// One decode worker for the in-process commands (a worker per command costs seconds on a busy machine).
+const decoder = new GuardedDecoder();
+afterAll(() => decoder.close());
 
 const sh = promisify(execFile);
 
@@ -22,7 +28,7 @@ export interface Ran {
 export async function cli(...argv: string[]): Promise<Ran> {
   let out = '';
   let err = '';
-  const code = await runCli(argv, { out: async (t) => void (out += t), err: async (t) => void (err += t) });
+  const code = await runCli(argv, { out: async (t) => void (out += t), err: async (t) => void (err += t), decoder });
   return { code, out, err };
 }
 

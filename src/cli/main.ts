@@ -73,7 +73,12 @@ class UsageError extends Error {}
 export interface CliIo {
   out(text: string): Promise<void>;
   err(text: string): Promise<void>;
+  /** A decoder to share between commands (tests running many in process); by default one per trace read, closed after. */
+  decoder?: GuardedDecoder;
 }
+
+/** Set by runCli for the command it runs. */
+let sharedDecoder: GuardedDecoder | undefined;
 
 /** Resolves once the stream has handed `text` to the OS: exiting earlier cuts a pipe's output at 64 KiB. */
 const flushed = (stream: NodeJS.WriteStream, text: string) => new Promise<void>((res) => (text ? stream.write(text, () => res()) : res()));
@@ -159,11 +164,11 @@ async function withTraceSet<T>(dir: string, fn: (set: TraceSet) => T | Promise<T
   if (!(await isDirectory(dir))) throw new TraceError('not a folder (expected a trace set: manifest.json and shards)', resolve(dir));
   const src = dirSource(dir);
   if (before) before(parseManifest(await src.readText('manifest.json'), `${src.label}/manifest.json`));
-  const decoder = new GuardedDecoder();
+  const decoder = sharedDecoder ?? new GuardedDecoder();
   try {
     return await fn(await readTraceSet(src, { decode: (b, m, w, n) => decoder.decode(b, m, w, n) }));
   } finally {
-    await decoder.close();
+    if (decoder !== sharedDecoder) await decoder.close();
   }
 }
 
@@ -441,7 +446,7 @@ async function main(argv: string[], io: CliIo): Promise<void> {
     case 'validate': {
       const { values: v, positionals } = parse({ layers: { type: 'string' }, 'top-k': { type: 'string' }, experts: { type: 'string' }, 'num-experts': { type: 'string' } });
       if (positionals.length !== 1) throw new UsageError('validate takes one file or folder');
-      const r = await validatePath(positionals[0], { hints: shapeOptions(v) });
+      const r = await validatePath(positionals[0], { hints: shapeOptions(v), decoder: io.decoder });
       await emit(v.json as boolean, r, () => r.summary + '\n');
       return;
     }
@@ -455,6 +460,7 @@ async function main(argv: string[], io: CliIo): Promise<void> {
  * are one line on `io.err`; anything else is a bug worth its stack. Every write has been flushed on return.
  */
 export async function runCli(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
+  sharedDecoder = io.decoder;
   try {
     await main(argv, io);
     return 0;

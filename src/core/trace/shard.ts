@@ -42,10 +42,12 @@ function flatValues<A extends Int16Array | Int32Array | Uint16Array | Float32Arr
   const parts: A[] = [];
   let row = 0;
   for (const d of vec.data as Data<DataType>[]) {
-    const src = (width === 1 ? d : d.children[0]) as Data<DataType> | undefined;
+    // A list column of width 1 (one layer, top-1) is still a list: its values are in the child.
+    const isList = d.type.typeId === Type.FixedSizeList;
+    const src = (isList ? d.children[0] : d) as Data<DataType> | undefined;
     const values = src?.values as A | undefined;
     // A list slice starting at d.offset begins d.offset * width elements into its child.
-    const base = width === 1 ? d.offset : (src?.offset ?? 0) + d.offset * width;
+    const base = isList ? (src?.offset ?? 0) + d.offset * width : d.offset;
     const want = d.length * width;
     if (!values || !(values instanceof ctor) || base + want > values.length)
       throw new TraceError(
