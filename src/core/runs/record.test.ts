@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compareRuns, stepsOf } from './compare';
 import { migrateRunResults, modelResultOf, TRAINED_MODEL } from './names';
 import { parseRunFile, RUN_FILE_VERSION, runFileText } from './record';
+import { record } from './test-helpers';
 
 /** Written by the exporter before results were keyed by model kind (version 1): an InterLayer run, then a joint run. */
 const V1 = readFileSync(new URL('./fixtures/runs-v1.json', import.meta.url), 'utf8');
@@ -67,5 +68,29 @@ describe('run files keyed by model kind', () => {
     // By name, a kind only one run has: the other's cells are empty.
     expect(compareRuns(r.runs, inter.id, 'joint')[0].cells.every((c) => c.value === null)).toBe(true);
     expect(joint.results.interlayer).toBeUndefined();
+  });
+});
+
+describe('run files', () => {
+  it('round-trip runs', () => {
+    const runs = [record('a', [0.5, 0.4]), record('b', [0.6, 0.3], { seed: 3, trace: 'https://example.org/set' })];
+    const r = parseRunFile(runFileText(runs));
+    expect(r).toEqual({ ok: true, runs });
+  });
+  it('refuse what is not a valid run file, naming the problem', () => {
+    const good = JSON.parse(runFileText([record('a', [0.5])])) as { runs: Record<string, unknown>[] };
+    const bad = (mutate: (f: typeof good) => void) => {
+      const f = structuredClone(good);
+      mutate(f);
+      return parseRunFile(JSON.stringify(f), 'runs.json');
+    };
+    expect(parseRunFile('{nope', 'x.json')).toMatchObject({ ok: false, message: expect.stringMatching(/^x\.json: not JSON/) });
+    expect(parseRunFile('{"a":1}')).toMatchObject({ ok: false, message: expect.stringMatching(/not a SpecLab run file/) });
+    expect(bad((f) => ((f as Record<string, unknown>).version = 9))).toMatchObject({ ok: false, message: expect.stringMatching(/version 9 is not supported/) });
+    expect(bad((f) => (((f.runs[0].spec as Record<string, unknown>).seed = -1)))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0\.spec\.seed/) });
+    expect(bad((f) => (((f.runs[0].spec as Record<string, unknown>).trace = 'javascript:alert(1)')))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0\.spec\.trace/) });
+    expect(bad((f) => ((f.runs[0].__proto__x = 1)))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0/) });
+    expect(bad((f) => ((f.runs[0].name = 'x'.repeat(201))))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0\.name/) });
+    expect(bad((f) => (f.runs = []))).toMatchObject({ ok: false });
   });
 });
