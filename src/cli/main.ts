@@ -54,9 +54,10 @@ ${LEARNED_CLI_HELP}
       when experts are offloaded (defaults: Mixtral 8x7B, 8-bit experts, RTX 3090 over PCIe 4.0 x16).
 
   Options with one meaning in every command that takes them, by input:
-  --experts E, --top-k K, --layers L   the shape: routing logs (import: --experts only; validate: all three)
-      must fit it (expert ids < E; default E = largest id + 1); a lone shard (validate) is read with it instead
-      of inferring it; a trace set (validate) must have it. --num-experts is an older name of --experts.
+  --experts E, --top-k K, --layers L   the shape: routing logs must fit it (validate: all three; import:
+      --experts, and --layers/--top-k for SGLang's flat layout; expert ids < E, default E = largest id + 1); a
+      lone shard (validate) is read with it instead of inferring it; a trace set (validate) must have it.
+      --num-experts is an older name of --experts.
   --dataset   import (JSONL and hook CSV): the dataset name of every sequence (default: JSONL records' "dataset",
       a hook CSV's folder name). stats, eval, cache (trace sets): keep only these datasets, comma-separated.
   --test-fraction F, --seed S   eval, cache: hold out a share 0 < F < 1 of the sequences for testing (cache
