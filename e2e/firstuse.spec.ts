@@ -174,6 +174,8 @@ test('64-expert heatmaps use the width: at 1920 px each expert gets 10 px or mor
   await expect(page.getByTestId('weight-order-warning')).toContainText('need not be weight order');
   const cell = async (id: string) => page.getByTestId(id).locator('canvas').evaluate((c) => c.getBoundingClientRect().width / (c as HTMLCanvasElement).width);
   expect(await cell('utilisation-heatmap')).toBeGreaterThanOrEqual(10);
+  // 640-unit charts are not blown up to the page's width (their labels would be twice their size).
+  expect(await page.getByTestId('entropy-chart').evaluate((e) => e.getBoundingClientRect().width)).toBeLessThanOrEqual(52 * 16 + 1);
   await page.getByTestId('tab-coactivation').click();
   expect(await cell('coactivation-heatmap')).toBeGreaterThanOrEqual(10);
   // Lift over independent choice, with its caption and its own title.
