@@ -14,12 +14,12 @@ describe('InterLayer config', () => {
   it('resolves auto from the data, the reference preset to the reference design, and a set value over both', () => {
     const data = { trainTokens: 20000, windowsPerToken: 22, hasValidation: true };
     const auto = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({})), data);
-    expect(auto).toMatchObject({ lr: 3e-3, batchSize: 128, epochs: 7, patience: 5, from: { lr: 'auto', epochs: 'auto' } });
+    expect(auto).toMatchObject({ lr: 3e-3, batchSize: 128, epochs: 6, patience: 5, from: { lr: 'auto', epochs: 'auto' } });
     expect(auto.warmupSteps).toBeGreaterThan(0);
     // Per-window models: a budget of windows, a large set sampled to whole sequences.
     const windows = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({})), data, 'windows');
     expect(windows.maxTrainTokens).toBeLessThan(data.trainTokens);
-    expect(windows.epochs).toBe(3);
+    expect(windows.epochs).toBe(4);
     const ref = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({ preset: 'reference' })), data, 'windows');
     expect(ref).toMatchObject({ lr: 1e-4, batchSize: 16, epochs: 5, patience: 0, warmupSteps: 0, maxTrainTokens: Infinity, from: { lr: 'reference' } });
     const set = resolveSchedule(scheduleConfigOf(parseInterLayerConfig({ preset: 'reference', epochs: 2 })), data);

@@ -40,12 +40,12 @@ export interface Schedule {
 export const REFERENCE = { lr: 1e-4, epochs: 5, batchSize: 16, patience: 0 } as const;
 
 /** Per-token models (one pass per token): windows seen per run under `auto` (epochs follow from the data). */
-const TOKEN_MODEL_WINDOWS = 3_000_000;
+const TOKEN_MODEL_WINDOWS = 2_500_000;
 /**
  * Per-window tfjs models are 10-100x slower a window: their auto budget (windows seen over the whole run) is
  * smaller, and a large set is sampled down to whole sequences that fit it in the minimum number of epochs.
  */
-const WINDOW_MODEL_WINDOWS = 60_000;
+const WINDOW_MODEL_WINDOWS = 30_000;
 const MIN_EPOCHS = 3;
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
@@ -74,7 +74,8 @@ export function resolveSchedule(c: ScheduleConfig, d: ScheduleData, unit: 'token
     unit === 'tokens' ? clamp(Math.round(tokens / 100), 8, 128) : clamp(Math.round(windows / 100), 16, 256),
   );
   const lr = pick('lr', c.lr, REFERENCE.lr, () => 3e-3);
-  const epochs = pick('epochs', c.epochs, REFERENCE.epochs, () => clamp(Math.ceil(budget / Math.max(1, windows)), MIN_EPOCHS, 60));
+  // Per-token models see every window of a large set at least twice; per-window ones at least MIN_EPOCHS times.
+  const epochs = pick('epochs', c.epochs, REFERENCE.epochs, () => clamp(Math.ceil(budget / Math.max(1, windows)), unit === 'tokens' ? 2 : MIN_EPOCHS, 60));
   const patience = pick('patience', c.earlyStoppingPatience, REFERENCE.patience, () => (d.hasValidation ? 5 : 0));
   const stepsPerEpoch = Math.ceil((unit === 'tokens' ? tokens : windows) / batchSize);
   const warmupSteps = ref ? 0 : Math.max(1, Math.round(0.03 * stepsPerEpoch * epochs));

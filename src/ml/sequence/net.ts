@@ -46,6 +46,10 @@ export class SequenceNet {
   private readonly da: Float32Array;
   private readonly logits: Float32Array;
   private adamT = 0;
+  /** Embedding rows (ctx, pre, prev, tok: the blocks before b) with a gradient this step, for the lazy update. */
+  private readonly touchedMark: Uint8Array;
+  private readonly touched: Int32Array;
+  private touchedCount = 0;
   /** First layer l with a full context, last one with a full horizon. */
   readonly first: number;
   readonly last: number;
@@ -87,6 +91,9 @@ export class SequenceNet {
     this.m = new Float32Array(off);
     this.v = new Float32Array(off);
     this.decayMask = new Uint8Array(off);
+    const rows = this.blocks.b.offset / d;
+    this.touchedMark = new Uint8Array(rows);
+    this.touched = new Int32Array(rows);
     this.decayMask.fill(1, this.blocks.W.offset, this.blocks.W.offset + this.blocks.W.size);
     const rnd = createRng(seed);
     const uniform = (b: Block, limit: number) => {
@@ -278,6 +285,7 @@ export class SequenceNet {
         for (let i = 0; i < d; i++) dz[i] += da[i];
         for (let j = 0; j < K; j++) {
           const o = this.prevRow(x, r, h, tau, j);
+          this.touch(o);
           for (let i = 0; i < d; i++) g[o + i] += inv * da[i];
         }
       }
@@ -289,6 +297,7 @@ export class SequenceNet {
         const tab = this.blocks.ctx.offset + c * L * E * d;
         for (let j = 0; j < K; j++) {
           const o = tab + (layer * E + ex[(r * L + layer) * K + j]) * d;
+          this.touch(o);
           for (let i = 0; i < d; i++) g[o + i] += inv * dz[i];
         }
       }
@@ -296,6 +305,7 @@ export class SequenceNet {
         const Q = 1 + TOKEN_HISTORY;
         for (let q = 0; q < Q; q++) {
           const o = this.blocks.tok.offset + (q * V + x.tokens[r * Q + q]) * d;
+          this.touch(o);
           for (let i = 0; i < d; i++) g[o + i] += dz[i];
         }
       }
@@ -311,10 +321,20 @@ export class SequenceNet {
       }
       for (let j = 0; j < K; j++) {
         const o = this.blocks.pre.offset + (s * E + ex[(r * L + s) * K + j]) * d;
+        this.touch(o);
         for (let i = 0; i < d; i++) g[o + i] += run[i];
       }
     }
     return loss;
+  }
+
+  /** Marks the embedding row starting at parameter offset `o` as having a gradient this step. */
+  private touch(o: number): void {
+    const r = (o / this.shape.hidden) | 0;
+    if (!this.touchedMark[r]) {
+      this.touchedMark[r] = 1;
+      this.touched[this.touchedCount++] = r;
+    }
   }
 
   /** Windows per token. */
@@ -322,14 +342,21 @@ export class SequenceNet {
     return this.last - this.first + 1;
   }
 
-  /** One AdamW update from `grads` (then zeroed), with global-norm clipping; same update as torch.optim.AdamW. */
+  /**
+   * One AdamW update from `grads` (then zeroed), with global-norm clipping: torch.optim.AdamW's update for the
+   * dense blocks (b, W, bias); embedding rows are updated lazily, only when they have a gradient in the step
+   * (as LazyAdam / torch.optim.SparseAdam do), so a step costs the rows a batch uses, not the whole vocabulary.
+   */
   step(lr: number, weightDecay: number, clipNorm: number, beta1 = 0.9, beta2 = 0.999, eps = 1e-8): void {
     const g = this.grads;
+    const d = this.shape.hidden;
+    const dense = this.blocks.b.offset;
     const n = g.length;
     let scale = 1;
     if (clipNorm > 0) {
       let sq = 0;
-      for (let i = 0; i < n; i++) sq += g[i] * g[i];
+      for (let t = 0; t < this.touchedCount; t++) for (let i = this.touched[t] * d, e = i + d; i < e; i++) sq += g[i] * g[i];
+      for (let i = dense; i < n; i++) sq += g[i] * g[i];
       const norm = Math.sqrt(sq);
       if (norm > clipNorm) scale = clipNorm / (norm + 1e-6);
     }
@@ -342,14 +369,23 @@ export class SequenceNet {
     const mask = this.decayMask;
     const stepSize = lr / c1;
     const decay = 1 - lr * weightDecay;
-    for (let i = 0; i < n; i++) {
-      const gi = g[i] * scale;
-      m[i] = beta1 * m[i] + (1 - beta1) * gi;
-      v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-      if (mask[i]) p[i] *= decay;
-      p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i] / c2) + eps);
+    const update = (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const gi = g[i] * scale;
+        m[i] = beta1 * m[i] + (1 - beta1) * gi;
+        v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+        if (mask[i]) p[i] *= decay;
+        p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i] / c2) + eps);
+        g[i] = 0;
+      }
+    };
+    for (let t = 0; t < this.touchedCount; t++) {
+      const r = this.touched[t];
+      update(r * d, (r + 1) * d);
+      this.touchedMark[r] = 0;
     }
-    g.fill(0);
+    this.touchedCount = 0;
+    update(dense, n);
   }
 
   /** Copies of the parameters and optimizer state (early stopping keeps the best epoch's). */

@@ -26,7 +26,7 @@ export interface SequenceTrainerConfig extends ScheduleConfig {
 }
 
 /** Validation scores at most this many tokens (seeded sample of the held-out sequences' tokens). */
-const MAX_VAL_TOKENS = 8000;
+const MAX_VAL_TOKENS = 4000;
 
 /** Learning rate at step s (0-based) of `total`: linear warm-up to `peak`, then cosine to 0 (or constant). */
 export function warmupCosine(s: number, total: number, warmup: number, peak: number, schedule: 'cosine' | 'constant'): number {
