@@ -19,6 +19,8 @@ export function runKeyOf(spec: ExperimentSpec, traceId: number): string {
 export class RunController {
   /** Started on the first run (tfjs loads only then); replaced when its worker dies. */
   private trainer: TrainingClient | null = null;
+  /** The run key of the job the trainer holds: stop and resume act on it only (not on a kept run opened since). */
+  private active: string | null = null;
 
   constructor(
     private readonly store: NotebookStore,
@@ -30,6 +32,7 @@ export class RunController {
     const { spec, current } = this.store.getState();
     if (!current) return;
     const key = runKeyOf(spec, current.id);
+    this.active = key;
     this.store.getState().beginRun(key, spec.model.kind);
     const req: SplitRequest = { datasets: spec.datasets, task: taskOf(spec), testFraction: spec.task.testFraction, seed: spec.seed };
     const baselines = this.traces.client
@@ -85,7 +88,7 @@ export class RunController {
 
   stop(): void {
     const { runKey, training } = this.store.getState();
-    if (!runKey || !this.trainer || (training.status !== 'running' && training.status !== 'starting')) return;
+    if (!runKey || runKey !== this.active || !this.trainer || (training.status !== 'running' && training.status !== 'starting')) return;
     this.store.getState().updateTraining(runKey, { status: 'stopping' });
     void this.trainer.stop().catch((e: unknown) => this.fail(runKey, e));
   }
@@ -97,7 +100,8 @@ export class RunController {
 
   async resume(): Promise<void> {
     const { runKey, training } = this.store.getState();
-    if (!runKey || !this.trainer || training.status !== 'stopped') return;
+    // A stopped run opened from the kept runs is not the job the worker holds (unless it is that run): nothing to resume.
+    if (!runKey || runKey !== this.active || !this.trainer || training.status !== 'stopped') return;
     this.store.getState().updateTraining(runKey, { status: 'running' });
     try {
       this.finish(runKey, await this.trainer.resume(this.callbacks(runKey)));
