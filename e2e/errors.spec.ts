@@ -52,8 +52,8 @@ test('a hostile experiment link lists its problems as text and runs nothing', as
   await page.getByTestId('tab-training').click();
   await expect(page.getByTestId('training-status')).toHaveAttribute('data-state', 'idle');
   // An unknown version is refused as a whole.
-  await page.goto('/#v=3&trace=/traces/elsewhere');
-  await expect(page.getByTestId('link-problem')).toHaveText('link: version "3" is not supported (this page reads versions 1 and 2); nothing in it was used');
+  await page.goto('/#v=4&trace=/traces/elsewhere');
+  await expect(page.getByTestId('link-problem')).toHaveText('link: version "4" is not supported (this page reads versions 1, 2, 3); nothing in it was used');
 });
 
 test('hostile compressed links are refused as a whole, with a message, and the page keeps working', async ({ page }) => {
@@ -66,7 +66,7 @@ test('hostile compressed links are refused as a whole, with a message, and the p
     ['v=2&z=%3Cscript%3Ealert(1)%3C%2Fscript%3E', 'not base64url text'],
     ['v=2&z=AAAA', 'link: '],
     ['v=2&trace=/traces/elsewhere', 'exactly one "z"'],
-    ['v=9&z=AAAA', 'version "9" is not supported (this page reads versions 1 and 2)'],
+    ['v=9&z=AAAA', 'version "9" is not supported (this page reads versions 1, 2, 3)'],
   ];
   for (const [hash, message] of cases) {
     await page.goto(`/#${hash}`);

@@ -10,7 +10,7 @@ import { frequencyPredictor, markovPredictor, temporalPredictor } from '../core/
 import type { PredictionContext, Predictor } from '../core/predictors/types';
 import { keptRuns, windowLayers, type TaskSpec } from '../core/tasks/task';
 import type { TraceChunk, TraceSet, TraceShape } from '../core/trace/types';
-import type { LearnedPredictor } from './learnedPredictor';
+import type { LearnedPredictor } from './interLayerPredictor';
 import type { TrainingHooks } from './trainingSession';
 import { validationSplit } from './windows';
 

@@ -11,7 +11,7 @@ import type { TaskSpec } from '../core/tasks/task';
 import type { TraceSet } from '../core/trace/types';
 import type { TrainingSummary } from './trainingSession';
 import type { BlendReport } from './blend';
-import type { LearnedPredictor } from './learnedPredictor';
+import type { LearnedPredictor } from './interLayerPredictor';
 
 export const LEARNED_CLI_OPTIONS = {
   epochs: { type: 'string' },

@@ -78,9 +78,10 @@ describe('compact links (version 2)', () => {
       ['v=2&z=abc&trace=demo', /exactly one "z"/],
       [`v=2&z=${b64url(deflateSync(new Uint8Array([0xff, 0xfe, 0x00])))}`, /damaged|not UTF-8/],
       [`v=2&z=${encodeCompactHash(defaultSpec()).slice(6)}&z=x`, /exactly one "z"/],
-      ['v=3&z=abc', /version "3" is not supported \(this page reads versions 1 and 2\)/],
+      ['v=3&z=abc', /damaged|not base64url/],
+      ['v=4&z=abc', /version "4" is not supported \(this page reads versions 1, 2, 3\)/],
       ['v=1&v=2&z=abc', /version "1,2" is not supported/],
-      ['trace=demo&z=abc', /needs version 2/],
+      ['trace=demo&z=abc', /needs version 3/],
     ];
     for (const [hash, message] of cases) {
       const d = decodeLinkHash(hash);

@@ -8,7 +8,7 @@ import type { TaskSpec } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
 import type { PredictionContext } from '../../core/predictors/types';
 import type { InterLayerConfigInput } from '../config';
-import { interLayerPredictor, type LearnedPredictor } from '../learnedPredictor';
+import { interLayerPredictor, type LearnedPredictor } from '../interLayerPredictor';
 import type { TrainingHooks, TrainingSession, TrainingSummary } from '../trainingSession';
 import { modelPredictor } from './modelPredictor';
 

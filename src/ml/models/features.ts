@@ -4,7 +4,8 @@
  * embedding: expert 3 of layer 5 and expert 3 of layer 6 are different experts.
  *   ctxIds  [n, C*K]    the token's experts at layers l-C+1..l
  *   tgt     [n, H]      the target layers l+1..l+H
- *   prevIds [n, H*P*K]  (history P > 0) the previous P tokens' experts at each target layer, [h][p][k];
+ *   prevIds [n, H*P*K]  (history P > 0) the previous P tokens' experts at each target layer, [h][p][k]
+ *                       (positions p-1, p-2, ...: a gap ends the history);
  *                       PAD = L*E where the sequence has no such token
  *   token   [n, 1]      (token-aware) the token's vocabulary index, 0 = not in the vocabulary
  */
@@ -39,12 +40,15 @@ export function buildModelWindows(set: TraceSet, task: TaskSpec, keep: RowFilter
   // The last P tokens of the current sequence (most recent first), across chunk boundaries as in scorePredictor.
   const hist: Int16Array[] = [];
   let prevSeq = NaN;
+  let prevPos = NaN;
   let i = 0;
   set.chunks.forEach((c, ci) => {
     const ex = c.experts;
     for (let t = 0; t < c.tokens; t++) {
-      if (c.seq[t] !== prevSeq) hist.length = 0;
+      // A new sequence or a gap in positions (a dropped token) starts a new history: only p-1 is the previous token.
+      if (c.seq[t] !== prevSeq || c.pos[t] !== prevPos + 1) hist.length = 0;
       prevSeq = c.seq[t];
+      prevPos = c.pos[t];
       const row = ex.subarray(t * LK, (t + 1) * LK);
       if (!keep || keep(ci, t)) {
         const tok = token ? o.vocabulary!.indexOf(c, t) : 0;

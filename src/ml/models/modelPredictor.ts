@@ -8,7 +8,7 @@ import { windowLayers } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
 import type { PredictionContext } from '../../core/predictors/types';
 import { parseInterLayerConfig, type InterLayerConfigInput } from '../config';
-import type { LearnedPredictor } from '../learnedPredictor';
+import type { LearnedPredictor } from '../interLayerPredictor';
 import { TrainingSession, type TrainingHooks, type TrainingSummary } from '../trainingSession';
 import { buildModelWindows, type FeatureOptions } from './features';
 import { MODEL_DEFS, type ModelName } from './registry';

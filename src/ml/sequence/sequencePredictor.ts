@@ -8,7 +8,7 @@ import type { PredictionContext } from '../../core/predictors/types';
 import type { TaskSpec } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
 import { scheduleConfigOf, type InterLayerConfig } from '../config';
-import type { LearnedPredictor } from '../learnedPredictor';
+import type { LearnedPredictor } from '../interLayerPredictor';
 import { buildVocabulary, type Vocabulary } from '../models/vocabulary';
 import type { TrainingHooks, TrainingSummary } from '../trainingSession';
 import { buildTokenInputs, type TokenInputs } from './inputs';
