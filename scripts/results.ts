@@ -131,7 +131,7 @@ Regenerate this file (imports the traces into /tmp first when missing):
 npx tsx scripts/results.ts --fresh
 \`\`\`
 
-Measured ${new Date().toISOString().slice(0, 10)} on a ${cpus().length}-core x86-64 machine (shared with other jobs), Node ${process.versions.node}; tfjs models on the WASM backend, the sequence model on its CPU engine.
+${process.env.RESULTS_NOTE ?? `Measured ${new Date().toISOString().slice(0, 10)} on a ${cpus().length}-core x86-64 machine, Node ${process.versions.node}; tfjs models on the WASM backend, the sequence model on its CPU engine.`}
 
 ${parts.join('\n')}`;
 writeFileSync('docs/results.md', doc);
