@@ -59,6 +59,7 @@ interface Result {
   chosen?: boolean;
   validationRecallAtK?: number[];
   training?: { samples: number; epochs: number; seconds: number; samplesPerSecond: number; backend: string; path: string };
+  blend?: { steps: { weights: { model: number; markov: number; temporal: number }; modelRecall: number }[] };
 }
 interface Answer {
   command: string;
@@ -92,7 +93,9 @@ function render(t: TraceRun, a: Answer): string {
   const lines = [`## ${t.title}`, '', `${t.split}`, '', '```sh', t.importCmd, a.command, '```', '', `Whole command: ${(a.seconds / 60).toFixed(1)} minutes.`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const [name, r] of rows) {
     const mark = r === bl?.[1] || r === bb?.[1] ? '**' : '';
-    const tr = r.training ? `${r.training.epochs} epochs × ${r.training.samples} windows, ${r.training.seconds.toFixed(0)} s (${Math.round(r.training.samplesPerSecond)}/s, ${r.training.path})` : '';
+    // A blend that gives the model no weight at any step scores the residual baselines alone (the model was weaker on validation).
+    const alone = r.blend?.steps.every((s) => s.weights.model === 0) ? `; model alone ${r.blend.steps.map((s) => f(s.modelRecall)).join(' / ')} on validation, so the blend keeps only the baselines` : '';
+    const tr = r.training ? `${r.training.epochs} epochs × ${r.training.samples} windows, ${r.training.seconds.toFixed(0)} s (${Math.round(r.training.samplesPerSecond)}/s, ${r.training.path})${alone}` : '';
     lines.push(
       `| ${name}${r.chosen ? ' (chosen on validation)' : ''} | ${r.kind} | ${r.recallAtK.map((x) => mark + f(x) + mark).join(' | ')} | ${r.exact.map(f).join(' | ')} | ${r.validationRecallAtK?.map(f).join(' / ') ?? ''} | ${tr} | ${r.samples} |`,
     );
