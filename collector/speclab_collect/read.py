@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from .reader import TraceFormatError
 from .reader import read_trace as _read_verified
-from .writer import MANIFEST_NAME
+from .schema import MANIFEST_NAME
 
 MANIFEST_METADATA_KEY = b"speclab.manifest"
 

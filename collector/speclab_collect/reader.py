@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .writer import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, trace_schema
+from .schema import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, trace_schema
 
 
 class TraceFormatError(ValueError):

@@ -19,10 +19,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-FORMAT_NAME = "speclab-trace"
-FORMAT_VERSION = 1
-MANIFEST_NAME = "manifest.json"
-SCHEMA_METADATA = {"speclab.format": "1"}
+from .schema import FORMAT_NAME, FORMAT_VERSION, LOOKAHEAD_COLUMN, MANIFEST_NAME, SCHEMA_METADATA, trace_schema  # noqa: F401 (re-exported)
+
 MAX_EXPERTS = 32768  # expert ids are stored as int16
 MAX_DATASETS = 65536  # the dataset column is uint16
 DEFAULT_SHARD_TOKENS = 16384
@@ -31,7 +29,6 @@ _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _TMP_PREFIX = ".speclab-tmp-"
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*-$")
 _MANIFEST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.json$")
-LOOKAHEAD_COLUMN = "lookahead_logits"
 
 
 def shard_name(index: int, prefix: str = "shard-") -> str:
@@ -40,45 +37,6 @@ def shard_name(index: int, prefix: str = "shard-") -> str:
 
 def _shard_re(prefix: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(prefix) + r"\d{5,}\.arrow$")
-
-
-def trace_schema(
-    num_layers: int,
-    num_experts: int,
-    top_k: int,
-    *,
-    has_weights: bool,
-    has_logits: bool,
-    has_token_ids: bool,
-    has_token_text: bool,
-    lookahead_horizon: int = 0,
-) -> pa.Schema:
-    """The Arrow schema of a v1 shard with the given shape and optional columns.
-
-    lookahead_horizon H > 0 adds `lookahead_logits`, fixed_size_list<float32>[L*H*E]: element (l*H + h-1)*E + e
-    is the router of MoE layer l+h applied to layer l's router input (NaN where layer l+h does not exist)."""
-
-    def fixed(name: str, item: pa.DataType, size: int) -> pa.Field:
-        return pa.field(name, pa.list_(pa.field("item", item, nullable=False), size), nullable=False)
-
-    lk, le = num_layers * top_k, num_layers * num_experts
-    fields = [
-        pa.field("seq", pa.int32(), nullable=False),
-        pa.field("pos", pa.int32(), nullable=False),
-        pa.field("dataset", pa.uint16(), nullable=False),
-    ]
-    if has_token_ids:
-        fields.append(pa.field("token_id", pa.int32(), nullable=False))
-    if has_token_text:
-        fields.append(pa.field("token_text", pa.string(), nullable=False))
-    fields.append(fixed("experts", pa.int16(), lk))
-    if has_weights:
-        fields.append(fixed("weights", pa.float32(), lk))
-    if has_logits:
-        fields.append(fixed("logits", pa.float32(), le))
-    if lookahead_horizon:
-        fields.append(fixed(LOOKAHEAD_COLUMN, pa.float32(), le * lookahead_horizon))
-    return pa.schema(fields, metadata=SCHEMA_METADATA)
 
 
 @dataclass(frozen=True)
