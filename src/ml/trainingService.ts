@@ -85,7 +85,11 @@ export class TrainingService {
     if (!p?.session || !this.job) throw new Error('no trained model: start a training job first');
     const task = { context: p.session.config.context, horizon: p.session.config.horizon };
     await p.prepare(this.job.test, task);
-    return scorePredictor(p, this.job.test, task);
+    const result = scorePredictor(p, this.job.test, task);
+    // The model alone too (prepared by the wrapper's prepare): what a regression of the model itself shows in.
+    const inner = (p as LearnedPredictor & { inner?: LearnedPredictor }).inner;
+    if (inner) result.modelAloneRecallAtK = scorePredictor(inner, this.job.test, task).recallAtK;
+    return result;
   }
 
   dispose(): void {

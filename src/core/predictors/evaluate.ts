@@ -16,6 +16,8 @@ export interface PredictorResult {
   coverage: CoveragePoint[][];
   /** Windows scored: (token, last context layer) pairs; each is scored once per horizon step. */
   samples: number;
+  /** Learned predictors: recall@k of the model without its residual baselines (src/ml/blend.ts), per step. */
+  modelAloneRecallAtK?: number[];
 }
 
 /** Scores every window of the test set with one predictor (already fitted) and accumulates the metrics. */

@@ -47,6 +47,7 @@ const resultSchema = z
     top5: perStep,
     coverage: z.array(z.array(z.object({ threshold: num, coverage: num, precision: num }).strict()).max(1024)).max(64),
     samples: z.number().int().min(0),
+    modelAloneRecallAtK: perStep.optional(),
   })
   .strict();
 
