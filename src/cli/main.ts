@@ -383,7 +383,7 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         } catch (e) {
           throw new UsageError((e as Error).message);
         }
-        await describeLearned(predictors, results as unknown as Record<string, Record<string, unknown>>, train, task, v, seed, log);
+        await describeLearned(predictors, results as unknown as Record<string, Record<string, unknown>>, train, test, task, v, seed, log);
         return results;
       }, usable);
       await emit(v.json as boolean, results, () => printEvalTable(results));

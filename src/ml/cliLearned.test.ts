@@ -43,6 +43,7 @@ describe('speclab eval with learned predictors', () => {
       expect(out[n].training.seconds).toBeGreaterThan(0);
       expect(out[n].training.samplesPerSecond).toBeGreaterThan(0);
       expect(out[n].blend.steps).toHaveLength(2);
+      expect(out[n].modelAloneRecallAtK).toHaveLength(2);
     }
     expect(out.sequence.training.path).toBe('cpu');
     expect(out.interlayer.training.backend).toContain('cpu');

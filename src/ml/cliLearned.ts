@@ -7,6 +7,7 @@ import type { BackendReport } from './backend';
 import { BACKEND_NAMES, LEARNED_PREDICTORS, parseInterLayerConfig, type BackendName, type InterLayerConfig, type LearnedPredictorName } from './config';
 import { chooseOnValidation, trainingReport, type AnyPredictor } from './evaluatePredictors';
 import { BASELINES } from '../core/predictors/baselines';
+import { scorePredictor } from '../core/predictors/evaluate';
 import type { TaskSpec } from '../core/tasks/task';
 import type { TraceSet } from '../core/trace/types';
 import type { TrainingSummary } from './trainingSession';
@@ -91,7 +92,8 @@ export async function makeLearnedPredictor(
 }
 
 /**
- * Adds to `eval`'s results, per learned predictor, how it trained (`training`) and its residual blend (`blend`),
+ * Adds to `eval`'s results, per learned predictor, how it trained (`training`), its residual blend (`blend`) and
+ * the model's own test recall without the residual baselines (`modelAloneRecallAtK`),
  * and marks the predictor chosen on the validation split (`chosen: true`; every candidate gets its
  * `validationRecallAtK`). Never looks at the test split.
  */
@@ -99,6 +101,7 @@ export async function describeLearned(
   predictors: AnyPredictor[],
   results: Record<string, Record<string, unknown>>,
   train: TraceSet,
+  test: TraceSet,
   task: TaskSpec,
   values: Record<string, string | boolean | undefined>,
   seed: number,
@@ -112,6 +115,9 @@ export async function describeLearned(
   for (const p of learned) {
     if (p.training) results[p.name].training = trainingReport(p.training, backendText);
     if (p.blend) results[p.name].blend = p.blend;
+    // The model without its residual baselines, on the same test windows (prepared by the wrapper's prepare).
+    const inner = (p as { inner?: LearnedPredictor }).inner;
+    if (inner) results[p.name].modelAloneRecallAtK = scorePredictor(inner, test, task).recallAtK;
   }
   const baselines = predictors.filter((p) => p.kind === 'baseline').map((p) => BASELINES[p.name](train.manifest, seed));
   const chosen = await chooseOnValidation(
