@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Page } from '@playwright/test';
+import type { FileChooser, Page } from '@playwright/test';
 import { expect, REAL_TRACES, screenshot, test } from './fixtures';
 
 /**
@@ -136,6 +136,22 @@ test('the default run on the real Mixtral trace (2 sequences) finishes; the note
   await expect(page.getByTestId('trace-url')).toBeVisible();
 });
 
+/**
+ * Presses `key` on the focused button and returns the file chooser it opens. A press can be lost while the page is
+ * still settling after a load (seen on a loaded CI machine: no chooser in five minutes), so it is tried three times;
+ * the button must still be the one focused each time.
+ */
+async function chooserFromKey(page: Page, key: string): Promise<FileChooser> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), page.keyboard.press(key)]);
+      return chooser;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
+}
+
 test('Files… and Folder… are reached with Tab and open their pickers; "Copied." clears', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await page.goto('/');
@@ -143,14 +159,14 @@ test('Files… and Folder… are reached with Tab and open their pickers; "Copie
   await page.getByTestId('open-demo').focus();
   await page.keyboard.press('Tab');
   await expect(page.getByTestId('open-files')).toBeFocused();
-  const [files] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+  const files = await chooserFromKey(page, 'Enter');
   expect(files.isMultiple()).toBe(true);
   await files.setFiles(MIXTRAL);
   await expect(page.getByTestId('summary-layers')).toHaveText('32');
   await expect(page.getByTestId('open-files')).toBeFocused();
   await page.keyboard.press('Tab');
   await expect(page.getByTestId('open-folder')).toBeFocused();
-  const [folder] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press(' ')]);
+  const folder = await chooserFromKey(page, ' ');
   await folder.setFiles(new URL('../traces/demo/', import.meta.url).pathname);
   await expect(page.getByTestId('trace-url')).toHaveText('local:demo');
   // No box ticked reads as "every dataset", not "none".
