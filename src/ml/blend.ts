@@ -12,6 +12,7 @@ import { keptRuns, windowLayers, type TaskSpec } from '../core/tasks/task';
 import type { TraceChunk, TraceSet, TraceShape } from '../core/trace/types';
 import type { LearnedPredictor } from './interLayerPredictor';
 import type { TrainingHooks } from './trainingSession';
+import { topKHits } from './sequence/net';
 import { validationSplit } from './windows';
 
 export interface BlendWeights {
@@ -63,22 +64,28 @@ function logCounts(s: ArrayLike<number>, out: Float32Array, off: number, E: numb
   for (let e = 0; e < E; e++) out[off + e] = Math.log((s[e] + 0.5) / z);
 }
 
-function recallOf(scores: Float32Array, truth: Int16Array, off: number, E: number, K: number): number {
-  let hits = 0;
-  for (let j = 0; j < K; j++) {
-    const t = truth[off + j];
-    const s = scores[t];
-    let higher = 0;
-    for (let e = 0; e < E && higher < K; e++) if (e !== t && scores[e] >= s) higher++;
-    if (higher < K) hits++;
-  }
-  return hits / K;
-}
-
 function subset(set: TraceSet, keep: (ci: number, t: number) => boolean): TraceSet {
   const chunks: TraceChunk[] = [];
   set.chunks.forEach((c, ci) => keptRuns(c, set.manifest, (t) => keep(ci, t), chunks));
   return { manifest: set.manifest, chunks };
+}
+
+/**
+ * The training split's two parts for choosing on validation: what the models trained on (`fitPart`) and the
+ * held-out sequences, cut to whole chunks in order up to MAX_BLEND_TOKENS (`valPart`); null without a validation
+ * split. The blend's weights and `eval`'s choice of predictor are both made on these windows.
+ */
+export function validationParts(train: TraceSet, valFraction: number, seed: number): { fitPart: TraceSet; valPart: TraceSet } | null {
+  const split = validationSplit(train, valFraction, seed);
+  if (!split.val) return null;
+  const chunks: TraceChunk[] = [];
+  let n = 0;
+  for (const c of subset(train, split.val).chunks) {
+    if (n >= MAX_BLEND_TOKENS) break;
+    chunks.push(c);
+    n += c.tokens;
+  }
+  return { fitPart: subset(train, split.train), valPart: { manifest: train.manifest, chunks } };
 }
 
 /** The baselines' parts, fitted on one set. */
@@ -126,29 +133,16 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
 
   async function chooseWeights(): Promise<void> {
     if (!train || !task || inner.session?.state !== 'done') return;
-    const split = validationSplit(train, config.valFraction, config.seed);
     const H = task.horizon;
     weights = Array.from({ length: H }, () => ({ model: 1, markov: 0, temporal: 0 }));
-    if (!split.val) {
+    const vp = validationParts(train, config.valFraction, config.seed);
+    if (!vp) {
       report = null;
       parts.fit(train, task);
       return;
     }
     // The baselines see only what the model trained on while the weights are chosen.
-    const fitPart = subset(train, split.train);
-    let valPart = subset(train, split.val);
-    const valTokens = valPart.chunks.reduce((a, c) => a + c.tokens, 0);
-    if (valTokens > MAX_BLEND_TOKENS) {
-      // Whole held-out sequences, in order, until the budget is reached.
-      const chunks: TraceChunk[] = [];
-      let n = 0;
-      for (const c of valPart.chunks) {
-        if (n >= MAX_BLEND_TOKENS) break;
-        chunks.push(c);
-        n += c.tokens;
-      }
-      valPart = { manifest: valPart.manifest, chunks };
-    }
+    const { fitPart, valPart } = vp;
     parts = new Parts(shape, config.seed);
     parts.fit(fitPart, task);
     await inner.prepare(valPart, task);
@@ -201,7 +195,7 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
         let s = 0;
         for (let n = 0; n < count; n++) {
           combine(w, rows[h].model, n * E, rows[h].parts, n * 3 * E, out, E);
-          s += recallOf(out, tr, n * K, E, K);
+          s += topKHits(out, tr, n * K, K) / K;
         }
         return count ? s / count : 0;
       };

@@ -59,26 +59,10 @@ export async function chooseOnValidation(
   valFraction: number,
   seed: number,
 ): Promise<{ name: string; recallAtK: number[]; candidates: Record<string, number[]> } | null> {
-  const { validationSplit } = await import('./windows');
-  const { keptRuns } = await import('../core/tasks/task');
-  const { MAX_BLEND_TOKENS } = await import('./blend');
-  const split = validationSplit(train, valFraction, seed);
-  if (!split.val) return null;
-  const part = (keep: (ci: number, t: number) => boolean): TraceSet => {
-    const chunks: TraceSet['chunks'] = [];
-    train.chunks.forEach((c, ci) => keptRuns(c, train.manifest, (t) => keep(ci, t), chunks));
-    return { manifest: train.manifest, chunks };
-  };
-  const fitPart = part(split.train);
-  const val = part(split.val);
-  const chunks: TraceSet['chunks'] = [];
-  let n = 0;
-  for (const c of val.chunks) {
-    if (n >= MAX_BLEND_TOKENS) break;
-    chunks.push(c);
-    n += c.tokens;
-  }
-  const valPart = { manifest: val.manifest, chunks };
+  const { validationParts } = await import('./blend');
+  const parts = validationParts(train, valFraction, seed);
+  if (!parts) return null;
+  const { fitPart, valPart } = parts;
   const candidates: Record<string, number[]> = {};
   for (const b of baselines) {
     await b.fit(fitPart, task);
