@@ -7,7 +7,7 @@ import type { Manifest } from '../core/trace/types';
 import type { LoadedInfo } from '../workers/traceProtocol';
 import { createNotebookStore } from './notebookStore';
 import { runKeyOf } from './runController';
-import { RunHistory } from './runHistory';
+import { RunHistory, runErrors } from './runHistory';
 import { memoryRunsDb } from './runsDb';
 
 const manifest = JSON.parse(readFileSync(new URL('../../traces/demo/manifest.json', import.meta.url), 'utf8')) as Manifest;
@@ -69,6 +69,32 @@ describe('RunHistory', () => {
     s().setBaselines(runKeyOf(s().spec, s().current!.id), { results: {}, split });
     expect(s().runs).toHaveLength(2);
     expect(s().runs.map((r) => r.status)).toEqual(['error', 'done']);
+  });
+
+  it('keeps a failed run\'s message once when the baselines and the training fail with the same reason', async () => {
+    const { store, db, s } = await setup();
+    const key = runKeyOf(s().spec, s().current!.id);
+    const why = 'the split left the test part empty: 2 sequences, test fraction 0.2';
+    s().beginRun(key);
+    s().updateTraining(key, { status: 'error', error: why });
+    s().failBaselines(key, why);
+    expect(s().runs).toHaveLength(1);
+    expect(s().runs[0].error).toBe(why);
+    await Promise.resolve();
+    expect((await db.list()).runs[0].error).toBe(why);
+    // Different reasons are both kept, in order.
+    const key2 = simulateRun(store, 0.4, 7);
+    s().updateTraining(key2, { status: 'error', error: 'no backend' });
+    s().failBaselines(key2, 'worker gone');
+    expect(s().runs[1].error).toBe('no backend; worker gone');
+  });
+
+  it('runErrors says each message once, a message contained in another once, and drops empty ones', () => {
+    expect(runErrors('a', 'a')).toEqual(['a']);
+    expect(runErrors('split failed', 'the baselines: split failed')).toEqual(['the baselines: split failed']);
+    expect(runErrors('the baselines: split failed', 'split failed')).toEqual(['the baselines: split failed']);
+    expect(runErrors(null, undefined, '', '  ')).toEqual([]);
+    expect(runErrors('a', 'b')).toEqual(['a', 'b']);
   });
 
   it('renames, annotates, deletes, and exports / imports through a validated file', async () => {

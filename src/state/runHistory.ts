@@ -89,7 +89,7 @@ export class RunHistory {
     const results: RunRecord['results'] = { ...(s.baselines?.results ?? {}) };
     // Keyed by the model that trained (the spec may have changed since the run began).
     if (s.training.result) results[s.training.model ?? p.spec.model.kind] = s.training.result;
-    const errors = [s.training.error, s.baselineStatus.message].filter((e): e is string => Boolean(e));
+    const errors = runErrors(s.training.error, s.baselineStatus.message);
     return {
       id: p.id,
       name: existing?.name ?? `Run ${s.runs.length + 1}: ${p.spec.model.kind} C${p.spec.task.context} H${p.spec.task.horizon} seed ${p.spec.seed}`,
@@ -199,4 +199,20 @@ export class RunHistory {
     }
     st().setRunsNote({ kind: 'info', text: `Imported ${r.runs.length} run(s) from ${name}.` });
   }
+}
+
+/**
+ * A run's failure messages, each said once: a split that cannot be made fails the baselines and the training with
+ * the same message, and a message one part repeats inside the other's (a wrapper's prefix) counts once too.
+ */
+export function runErrors(...messages: (string | null | undefined)[]): string[] {
+  const out: string[] = [];
+  for (const m of messages) {
+    const text = m?.trim();
+    if (!text) continue;
+    if (out.some((o) => o.includes(text))) continue;
+    for (let i = out.length - 1; i >= 0; i--) if (text.includes(out[i])) out.splice(i, 1);
+    out.push(text);
+  }
+  return out;
 }
