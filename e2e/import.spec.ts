@@ -23,7 +23,7 @@ test('imports real DeepSeek-V2-Lite hook CSVs through the file chooser', async (
   expect(await digits(page, 'summary-tokens')).toBe(expected.tokens);
   expect(await digits(page, 'summary-sequences')).toBe(3);
   await expect(page.getByTestId('import-note')).toContainText('3 hook-csv file(s)');
-  await expect(page.getByTestId('trace-url')).toHaveText('local:3 files');
+  await expect(page.getByTestId('trace-url')).toHaveText('local:prompt_1_data.csv and 2 more');
   // The model's layer ids (MoE layers 1..26) label the charts.
   await expect(page.getByTestId('entropy-chart').getByTestId('entropy-bar')).toHaveCount(26);
   await expect(page.getByTestId('entropy-chart').locator('text.axis-label').first()).toHaveText('1');

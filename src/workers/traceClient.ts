@@ -5,6 +5,7 @@
  * while the page keeps what it had loaded.
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
+import { labelOfPaths } from './setLabel';
 import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, TraceWorkerApi } from './traceProtocol';
 
 export interface Budget {
@@ -180,5 +181,5 @@ export class TraceClient {
 /** Short label of a load request, for messages. */
 export function describeRequest(req: LoadRequest): string {
   if (req.kind === 'url') return req.baseUrl;
-  return req.files.length === 1 ? req.files[0].path : `${req.files.length} files`;
+  return labelOfPaths(req.files.map((f) => f.path || f.file.name));
 }

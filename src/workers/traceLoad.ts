@@ -13,6 +13,7 @@ import { fetchSource, readTraceSet, type TraceSource } from '../core/trace/read'
 import { TraceError, totalTokens, type Manifest, type TraceSet } from '../core/trace/types';
 import type { ShardCache } from './shardCache';
 import type { LoadedInfo, LoadProgress, PickedFile } from './traceProtocol';
+import { labelOfPaths } from './setLabel';
 
 /** Raw logs become strings in memory (twice their size, briefly); more than this is refused up front. */
 export const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
@@ -150,14 +151,9 @@ export async function loadFromUrl(baseUrl: string, cache: ShardCache, onProgress
 const pathOf = (f: PickedFile): string => f.path || f.file.name;
 const dirOf = (f: PickedFile): string => pathOf(f).split('/').slice(0, -1).join('/');
 
-/** Folder shared by the files ("puffin-1-100"), or the single file's name, or "N files". */
+/** The set's name: the folder the files share, the one file's name, or the first name and how many more. */
 function labelOf(files: PickedFile[]): string {
-  const dirs = new Set(files.map(dirOf));
-  if (dirs.size === 1) {
-    const [d] = dirs;
-    if (d) return d;
-  }
-  return files.length === 1 ? files[0].file.name : `${files.length} files`;
+  return labelOfPaths(files.map(pathOf));
 }
 
 async function sniff(f: PickedFile, alone: boolean): Promise<{ format: DetectedFormat; bytes: Uint8Array; reason?: string }> {
