@@ -6,9 +6,10 @@
  * training; never the test split). The choices include the baselines alone (a = 0), so on validation the result
  * is never below Markov, temporal or their mix; on data where the model is better, the model dominates.
  */
-import { frequencyPredictor, markovPredictor, temporalPredictor } from '../core/predictors/baselines';
+import { frequencyPredictor, lastRoutedAtTarget, markovPredictor, temporalPredictor } from '../core/predictors/baselines';
+import { forEachWindow, indexTokens } from '../core/predictors/window';
 import type { PredictionContext, Predictor } from '../core/predictors/types';
-import { keptRuns, windowLayers, type TaskSpec } from '../core/tasks/task';
+import { keptRuns, type TaskSpec } from '../core/tasks/task';
 import type { TraceChunk, TraceSet, TraceShape } from '../core/trace/types';
 import type { LearnedPredictor } from './interLayerPredictor';
 import type { TrainingHooks } from './trainingSession';
@@ -110,7 +111,8 @@ function baselineParts(p: Parts, ctx: PredictionContext, target: number, tmp: Fl
   p.markov.score(ctx, target, tmp);
   logCounts(tmp, parts, 0, E);
   for (let e = 0; e < E; e++) parts[E + e] = 0;
-  if (ctx.prev) for (let j = 0; j < K; j++) parts[E + ctx.prev[target * K + j]] = 1;
+  const last = lastRoutedAtTarget(ctx, target, K);
+  if (last) for (let j = 0; j < K; j++) parts[E + last[j]] = 1;
   p.frequency.score(ctx, target, tmp);
   for (let e = 0; e < E; e++) parts[2 * E + e] = Math.log(tmp[e] + 1e-3);
 }
@@ -146,51 +148,31 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
     parts = new Parts(shape, config.seed);
     parts.fit(fitPart, task);
     await inner.prepare(valPart, task);
-    const { first, last } = windowLayers(shape.numLayers, task);
-    const L = shape.numLayers;
-    const LK = L * K;
     const rows: { model: Float32Array; parts: Float32Array }[] = [];
+    // Every (window, target) of the validation part, per step: the model's log-probabilities, the baselines'
+    // parts and the truth, walked like scoring walks the test set (same windows, same visibility).
+    const k = task;
+    const ix = indexTokens(valPart);
     let count = 0;
-    for (const c of valPart.chunks) count += c.tokens * (last - first + 1);
+    forEachWindow(valPart, k, (_ctx, _target, step) => {
+      if (step === 0) count++;
+    }, ix);
     for (let h = 0; h < H; h++) rows.push({ model: new Float32Array(count * E), parts: new Float32Array(count * 3 * E) });
-    const ctx: PredictionContext = { token: new Int16Array(0), prev: null, layer: 0 };
-    let row = 0;
-    let i = 0;
-    let prevSeq = NaN;
-    let prevPos = NaN;
-    const prevBuf = new Int16Array(LK);
-    const truth = new Int16Array(count * H * K);
-    for (const c of valPart.chunks) {
-      for (let t = 0; t < c.tokens; t++, row++) {
-        const token = c.experts.subarray(t * LK, (t + 1) * LK);
-        ctx.token = token;
-        ctx.row = row;
-        ctx.prev = c.seq[t] === prevSeq && c.pos[t] === prevPos + 1 ? prevBuf : null;
-        for (let l = first; l <= last; l++, i++) {
-          ctx.layer = l;
-          for (let h = 0; h < H; h++) {
-            inner.score(ctx, l + 1 + h, tmp);
-            logSoftmax(tmp, rows[h].model, i * E, E);
-            baselineParts(parts, ctx, l + 1 + h, tmp, partBuf, E, K);
-            rows[h].parts.set(partBuf, i * 3 * E);
-            truth.set(token.subarray((l + 1 + h) * K, (l + 2 + h) * K), (i * H + h) * K);
-          }
-        }
-        prevBuf.set(token);
-        prevSeq = c.seq[t];
-        prevPos = c.pos[t];
-      }
-    }
+    const filled = new Int32Array(H);
+    const truth = Array.from({ length: H }, () => new Int16Array(count * K));
+    forEachWindow(valPart, k, (ctx, target, h, tr, off) => {
+      const i = filled[h]++;
+      inner.score(ctx, target, tmp);
+      logSoftmax(tmp, rows[h].model, i * E, E);
+      baselineParts(parts, ctx, target, tmp, partBuf, E, K);
+      rows[h].parts.set(partBuf, i * 3 * E);
+      truth[h].set(tr.subarray(off, off + K), i * K);
+    }, ix);
     const steps: BlendReport['steps'] = [];
     const out = new Float32Array(E);
-    // The truth of window i, step h is at truth[(i*H + h)*K]; evaluate every weight choice per step.
-    const truthOf = (h: number) => {
-      const a = new Int16Array(count * K);
-      for (let w = 0; w < count; w++) a.set(truth.subarray((w * H + h) * K, (w * H + h + 1) * K), w * K);
-      return a;
-    };
+    // Evaluate every weight choice per step.
     for (let h = 0; h < H; h++) {
-      const tr = truthOf(h);
+      const tr = truth[h];
       const recall = (w: BlendWeights) => {
         let s = 0;
         for (let n = 0; n < count; n++) {
@@ -262,7 +244,7 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
     },
     score(ctx: PredictionContext, target: number, out: Float64Array) {
       inner.score(ctx, target, tmp);
-      const w = weights?.[target - ctx.layer - 1];
+      const w = weights?.[ctx.ahead > 0 ? ctx.ahead - 1 : target - ctx.layer - 1];
       if (!w || (w.markov === 0 && w.temporal === 0 && w.model === 1)) {
         for (let e = 0; e < E; e++) out[e] = tmp[e];
         return;

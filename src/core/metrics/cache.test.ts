@@ -59,22 +59,30 @@ describe('expert cache simulator', () => {
     expect(simulateCache(set, { capacity: 2, policy: 'lfu' }).hits).toBe(3);
   });
 
-  it('prefetch with a perfect predictor hits every access after the first layer', () => {
+  it('prefetch with a perfect predictor hits every access after the first layer; the predictor cannot see the layer it predicts', () => {
     const set = syntheticTrace({ tokens: 200, numLayers: 4, numExperts: 8, topK: 2, seed: 2 });
+    const ex = set.chunks[0].experts;
+    // The oracle knows the truth from outside (the set, in call order: layers 1..3 of each token in turn).
+    let calls = 0;
+    let hidden = 0;
     const oracle = {
       name: 'oracle',
       kind: 'baseline' as const,
       fit() {},
-      score(ctx: { token: Int16Array }, target: number, out: Float64Array) {
+      score(ctx: { token: Int16Array; layer: number }, target: number, out: Float64Array) {
+        const t = Math.floor(calls++ / 3);
+        if (ctx.token[target * 2] === -1 && ctx.token[ctx.layer * 2] === ex[(t * 4 + ctx.layer) * 2]) hidden++;
         out.fill(0);
-        out[ctx.token[target * 2]] = 2;
-        out[ctx.token[target * 2 + 1]] = 1;
+        out[ex[(t * 4 + target) * 2]] = 2;
+        out[ex[(t * 4 + target) * 2 + 1]] = 1;
       },
     };
     const r = simulateCache(set, { capacity: 2, policy: 'prefetch', predictor: oracle });
     // Layers 1..3 always hit; layer 0 (nothing to predict from) behaves as LRU.
     expect(r.layerHitRate.slice(1)).toEqual([1, 1, 1]);
     expect(r.usefulPrefetches).toBeLessThanOrEqual(r.prefetches);
+    // Every call saw its context layer and not its target.
+    expect(hidden).toBe(200 * 3);
   });
 
   it('LRU and LFU agree with a reference implementation on the real traces', () => {

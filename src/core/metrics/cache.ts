@@ -111,7 +111,8 @@ export function simulateCache(set: TraceSet, o: CacheOptions): CacheResult {
   const prefetched = new Uint8Array(E);
   const LK = L * K;
   const prevBuf = new Int16Array(LK);
-  const ctx: PredictionContext = { token: new Int16Array(0), prev: null, layer: 0 };
+  const masked = new Int16Array(LK);
+  const ctx: PredictionContext = { token: new Int16Array(0), prev: null, layer: 0, ahead: 0 };
   let havePrev = false;
   let prevSeq = NaN;
   let prevPos = NaN;
@@ -125,7 +126,9 @@ export function simulateCache(set: TraceSet, o: CacheOptions): CacheResult {
       const newSeq = !havePrev || c.seq[t] !== prevSeq;
       const gap = !newSeq && c.pos[t] !== prevPos + 1;
       if ((newSeq && o.resetPerSequence) || gap) for (const cache of caches) cache.clear();
-      ctx.token = token;
+      // The predictor sees the token's layers up to the one it predicts from (the rest stay -1).
+      masked.fill(-1);
+      ctx.token = masked;
       ctx.prev = newSeq || gap ? null : prevBuf;
       for (let l = 0; l < L; l++) {
         const cache = caches[l];
@@ -134,6 +137,7 @@ export function simulateCache(set: TraceSet, o: CacheOptions): CacheResult {
         if (o.policy === 'prefetch' && l - lookahead >= 0) {
           // Predicted from layers the token has already passed, so the loads overlap earlier layers' compute.
           ctx.layer = l - lookahead;
+          masked.set(token.subarray(ctx.layer * K, (ctx.layer + 1) * K), ctx.layer * K);
           o.predictor!.score(ctx, l, scores);
           topIndices(scores, prefetchCount, ranked);
           // Predicted experts already resident are kept too (marked 3: not a load, but not to be evicted).

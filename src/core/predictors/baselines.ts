@@ -1,6 +1,7 @@
 import { createRng } from '../experiment/rng';
 import type { TaskSpec } from '../tasks/task';
-import { windowLayers } from '../tasks/task';
+import { taskKind, windowLayers } from '../tasks/task';
+import { indexTokens } from './window';
 import type { TraceSet, TraceShape } from '../trace/types';
 import type { PredictionContext, Predictor, PredictorFactory } from './types';
 
@@ -54,14 +55,16 @@ export const frequencyPredictor: PredictorFactory = (shape) => {
 };
 
 /**
- * Inter-layer counts: expert f at the target layer scores the training count of tokens that had e at
- * layer l and f at the target, summed over the token's experts e at layer l; ties and unseen go by frequency.
+ * Transition counts. Next layers: expert f at the target layer scores the training count of tokens that had e at
+ * layer l and f at the target, summed over the token's experts e at layer l. Next tokens: expert f at layer τ of
+ * token t+h scores the count of tokens with e at layer τ followed h tokens later by f at τ, summed over token t's
+ * experts e at τ. Ties and unseen go by frequency.
  */
 export const markovPredictor: PredictorFactory = (shape) => {
   const { numLayers: L, numExperts: E, topK: K } = shape;
   let freq: Float64Array = new Float64Array(0);
   let H = 0;
-  /** [((l*H + h-1)*E + e)*E + f]: tokens with e in top-k(l) and f in top-k(l+h). */
+  /** Next layers: [((l*H + h-1)*E + e)*E + f]; next tokens: [(((h-1)*L + τ)*E + e)*E + f]. */
   let counts = new Float64Array(0);
   return {
     name: 'markov',
@@ -70,6 +73,20 @@ export const markovPredictor: PredictorFactory = (shape) => {
       freq = frequencyTable(train, shape);
       H = task.horizon;
       counts = new Float64Array(L * H * E * E);
+      if (taskKind(task) === 'tokens') {
+        const ix = indexTokens(train);
+        const ex = ix.experts;
+        for (let r = 0; r < ix.n; r++)
+          for (let h = 1, t = ix.next[r]; h <= H && t >= 0; h++, t = ix.next[t])
+            for (let tau = 0; tau < L; tau++) {
+              const base = ((h - 1) * L + tau) * E * E;
+              for (let j = 0; j < K; j++) {
+                const row = base + ex[(r * L + tau) * K + j] * E;
+                for (let q = 0; q < K; q++) counts[row + ex[(t * L + tau) * K + q]]++;
+              }
+            }
+        return;
+      }
       const { first, last } = windowLayers(L, task);
       for (const c of train.chunks) {
         const ex = c.experts;
@@ -87,19 +104,29 @@ export const markovPredictor: PredictorFactory = (shape) => {
       }
     },
     score(ctx: PredictionContext, target: number, out: Float64Array) {
-      const l = ctx.layer;
-      const h = target - l;
-      const base = (l * H + h - 1) * E * E;
+      // Next tokens: from the current token's experts at the target layer; next layers: at the last context layer.
+      const from = ctx.ahead > 0 ? target : ctx.layer;
+      const base = ctx.ahead > 0 ? ((ctx.ahead - 1) * L + target) * E * E : (ctx.layer * H + target - ctx.layer - 1) * E * E;
       for (let f = 0; f < E; f++) out[f] = freq[target * E + f];
       for (let j = 0; j < K; j++) {
-        const row = base + ctx.token[l * K + j] * E;
+        const row = base + ctx.token[from * K + j] * E;
         for (let f = 0; f < E; f++) out[f] += counts[row + f];
       }
     },
   };
 };
 
-/** The previous token's experts at the target layer (by rank); a sequence's first token falls back to frequency. */
+/** The experts of the last token routed through the target layer before the target, by rank. */
+export function lastRoutedAtTarget(ctx: PredictionContext, target: number, K: number): Int16Array | null {
+  // Next tokens: the current token (fully routed); next layers: the previous token (the current one is the target).
+  if (ctx.ahead > 0) return ctx.token.subarray(target * K, (target + 1) * K);
+  return ctx.prev ? ctx.prev.subarray(target * K, (target + 1) * K) : null;
+}
+
+/**
+ * The last routed token's experts at the target layer (by rank): the previous token's in the next-layers task, the
+ * current token's in the next-tokens task; a sequence's first token falls back to frequency.
+ */
 export const temporalPredictor: PredictorFactory = (shape) => {
   const { numExperts: E, topK: K } = shape;
   let freq: Float64Array = new Float64Array(0);
@@ -111,7 +138,8 @@ export const temporalPredictor: PredictorFactory = (shape) => {
     },
     score(ctx, target, out) {
       for (let e = 0; e < E; e++) out[e] = freq[target * E + e];
-      if (ctx.prev) for (let j = 0; j < K; j++) out[ctx.prev[target * K + j]] += K - j;
+      const last = lastRoutedAtTarget(ctx, target, K);
+      if (last) for (let j = 0; j < K; j++) out[last[j]] += K - j;
     },
   };
 };

@@ -1,8 +1,9 @@
 import type { CoveragePoint } from '../metrics/confidence';
 import { StepMetrics } from '../metrics/speculation';
-import { checkTask, windowLayers, type TaskSpec } from '../tasks/task';
+import { checkTask, type TaskSpec } from '../tasks/task';
 import type { TraceSet, TraceShape } from '../trace/types';
-import type { PredictionContext, Predictor, PredictorKind } from './types';
+import type { Predictor, PredictorKind } from './types';
+import { forEachWindow, type TokenIndex } from './window';
 
 /** One predictor's accuracy on a test set; arrays are per horizon step (index 0 = layer l+1). */
 export interface PredictorResult {
@@ -14,49 +15,31 @@ export interface PredictorResult {
   top5: number[];
   /** Per horizon step: coverage and precision of speculating only above each confidence threshold. */
   coverage: CoveragePoint[][];
-  /** Windows scored: (token, last context layer) pairs; each is scored once per horizon step. */
+  /**
+   * Windows scored: (token, last context layer) pairs in the next-layers task, each scored once per horizon step;
+   * tokens in the next-tokens task, each scored once per (horizon step, layer).
+   */
   samples: number;
   /** Learned predictors: recall@k of the model without its residual baselines (src/ml/blend.ts), per step. */
   modelAloneRecallAtK?: number[];
 }
 
 /** Scores every window of the test set with one predictor (already fitted) and accumulates the metrics. */
-export function scorePredictor(p: Predictor, test: TraceSet, task: TaskSpec): PredictorResult {
+export function scorePredictor(p: Predictor, test: TraceSet, task: TaskSpec, index?: TokenIndex): PredictorResult {
   const shape: TraceShape = test.manifest;
   const { numLayers: L, numExperts: E, topK: K } = shape;
   checkTask(L, task);
-  const { first, last } = windowLayers(L, task);
   const steps = Array.from({ length: task.horizon }, () => new StepMetrics(E, K));
   const scores = new Float64Array(E);
-  const LK = L * K;
-  const prevBuf = new Int16Array(LK);
-  const ctx: PredictionContext = { token: new Int16Array(0), prev: null, layer: 0 };
-  let havePrev = false;
-  let prevSeq = NaN;
-  let prevPos = NaN;
-  let windows = 0;
-  let row = 0;
-  for (const c of test.chunks) {
-    for (let t = 0; t < c.tokens; t++, row++) {
-      const token = c.experts.subarray(t * LK, (t + 1) * LK);
-      ctx.token = token;
-      ctx.row = row;
-      // The previous token is position p-1 of the same sequence: after a gap (dropped tokens) there is none.
-      ctx.prev = havePrev && c.seq[t] === prevSeq && c.pos[t] === prevPos + 1 ? prevBuf : null;
-      for (let l = first; l <= last; l++) {
-        ctx.layer = l;
-        for (let h = 1; h <= task.horizon; h++) {
-          p.score(ctx, l + h, scores);
-          steps[h - 1].add(scores, token, (l + h) * K);
-        }
-        windows++;
-      }
-      prevBuf.set(token);
-      havePrev = true;
-      prevSeq = c.seq[t];
-      prevPos = c.pos[t];
-    }
-  }
+  const windows = forEachWindow(
+    test,
+    task,
+    (ctx, target, step, truth, off) => {
+      p.score(ctx, target, scores);
+      steps[step].add(scores, truth, off);
+    },
+    index,
+  );
   const r = steps.map((s) => s.result());
   return {
     kind: p.kind,

@@ -1,31 +1,72 @@
 import { createRng } from '../experiment/rng';
-import { sliceChunk } from '../trace/chunk';
+import { lookaheadWidth, sliceChunk } from '../trace/chunk';
 import type { TraceChunk, TraceSet, TraceShape } from '../trace/types';
 
-/** Next-layer speculation: from the experts of layers l-C+1..l, predict the top-k sets at l+1..l+H. */
+/**
+ * The two speculation tasks:
+ * - `layers` (next layers): from the experts of layers l-C+1..l of a token, predict its top-k sets at l+1..l+H;
+ * - `tokens` (next tokens, the reference design's): from the routing of the last C tokens t-C+1..t (every layer),
+ *   predict every layer's top-k set of tokens t+1..t+H.
+ * `visibility` states what a predictor may see when it predicts (src/core/predictors/window.ts enforces it):
+ * - `decode`: tokens up to the current one, their identities and routing; of the current token, in the layers
+ *   task, only its layers up to l (the next-tokens task's current token t is fully routed);
+ * - `prefill`: also every token identity of the sequence (the whole prompt is known), and in the layers task the
+ *   routing of layers up to l of every token of the sequence (a prompt goes through layer l before layer l+1).
+ */
+export type TaskKind = 'layers' | 'tokens';
+export type Visibility = 'decode' | 'prefill';
+export const TASK_KINDS = ['layers', 'tokens'] as const satisfies readonly TaskKind[];
+export const VISIBILITIES = ['decode', 'prefill'] as const satisfies readonly Visibility[];
+
 export interface TaskSpec {
+  /** Absent: 'layers'. */
+  kind?: TaskKind;
   context: number;
   horizon: number;
+  /** Absent: 'decode'. */
+  visibility?: Visibility;
 }
 
-export const DEFAULT_TASK: TaskSpec = { context: 3, horizon: 2 };
+export const DEFAULT_TASK: TaskSpec = { kind: 'layers', context: 3, horizon: 2, visibility: 'decode' };
 
-/** The last-context layers l that have C context layers and H target layers inside the model. */
+export const taskKind = (t: TaskSpec): TaskKind => t.kind ?? 'layers';
+export const visibilityOf = (t: TaskSpec): Visibility => t.visibility ?? 'decode';
+
+/** E.g. "next layers (C 3, H 2, decode)". */
+export function describeTask(t: TaskSpec): string {
+  return `next ${taskKind(t)} (C ${t.context}, H ${t.horizon}, ${visibilityOf(t)})`;
+}
+
+/**
+ * The last-context layers l that have C context layers and H target layers inside the model. In the next-tokens
+ * task every prediction is made after the token's last layer: first = last = L-1.
+ */
 export function windowLayers(numLayers: number, task: TaskSpec): { first: number; last: number } {
+  if (taskKind(task) === 'tokens') return { first: numLayers - 1, last: numLayers - 1 };
   return { first: task.context - 1, last: numLayers - 1 - task.horizon };
 }
 
 export function checkTask(numLayers: number, task: TaskSpec): void {
+  if (!TASK_KINDS.includes(taskKind(task))) throw new Error(`task must be one of ${TASK_KINDS.join(', ')} (got ${String(task.kind)})`);
+  if (!VISIBILITIES.includes(visibilityOf(task))) throw new Error(`visibility must be one of ${VISIBILITIES.join(', ')} (got ${String(task.visibility)})`);
   if (!Number.isInteger(task.context) || task.context < 1) throw new Error(`context must be an integer ≥ 1 (got ${task.context})`);
   if (!Number.isInteger(task.horizon) || task.horizon < 1) throw new Error(`horizon must be an integer ≥ 1 (got ${task.horizon})`);
+  if (taskKind(task) === 'tokens') return;
   const { first, last } = windowLayers(numLayers, task);
   if (first > last)
     throw new Error(`context ${task.context} + horizon ${task.horizon} need more than the trace's ${numLayers} MoE layers`);
 }
 
+/** Throws a clear error when a predictor that handles only the next-layers task in decode is asked for another. */
+export function requireLayersDecode(task: TaskSpec, predictor: string): void {
+  if (taskKind(task) !== 'layers' || visibilityOf(task) !== 'decode')
+    throw new Error(`${predictor} predicts only the next-layers task with decode visibility (asked for ${describeTask(task)}); the sequence model and the baselines handle every task`);
+}
+
 /** Gathers the given rows of a chunk into a new chunk (copies). Also used by the dataset filter. */
 export function gatherRows(c: TraceChunk, rows: number[], LK: number, LE: number): TraceChunk {
   const n = rows.length;
+  const LA = lookaheadWidth(c);
   const out: TraceChunk = {
     tokens: n,
     seq: new Int32Array(n),
@@ -34,6 +75,7 @@ export function gatherRows(c: TraceChunk, rows: number[], LK: number, LE: number
     experts: new Int16Array(n * LK),
     ...(c.weights && { weights: new Float32Array(n * LK) }),
     ...(c.logits && { logits: new Float32Array(n * LE) }),
+    ...(c.lookahead && { lookahead: new Float32Array(n * LA) }),
     ...(c.tokenId && { tokenId: new Int32Array(n) }),
     ...(c.tokenText && { tokenText: new Array<string>(n) }),
   };
@@ -44,6 +86,7 @@ export function gatherRows(c: TraceChunk, rows: number[], LK: number, LE: number
     out.experts.set(c.experts.subarray(r * LK, (r + 1) * LK), i * LK);
     out.weights?.set(c.weights!.subarray(r * LK, (r + 1) * LK), i * LK);
     out.logits?.set(c.logits!.subarray(r * LE, (r + 1) * LE), i * LE);
+    out.lookahead?.set(c.lookahead!.subarray(r * LA, (r + 1) * LA), i * LA);
     if (out.tokenId) out.tokenId[i] = c.tokenId![r];
     if (out.tokenText) out.tokenText[i] = c.tokenText![r];
   });
@@ -145,7 +188,10 @@ export function splitBySequence(set: TraceSet, testFraction: number, seed: numbe
   return { train: { manifest: set.manifest, chunks: train }, test: { manifest: set.manifest, chunks: test }, split: moved ? { ...counts, moved } : counts };
 }
 
-/** Windows (token, last context layer) per token for a task on L layers. */
+/**
+ * Windows per token for a task on L layers: (token, last context layer) pairs in the layers task; in the tokens
+ * task a window is a token with its full context and horizon (1 per token at most).
+ */
 export function windowsPerToken(numLayers: number, task: TaskSpec): number {
   const { first, last } = windowLayers(numLayers, task);
   return Math.max(0, last - first + 1);

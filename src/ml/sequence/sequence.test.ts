@@ -129,7 +129,7 @@ describe('sequence predictor', () => {
     const t = 10;
     const l = 5;
     const token = c.experts.slice(t * L * K, (t + 1) * L * K);
-    const ctx: PredictionContext = { token, prev: c.experts.slice((t - 1) * L * K, t * L * K), layer: l, row: t };
+    const ctx: PredictionContext = { token, prev: c.experts.slice((t - 1) * L * K, t * L * K), layer: l, ahead: 0, row: t };
     const before = new Float64Array(E);
     p.score(ctx, l + 1, before);
     // Future routing of this token (layers > l) and of every later token, overwritten in the data the model reads.
