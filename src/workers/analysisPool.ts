@@ -36,7 +36,7 @@ export function countsBuffers(c: AnalysisCounts): ArrayBuffer[] {
 
 /** Every buffer behind a chunk's typed arrays (columns decoded from one shard are views of one buffer). */
 export function allBuffers(c: TraceChunk): ArrayBufferLike[] {
-  return [...new Set([c.seq, c.pos, c.dataset, c.experts, c.tokenId, c.weights, c.logits].filter((a) => a !== undefined).map((a) => a!.buffer))];
+  return [...new Set([c.seq, c.pos, c.dataset, c.experts, c.tokenId, c.weights, c.logits, c.lookahead].filter((a) => a !== undefined).map((a) => a!.buffer))];
 }
 
 export interface PoolStats {

@@ -46,7 +46,7 @@ function buffersOf(sets: TraceSet[]): ArrayBuffer[] {
   const seen = new Set<ArrayBuffer>();
   for (const s of sets)
     for (const c of s.chunks)
-      for (const a of [c.seq, c.pos, c.dataset, c.experts, c.tokenId, c.weights, c.logits])
+      for (const a of [c.seq, c.pos, c.dataset, c.experts, c.tokenId, c.weights, c.logits, c.lookahead])
         if (a && a.buffer instanceof ArrayBuffer) seen.add(a.buffer);
   return [...seen];
 }

@@ -14,7 +14,13 @@ export function sliceChunk(c: TraceChunk, shape: TraceShape, start: number, end:
     ...(c.tokenText && { tokenText: c.tokenText.slice(start, end) }),
     ...(c.weights && { weights: c.weights.subarray(start * LK, end * LK) }),
     ...(c.logits && { logits: c.logits.subarray(start * LE, end * LE) }),
+    ...(c.lookahead && { lookahead: c.lookahead.subarray(start * lookaheadWidth(c), end * lookaheadWidth(c)) }),
   };
+}
+
+/** Lookahead logits per row (L·H·E), from the column itself: the shape alone does not carry the horizon H. */
+export function lookaheadWidth(c: TraceChunk): number {
+  return c.lookahead && c.tokens > 0 ? c.lookahead.length / c.tokens : 0;
 }
 
 /** Splits a trace set's chunks into pieces of at most `maxTokens` rows (shards for writing). */

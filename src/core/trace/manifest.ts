@@ -41,6 +41,7 @@ export const manifestSchema = z
     hasLogits: z.boolean(),
     hasTokenIds: z.boolean(),
     hasTokenText: z.boolean(),
+    lookaheadHorizon: int(1, LIMITS.maxLayers).optional(),
     droppedTokens: int(0, Number.MAX_SAFE_INTEGER),
     shards: z
       .array(
@@ -64,7 +65,7 @@ export const manifestSchema = z
         break;
       }
     let total = 0;
-    const valuesPerToken = m.numLayers * Math.max(m.topK, m.hasLogits ? m.numExperts : 0);
+    const valuesPerToken = m.numLayers * Math.max(m.topK, m.hasLogits ? m.numExperts : 0, (m.lookaheadHorizon ?? 0) * m.numExperts);
     m.shards.forEach((s, i) => {
       total += s.tokens;
       if (s.tokens * valuesPerToken > LIMITS.maxShardValues)

@@ -24,6 +24,8 @@ import { LIMITS } from './manifest';
 import { FORMAT_NAME, FORMAT_VERSION, TraceError, type Manifest, type TraceChunk } from './types';
 
 export const SCHEMA_METADATA_KEY = 'speclab.format';
+/** The lookahead gate column (docs/trace-format.md): fixed_size_list<float32>[L·H·E]. */
+export const LOOKAHEAD_COLUMN = 'lookahead_logits';
 
 type TypedCtor<A> = { readonly BYTES_PER_ELEMENT: number; new (n: number): A };
 
@@ -78,6 +80,10 @@ interface ColumnSpec {
   childTypeId?: Type;
   childBitWidth?: number;
   childSigned?: boolean;
+  /** What the expected list width is made of, for the error on a wrong one (e.g. "numLayers 6 × numExperts 8"). */
+  widthMeaning?: string;
+  /** Why the column must be there, for the error when it is missing. */
+  requiredBy?: string;
 }
 
 function describeType(t: DataType): string {
@@ -91,14 +97,18 @@ function describeType(t: DataType): string {
 function column(table: Table, spec: ColumnSpec, where: string): Vector {
   const field = table.schema.fields.find((f) => f.name === spec.name);
   const vec = field && table.getChild(spec.name);
-  if (!field || !vec) throw new TraceError(`missing column "${spec.name}"`, where);
+  if (!field || !vec) throw new TraceError(`missing column "${spec.name}"${spec.requiredBy ? ` (${spec.requiredBy})` : ''}`, where);
   const t = field.type as DataType & { bitWidth?: number; isSigned?: boolean; listSize?: number; children?: Field[] };
   const expected = spec.listWidth
     ? `fixed_size_list<${spec.childTypeId === Type.Float ? 'float32' : spec.childSigned ? `int${spec.childBitWidth}` : `uint${spec.childBitWidth}`}>[${spec.listWidth}]`
     : spec.typeId === Type.Utf8
       ? 'utf8'
       : `${spec.signed ? 'int' : 'uint'}${spec.bitWidth}`;
-  const bad = () => new TraceError(`column "${spec.name}" has type ${describeType(field.type)}, expected ${expected}`, where);
+  const bad = () =>
+    new TraceError(
+      `column "${spec.name}" has type ${describeType(field.type)}, expected ${expected}${spec.widthMeaning && t.listSize !== spec.listWidth ? ` (${spec.widthMeaning})` : ''}`,
+      where,
+    );
   if (t.typeId !== spec.typeId) throw bad();
   if (spec.bitWidth !== undefined && (t.bitWidth !== spec.bitWidth || t.isSigned !== spec.signed)) throw bad();
   if (spec.listWidth !== undefined) {
@@ -134,7 +144,8 @@ function utf8Values(vec: Vector, where: string): string[] {
 /** Bytes a row of this shape takes at least in a shard's record batch bodies. */
 export function minRowBytes(m: Manifest): number {
   const LK = m.numLayers * m.topK;
-  return 4 + 4 + 2 + 2 * LK + (m.hasWeights ? 4 * LK : 0) + (m.hasLogits ? 4 * m.numLayers * m.numExperts : 0) + (m.hasTokenIds ? 4 : 0);
+  const LE = m.numLayers * m.numExperts;
+  return 4 + 4 + 2 + 2 * LK + (m.hasWeights ? 4 * LK : 0) + (m.hasLogits ? 4 * LE : 0) + 4 * LE * (m.lookaheadHorizon ?? 0) + (m.hasTokenIds ? 4 : 0);
 }
 
 /**
@@ -192,6 +203,23 @@ function chunkFromTable(table: Table, m: Manifest, where: string): TraceChunk {
   if (m.hasWeights) chunk.weights = flatValues(list('weights', L * K, Type.Float), Float32Array, L * K, 'weights', where);
   if (m.hasLogits) chunk.logits = flatValues(list('logits', L * E, Type.Float), Float32Array, L * E, 'logits', where);
   if (m.hasTokenIds) chunk.tokenId = flatValues(prim('token_id', Type.Int, 32, true), Int32Array, 1, 'token_id', where);
+  const H = m.lookaheadHorizon;
+  if (H) {
+    const W = L * H * E;
+    const vec = column(
+      table,
+      {
+        name: LOOKAHEAD_COLUMN,
+        typeId: Type.FixedSizeList,
+        listWidth: W,
+        childTypeId: Type.Float,
+        widthMeaning: `numLayers ${L} × lookaheadHorizon ${H} × numExperts ${E}`,
+        requiredBy: `the manifest's lookaheadHorizon ${H} says the shards carry it`,
+      },
+      where,
+    );
+    chunk.lookahead = flatValues(vec, Float32Array, W, LOOKAHEAD_COLUMN, where);
+  }
   if (m.hasTokenText) chunk.tokenText = utf8Values(column(table, { name: 'token_text', typeId: Type.Utf8 }, where), where);
   return chunk;
 }
@@ -219,6 +247,7 @@ export function validateChunk(c: TraceChunk, m: Manifest, where: string): void {
     ['experts', c.experts, n * L * K],
     ['weights', c.weights, n * L * K],
     ['logits', c.logits, n * L * E],
+    [LOOKAHEAD_COLUMN, c.lookahead, n * L * E * (m.lookaheadHorizon ?? 0)],
     ['token_id', c.tokenId, n],
     ['token_text', c.tokenText, n],
   ];
@@ -249,6 +278,30 @@ export function validateChunk(c: TraceChunk, m: Manifest, where: string): void {
     }
   }
   if (c.weights) for (let i = 0; i < c.weights.length; i++) if (!Number.isFinite(c.weights[i])) throw new TraceError(`row ${Math.floor(i / (L * K))}: non-finite routing weight`, where);
+  if (c.lookahead) checkLookahead(c.lookahead, n, L, m.lookaheadHorizon ?? 0, E, where);
+}
+
+/**
+ * Lookahead logits of a layer l+h beyond the last MoE layer must be NaN (there is no such router); elsewhere a
+ * (token, layer, step) holds E finite values, or E NaN where layer l+h belongs to another stack.
+ */
+function checkLookahead(a: Float32Array, n: number, L: number, H: number, E: number, where: string): void {
+  for (let t = 0; t < n; t++)
+    for (let l = 0; l < L; l++)
+      for (let h = 1; h <= H; h++) {
+        const o = ((t * L + l) * H + h - 1) * E;
+        const missing = l + h >= L || Number.isNaN(a[o]);
+        for (let e = 0; e < E; e++) {
+          const v = a[o + e];
+          if (missing ? !Number.isNaN(v) : !Number.isFinite(v))
+            throw new TraceError(
+              `column "${LOOKAHEAD_COLUMN}": row ${t}, layer ${l}, step ${h}, expert ${e} is ${v}; ${
+                l + h >= L ? `layer ${l + h} does not exist (${L} MoE layers), so every value there must be NaN` : 'a step holds E finite values, or E NaN where layer l+h is missing'
+              }`,
+              where,
+            );
+        }
+      }
 }
 
 /** Shape overrides for a shard read without its manifest. */
@@ -346,6 +399,13 @@ export function inspectShard(bytes: Uint8Array, where: string, hints: ShapeHints
   if (!Number.isInteger(E) || E < 2 || E > LIMITS.maxExperts || E < K)
     throw new TraceError(`expert count ${E} is outside 2..${LIMITS.maxExperts} or below top-${K}`, where);
 
+  const WA = listWidth(table, LOOKAHEAD_COLUMN);
+  let lookaheadHorizon: number | undefined;
+  if (WA !== undefined) {
+    lookaheadHorizon = WA / (L * E);
+    if (!Number.isInteger(lookaheadHorizon) || lookaheadHorizon < 1)
+      throw new TraceError(`column "${LOOKAHEAD_COLUMN}" has width ${WA}, not a multiple of numLayers ${L} × numExperts ${E} (expected L·H·E)`, where);
+  }
   let datasets = 1;
   const dsCol = has('dataset') ? column(table, { name: 'dataset', typeId: Type.Int, bitWidth: 16, signed: false }, where) : undefined;
   if (dsCol) for (const d of flatValues(dsCol, Uint16Array, 1, 'dataset', where)) if (d + 1 > datasets) datasets = d + 1;
@@ -365,6 +425,7 @@ export function inspectShard(bytes: Uint8Array, where: string, hints: ShapeHints
     hasLogits: WE !== undefined || has('logits'),
     hasTokenIds: has('token_id'),
     hasTokenText: has('token_text'),
+    ...(lookaheadHorizon !== undefined && { lookaheadHorizon }),
     droppedTokens: 0,
     shards: [],
   };
@@ -408,6 +469,11 @@ export function encodeShard(c: TraceChunk, m: Manifest): Uint8Array {
   if (m.hasLogits) {
     if (!c.logits) throw new Error('manifest has logits but the chunk has none');
     cols.push([listField('logits', L * E, new Float32()), fixedList(c.logits, L * E, new Float32(), n)]);
+  }
+  if (m.lookaheadHorizon) {
+    if (!c.lookahead) throw new Error('manifest has a lookahead horizon but the chunk has no lookahead logits');
+    const W = L * m.lookaheadHorizon * E;
+    cols.push([listField(LOOKAHEAD_COLUMN, W, new Float32()), fixedList(c.lookahead, W, new Float32(), n)]);
   }
   const fields = cols.map(([f]) => f);
   const schema = new Schema(fields, new Map([[SCHEMA_METADATA_KEY, '1']]));

@@ -37,6 +37,11 @@ export interface Manifest {
   hasLogits: boolean;
   hasTokenIds: boolean;
   hasTokenText: boolean;
+  /**
+   * Present (H ≥ 1) when the shards carry `lookahead_logits`: the routers of layers l+1..l+H applied to layer l's
+   * router input, the signal speculative expert loading uses.
+   */
+  lookaheadHorizon?: number;
   /** Tokens the producer dropped because some layers were missing. */
   droppedTokens: number;
   shards: ShardEntry[];
@@ -61,6 +66,11 @@ export interface TraceChunk {
   weights?: Float32Array;
   /** Router logits: [(t*L + l)*E + e]. Present when manifest.hasLogits. */
   logits?: Float32Array;
+  /**
+   * Lookahead gate logits: [((t*L + l)*H + h-1)*E + e] is the router of layer l+h applied to token t's router input
+   * at layer l (H = manifest.lookaheadHorizon); NaN where layer l+h does not exist. Present when lookaheadHorizon.
+   */
+  lookahead?: Float32Array;
 }
 
 export interface TraceSet {
