@@ -13,13 +13,15 @@ import { faultInjectionEnabled, type Fault } from './faults';
 import { RunController } from './runController';
 import { RunHistory } from './runHistory';
 import { openRunsDb, type RunsDb } from './runsDb';
-import { TraceController } from './traceController';
+import { TraceController, type TokenWindowFor } from './traceController';
 import { syncUrl } from './urlSync';
 
 export interface NotebookController {
   /** Opens a trace reference typed or clicked on the page (demo, path, URL): the dataset filter starts over. */
   openTrace(trace: string): void;
   openFiles(files: PickedFile[]): void;
+  /** A window of the loaded set's tokens under the dataset filter (the token view); `sequence` null: every kept token. */
+  tokens(sequence: number | null, start: number, count: number): Promise<TokenWindowFor>;
   /** Scores the baselines and trains the model for the spec as it is; resolves when both are done (or failed). */
   run(): Promise<void>;
   stop(): void;
@@ -55,6 +57,7 @@ export function createNotebook(store: NotebookStore, win: Window, opts: Notebook
   const controller: NotebookController = {
     openTrace: (trace) => traces.openTrace(trace, true),
     openFiles: (files) => traces.openFiles(files),
+    tokens: (sequence, start, count) => traces.tokens(sequence, start, count),
     run: () => runs.run(),
     stop: () => runs.stop(),
     resume: () => runs.resume(),

@@ -4,10 +4,13 @@
  */
 import { formatTraceRef, parseTraceRef, traceBaseUrl } from '../core/experiment/traceRef';
 import { describeRequest, Superseded, TraceClient, type BudgetSource } from '../workers/traceClient';
-import type { LoadRequest, PickedFile } from '../workers/traceProtocol';
+import type { LoadRequest, PickedFile, TokenWindow } from '../workers/traceProtocol';
 import type { NotebookStore } from './notebookStore';
 import { datasetsKey } from './slices/analysisSlice';
 import { errorText } from './errorText';
+
+/** A token window with the set and the dataset filter it was read under. */
+export type TokenWindowFor = TokenWindow & { traceId: number; datasetsKey: string };
 
 export class TraceController {
   readonly client: TraceClient;
@@ -90,6 +93,17 @@ export class TraceController {
       // The spec names what is on screen: put the loaded set's reference back.
       if (this.loadedTrace !== null && s.spec.trace !== this.loadedTrace) s.setTrace(this.loadedTrace);
     }
+  }
+
+  /**
+   * A window of the tokens on screen under the current dataset filter (`sequence` null: every kept token). The
+   * answer names the set and the filter it was read under, so a view drops one that either has changed since.
+   */
+  async tokens(sequence: number | null, start: number, count: number): Promise<TokenWindowFor> {
+    const { current, spec } = this.store.getState();
+    if (!current) throw new Error('no trace set is loaded');
+    const w = await this.client.tokens({ datasets: spec.datasets, sequence, start, count });
+    return { ...w, traceId: current.id, datasetsKey: datasetsKey(spec.datasets) };
   }
 
   private async refreshAnalysis(): Promise<void> {

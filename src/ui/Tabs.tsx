@@ -5,7 +5,7 @@ const TITLES: Record<Panel, string> = {
   overview: 'Overview',
   coactivation: 'Co-activation',
   transitions: 'Transitions',
-  reuse: 'Temporal reuse',
+  reuse: 'Reuse and tokens',
   training: 'Speculation model',
 };
 

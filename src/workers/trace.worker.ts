@@ -6,6 +6,7 @@
 import '../core/zodJitless'; // before the manifest schema is built
 import { expose, transfer } from 'comlink';
 import { analyze, statsFromCounts } from '../core/analysis/stats';
+import { indexSequences, tokenWindow, type SequenceIndex } from '../core/analysis/tokens';
 import { resolveDatasets } from '../core/experiment/datasets';
 import { BASELINES } from '../core/predictors/baselines';
 import { evaluate } from '../core/predictors/evaluate';
@@ -15,7 +16,7 @@ import type { TraceChunk, TraceSet } from '../core/trace/types';
 import { AnalysisPool, PARALLEL_MIN_TOKENS, type PartWorker } from './analysisPool';
 import { openShardCache } from './shardCache';
 import { loadFromFiles, loadFromUrl, PAGE_DECODE_BUDGET } from './traceLoad';
-import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, SplitSummary, TraceWorkerApi } from './traceProtocol';
+import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, SplitSummary, TokenRequest, TokenWindow, TraceWorkerApi } from './traceProtocol';
 
 let current: TraceSet | null = null;
 
@@ -37,6 +38,16 @@ function exclusive<T>(f: () => Promise<T>): Promise<T> {
   const run = queue.then(f);
   queue = run.catch(() => {});
   return run;
+}
+
+/** The token view's sequence index of the loaded set, for the last dataset filter asked (rebuilt when either changes). */
+let sequenceIndex: { set: TraceSet; key: string; index: SequenceIndex } | null = null;
+
+function sequencesOf(set: TraceSet, datasets: string[]): SequenceIndex {
+  const sel = resolveDatasets(set.manifest.datasets, datasets);
+  const key = sel.indices ? sel.indices.join(',') : '*';
+  if (sequenceIndex?.set !== set || sequenceIndex.key !== key) sequenceIndex = { set, key, index: indexSequences(set, sel.indices) };
+  return sequenceIndex.index;
 }
 
 function loaded(): TraceSet {
@@ -114,6 +125,14 @@ const api: TraceWorkerApi = {
       const a = routingOnly(train);
       const b = routingOnly(test);
       return transfer({ train: a.set, test: b.set, split: summary }, [...a.buffers, ...b.buffers]);
+    }),
+
+  tokens: (req: TokenRequest): Promise<TokenWindow> =>
+    exclusive(async () => {
+      const set = loaded();
+      const w = tokenWindow(set, sequencesOf(set, req.datasets), req);
+      const buffers = [w.seq, w.pos, w.dataset, w.experts, w.tokenId, w.weights].filter((a) => a !== null).map((a) => a.buffer as ArrayBuffer);
+      return transfer(w, buffers);
     }),
 };
 

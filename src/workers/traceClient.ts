@@ -6,7 +6,7 @@
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { labelOfPaths } from './setLabel';
-import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, TraceWorkerApi } from './traceProtocol';
+import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, TokenRequest, TokenWindow, TraceWorkerApi } from './traceProtocol';
 
 export interface Budget {
   /** A load is rejected when the worker reports no progress for this long. */
@@ -169,6 +169,10 @@ export class TraceClient {
 
   splitData(req: SplitRequest): Promise<SplitData> {
     return this.call('splitting the trace set', (api) => api.splitData(req));
+  }
+
+  tokens(req: TokenRequest): Promise<TokenWindow> {
+    return this.call('reading tokens', (api) => api.tokens(req));
   }
 
   dispose(): void {

@@ -1,5 +1,6 @@
 /** The trace worker's message protocol (comlink): what the page asks and what comes back. Types only. */
 import type { TraceStats } from '../core/analysis/stats';
+import type { TokenRequest, TokenWindow } from '../core/analysis/tokens';
 import type { PredictorResult } from '../core/predictors/evaluate';
 import type { SplitSummary, TaskSpec } from '../core/tasks/task';
 import type { Manifest, TraceSet } from '../core/trace/types';
@@ -88,4 +89,8 @@ export interface TraceWorkerApi {
   analyze(datasets: string[]): Promise<AnalysisResult>;
   baselines(req: SplitRequest): Promise<BaselineResult>;
   splitData(req: SplitRequest): Promise<SplitData>;
+  /** A window of tokens (text, ids, experts, weights) under a dataset filter: only the rows asked for. */
+  tokens(req: TokenRequest): Promise<TokenWindow>;
 }
+
+export type { TokenRequest, TokenWindow };
