@@ -235,6 +235,11 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
       else await inner.session?.run(hooks);
       await chooseWeights();
     },
+    /** The model's export (without the residual baselines, whose weights eval reports under `blend`). */
+    async exportModel(sample?: Parameters<NonNullable<LearnedPredictor['exportModel']>>[0]) {
+      if (!inner.exportModel) throw new Error(`${inner.name}: this model cannot export`);
+      return inner.exportModel(sample);
+    },
     async prepare(test: TraceSet, k: TaskSpec) {
       if (!weights && train && task) {
         // A stopped run is scored as the model alone.

@@ -11,6 +11,7 @@ import type { TaskSpec } from '../core/tasks/task';
 import type { TraceSet, TraceShape } from '../core/trace/types';
 import type { PredictionContext, Predictor } from '../core/predictors/types';
 import { parseInterLayerConfig, type InterLayerConfigInput } from './config';
+import { DEFAULT_CASES, headWindows, tfjsTensors, windowCases, WINDOW_INPUTS, type ExportedModel, type ExportSample } from './exportModel';
 import { TrainingSession, type TrainingHooks, type TrainingSummary } from './trainingSession';
 import type { TrainingRun } from './trainingRun';
 import { buildWindows, type Windows } from './windows';
@@ -26,6 +27,11 @@ export interface LearnedPredictor extends Predictor {
   readonly session: TrainingRun | null;
   /** Continues a stopped fit() (default: the session's run()); for predictors that train several sessions. */
   resume?(hooks?: TrainingHooks): Promise<void>;
+  /**
+   * The trained model's part of an export (exportModel.ts): weights, shape, options, vocabulary and, with a
+   * sample, reference cases from its first windows (or tokens). Throws before fit().
+   */
+  exportModel?(sample?: ExportSample): Promise<ExportedModel>;
   dispose(): void;
 }
 
@@ -105,6 +111,16 @@ export function interLayerPredictor(shape: TraceShape, opts: InterLayerPredictor
       const d = distinctWindows(buildWindows(test, task));
       scores = await session.predict(d.unique);
       index = d.index;
+    },
+    async exportModel(sample?: ExportSample) {
+      if (!session) throw new Error(`${this.name}: exportModel() before fit()`);
+      const m = session.model;
+      let cases;
+      if (sample) {
+        const w = headWindows(buildWindows(sample.set, sample.task), sample.count ?? DEFAULT_CASES);
+        cases = windowCases(w, await session.predict(w, 'logits'), 'logits');
+      }
+      return { model: 'interlayer', shape: m.shape, tensors: await tfjsTensors(m), inputs: WINDOW_INPUTS, ...(cases && { cases }) };
     },
     score(ctx: PredictionContext, target: number, out: Float64Array) {
       const l = ctx.layer;

@@ -479,9 +479,9 @@ export class TrainingSession implements TrainingRun {
 
   /**
    * Sigmoid probabilities [n, H, E] for windows (no dropout), computed in batches; one read per batch.
-   * For scoring test sets (learnedPredictor.ts).
+   * For scoring test sets (learnedPredictor.ts); `logits` gives the logits instead (exports' reference cases).
    */
-  async predict(w: Windows): Promise<Float32Array> {
+  async predict(w: Windows, output: 'probabilities' | 'logits' = 'probabilities'): Promise<Float32Array> {
     const { numExperts: E, horizon: H } = this.model.shape;
     if (w.context !== this.config.context || w.horizon !== H) throw new Error(`windows of context ${w.context}/horizon ${w.horizon} do not fit a model of ${this.config.context}/${H}`);
     const out = new Float32Array(w.count * H * E);
@@ -495,7 +495,8 @@ export class TrainingSession implements TrainingRun {
           targetLayers: tf.tensor2d(Float32Array.from(w.targetLayers.subarray(start * H, (start + size) * H)), [size, H]),
           extra: uploadExtra(w, start, size),
         };
-        return tf.sigmoid(this.model.forward(batch, null));
+        const logits = this.model.forward(batch, null);
+        return output === 'logits' ? logits : tf.sigmoid(logits);
       });
       out.set((await probs.data()) as Float32Array, start * H * E);
       probs.dispose();

@@ -8,6 +8,7 @@ import type { TaskSpec } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
 import type { PredictionContext } from '../../core/predictors/types';
 import type { InterLayerConfigInput } from '../config';
+import type { ExportCases, ExportedModel, ExportSample } from '../exportModel';
 import { interLayerPredictor, type LearnedPredictor } from '../interLayerPredictor';
 import type { TrainingHooks, TrainingSession, TrainingSummary } from '../trainingSession';
 import { modelPredictor } from './modelPredictor';
@@ -86,6 +87,47 @@ export function ensemblePredictor(shape: TraceShape, opts: EnsembleOptions = {})
     },
     async prepare(test: TraceSet, task: TaskSpec) {
       for (const m of members) await m.prepare(test, task);
+    },
+    async exportModel(sample?: ExportSample): Promise<ExportedModel> {
+      const parts = await Promise.all(
+        members.map((m) => {
+          if (!m.exportModel) throw new Error(`ensemble: member ${m.name} cannot export`);
+          return m.exportModel(sample);
+        }),
+      );
+      const prefix = (m: ExportedModel) => `${m.model}.`;
+      const tensors: ExportedModel['tensors'] = {};
+      const constants: string[] = [];
+      for (const p of parts) {
+        for (const [k, t] of Object.entries(p.tensors)) tensors[prefix(p) + k] = t;
+        for (const k of p.constants ?? []) constants.push(prefix(p) + k);
+      }
+      let cases: ExportCases | undefined;
+      if (parts.every((p) => p.cases)) {
+        // The members' probabilities combined as score() does, window by window and step by step.
+        const E = shape.numExperts;
+        const n = parts[0].cases!.output.length / E;
+        const output: number[] = [];
+        const probs = parts.map(() => new Float64Array(E));
+        const out = new Float64Array(E);
+        for (let i = 0; i < n; i++) {
+          parts.forEach((p, m) => {
+            for (let e = 0; e < E; e++) probs[m][e] = 1 / (1 + Math.exp(-p.cases!.output[i * E + e]));
+          });
+          combineByConfidence(probs, shape.topK, out);
+          output.push(...out);
+        }
+        cases = { ...parts[1].cases!, ...parts[0].cases!, outputKind: 'probabilities', output };
+      }
+      return {
+        model: 'ensemble',
+        shape: parts[0].shape,
+        tensors,
+        ...(constants.length && { constants }),
+        members: parts.map((p) => ({ model: p.model, shape: p.shape, ...(p.options && { options: p.options }), prefix: prefix(p) })),
+        inputs: { ...parts[0].inputs, output: 'float [B, H, E]: the members\' sigmoid probabilities weighted by their confidence (mean top-k probability)' },
+        ...(cases && { cases }),
+      };
     },
     score(ctx: PredictionContext, target: number, out: Float64Array) {
       members.forEach((m, i) => m.score(ctx, target, bufs[i]));

@@ -8,10 +8,11 @@ import { windowLayers } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
 import type { PredictionContext } from '../../core/predictors/types';
 import { parseInterLayerConfig, type InterLayerConfigInput } from '../config';
+import { DEFAULT_CASES, headWindows, tfjsTensors, vocabularyOf, windowCases, windowTokenKeys, WINDOW_INPUTS, type ExportSample } from '../exportModel';
 import type { LearnedPredictor } from '../interLayerPredictor';
 import { TrainingSession, type TrainingHooks, type TrainingSummary } from '../trainingSession';
 import { buildModelWindows, type FeatureOptions } from './features';
-import { MODEL_DEFS, type ModelName } from './registry';
+import { MODEL_DEFS, type ExportedParts, type ModelName } from './registry';
 
 export interface ModelPredictorOptions {
   config?: InterLayerConfigInput;
@@ -26,6 +27,7 @@ export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelP
   let session: TrainingSession | null = null;
   let training: TrainingSummary | null = null;
   let features: FeatureOptions = { history: 0 };
+  let exported: ExportedParts = {};
   let scores: Float32Array = new Float32Array(0);
   let C = 0;
   let H = 0;
@@ -51,6 +53,7 @@ export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelP
       const fitted = MODEL_DEFS[model].prepare(train, config);
       if (fitted.note) opts.log?.(`${name}: ${fitted.note}\n`);
       features = fitted.features;
+      exported = fitted.exported ?? {};
       session = new TrainingSession(train, config, {
         model: fitted.factory,
         windows: (set, t, keep) => buildModelWindows(set, t, keep, features),
@@ -68,6 +71,27 @@ export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelP
       first = f;
       perToken = last - f + 1;
       rows = test.chunks.reduce((a, c) => a + c.tokens, 0);
+    },
+    async exportModel(sample?: ExportSample) {
+      if (!session) throw new Error(`${name}: exportModel() before fit()`);
+      const m = session.model;
+      const constants = exported.constants ?? {};
+      let cases;
+      if (sample) {
+        const w = headWindows(buildModelWindows(sample.set, sample.task, undefined, features), sample.count ?? DEFAULT_CASES);
+        const { first, last } = windowLayers(sample.set.manifest.numLayers, sample.task);
+        cases = windowCases(w, await session.predict(w, 'logits'), 'logits', windowTokenKeys(sample.set, features.vocabulary, last - first + 1, w.count));
+      }
+      return {
+        model,
+        shape: m.shape,
+        ...(exported.options && { options: exported.options }),
+        tensors: { ...(await tfjsTensors(m)), ...constants },
+        ...(Object.keys(constants).length && { constants: Object.keys(constants) }),
+        ...(features.vocabulary && { vocabulary: vocabularyOf(features.vocabulary) }),
+        inputs: WINDOW_INPUTS,
+        ...(cases && { cases }),
+      };
     },
     score(ctx: PredictionContext, target: number, out: Float64Array) {
       const l = ctx.layer;

@@ -2,6 +2,7 @@
  * The models of this folder by name: what each takes from the training split (statistics, vocabulary), which
  * extra inputs its windows carry, and how it is built. InterLayer itself stays in ../interLayerModel.ts.
  */
+import type { NamedTensor } from '../../core/export/safetensors';
 import type { TraceSet } from '../../core/trace/types';
 import type { InterLayerConfig } from '../config';
 import { AttentionModel } from './attentionModel';
@@ -15,20 +16,30 @@ import { buildVocabulary } from './vocabulary';
 
 export interface ModelDef {
   /** Fits what the model takes from the training split (never the test split) and returns its factory and inputs. */
-  prepare(train: TraceSet, config: InterLayerConfig): { factory: ModelFactory; features: FeatureOptions; note?: string };
+  prepare(train: TraceSet, config: InterLayerConfig): { factory: ModelFactory; features: FeatureOptions; note?: string; exported?: ExportedParts };
+}
+
+/** What an export (../exportModel.ts) carries beside the model's parameters: its options and its constants. */
+export interface ExportedParts {
+  options?: Record<string, unknown>;
+  constants?: Record<string, NamedTensor>;
 }
 
 export const MODEL_DEFS = {
   'stats-aware': {
     prepare(train, c) {
       const stats = computeLayerStats(train);
-      return { factory: (shape, seed) => new StatsAwareModel(shape, seed, stats, c.dynamicContext), features: { history: 0 } };
+      return {
+        factory: (shape, seed) => new StatsAwareModel(shape, seed, stats, c.dynamicContext),
+        features: { history: 0 },
+        exported: { constants: { layerStats: { shape: [train.manifest.numLayers, stats.width], data: stats.values } } },
+      };
     },
   },
   joint: {
     prepare(_train, c) {
       const o = { history: c.history, vocabSize: 0, dynamicContext: c.dynamicContext };
-      return { factory: (shape, seed) => new JointModel(shape, seed, o), features: { history: c.history } };
+      return { factory: (shape, seed) => new JointModel(shape, seed, o), features: { history: c.history }, exported: { options: { history: o.history, vocabSize: 0 } } };
     },
   },
   'token-aware': {
@@ -37,6 +48,7 @@ export const MODEL_DEFS = {
       return {
         factory: tokenAwareFactory(c, vocabulary),
         features: { history: c.history, vocabulary },
+        exported: { options: { history: c.history, vocabSize: vocabulary.size } },
         note: `vocabulary of ${vocabulary.size} token ${vocabulary.source === 'id' ? 'ids' : 'texts'} covering ${(vocabulary.coverage * 100).toFixed(1)}% of the training tokens`,
       };
     },
@@ -46,7 +58,11 @@ export const MODEL_DEFS = {
       // Token ids or text join the attended items when the trace has them.
       const vocabulary = train.manifest.hasTokenIds || train.manifest.hasTokenText ? buildVocabulary(train, c.vocabSize) : undefined;
       const o = { history: c.history, vocabSize: vocabulary?.size ?? 0, dynamicContext: c.dynamicContext };
-      return { factory: (shape, seed) => new AttentionModel(shape, seed, o), features: { history: c.history, vocabulary } };
+      return {
+        factory: (shape, seed) => new AttentionModel(shape, seed, o),
+        features: { history: c.history, vocabulary },
+        exported: { options: { history: o.history, vocabSize: o.vocabSize } },
+      };
     },
   },
 } satisfies Record<string, ModelDef> as Record<'stats-aware' | 'joint' | 'token-aware' | 'attention', ModelDef>;

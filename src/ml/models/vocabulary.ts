@@ -12,6 +12,8 @@ export interface Vocabulary {
   size: number;
   /** Share of the training tokens that got their own index. */
   coverage: number;
+  /** The token id or text of each index from 1 on (keys[i] has index i + 1), for exports (../exportModel.ts). */
+  keys: (number | string)[];
   indexOf(chunk: TraceChunk, row: number): number;
 }
 
@@ -49,6 +51,7 @@ export function buildVocabulary(train: TraceSet, maxSize: number): Vocabulary {
     source,
     size: ranked.length + 1,
     coverage: total ? covered / total : 0,
+    keys: ranked.map(([k]) => k),
     indexOf(c, r) {
       const k = keyOf(c, r);
       return k === null ? 0 : (index.get(k) ?? 0);

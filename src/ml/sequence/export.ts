@@ -1,10 +1,71 @@
 /**
- * Exports a trained sequence model like InterLayer's (../exportModel.ts): weights as safetensors and a JSON
- * description; collector/speclab_collect/predictor.py loads the pair into a PyTorch module with the same logits.
+ * The sequence model's part of an export (../exportModel.ts): its tensors, shape, vocabulary and reference cases
+ * (per token: the inputs of all its windows and their logits); collector/speclab_collect/predictor.py loads it
+ * into a PyTorch module with the same logits.
  */
 import { encodeSafetensors, type NamedTensor } from '../../core/export/safetensors';
-import { PREDICTOR_FORMAT } from '../exportModel';
+import type { TraceSet } from '../../core/trace/types';
+import { DEFAULT_CASES, PREDICTOR_FORMAT, vocabularyOf, type ExportCases, type ExportedModel } from '../exportModel';
+import type { Vocabulary } from '../models/vocabulary';
+import { buildTokenInputs, TOKEN_HISTORY } from './inputs';
 import type { NetShape, SequenceNet } from './net';
+
+export const SEQUENCE_INPUTS: Record<string, string> = {
+  experts: "int [B, L, K]: the token's top-k expert ids per MoE layer (only layers <= l are read for window l)",
+  prevExperts: 'int [B, L, K]: the previous token of the sequence (position p-1), any values where hasPrev is false',
+  hasPrev: 'bool [B]',
+  tokens: 'int [B, 3]: vocabulary indices of tokens t, t-1, t-2 (0: unknown or none); ignored when vocab is 0',
+  output: 'logits [B, W, H, E] for the windows l = context-1 .. numLayers-1-horizon, target layer l+1+h',
+};
+
+/** Cases from the first tokens of `set`: enough for about `windows` windows, at least 4 tokens. */
+function sequenceCases(net: SequenceNet, set: TraceSet, vocabulary: Vocabulary | null, windows: number): ExportCases {
+  const { numLayers: L, topK: K, numExperts: E } = net.shape;
+  const x = buildTokenInputs(set, vocabulary);
+  const W = net.last - net.first + 1;
+  const n = Math.min(x.n, Math.max(4, Math.ceil(windows / W)));
+  const rows = Array.from({ length: n }, (_, i) => i);
+  const routing = (r: number) => Array.from({ length: L }, (_, l) => Array.from(x.experts.subarray((r * L + l) * K, (r * L + l + 1) * K)));
+  const out = new Float32Array(net.shape.horizon * E);
+  const output: number[] = [];
+  for (const r of rows)
+    for (let l = net.first; l <= net.last; l++) {
+      net.predict(x, r, l, out);
+      output.push(...out);
+    }
+  const Q = 1 + TOKEN_HISTORY;
+  const cases: ExportCases = {
+    unit: 'tokens',
+    outputKind: 'logits',
+    experts: rows.map(routing),
+    prevExperts: rows.map((r) => routing(x.prev[r] >= 0 ? x.prev[r] : r)),
+    hasPrev: rows.map((r) => x.prev[r] >= 0),
+    output,
+  };
+  if (vocabulary) {
+    cases.tokens = rows.map((r) => Array.from(x.tokens.subarray(r * Q, (r + 1) * Q)));
+    const keys: (number | string | null)[] = [];
+    for (const c of set.chunks)
+      for (let t = 0; t < c.tokens && keys.length < n; t++)
+        keys.push(vocabulary.source === 'id' ? ((c.tokenId?.[t] ?? -1) >= 0 ? c.tokenId![t] : null) : (c.tokenText?.[t] ?? null));
+    cases.tokenKeys = keys;
+    cases.tokenIndexField = 'tokens';
+  }
+  return cases;
+}
+
+export function sequenceExportModel(net: SequenceNet, vocabulary: Vocabulary | null, sample?: { set: TraceSet; count?: number }): ExportedModel {
+  const tensors: Record<string, NamedTensor> = {};
+  for (const [k, t] of Object.entries(net.tensors())) tensors[k] = { shape: t.dims, data: t.data.slice() };
+  return {
+    model: 'sequence',
+    shape: net.shape,
+    tensors,
+    ...(vocabulary && { vocabulary: vocabularyOf(vocabulary) }),
+    inputs: SEQUENCE_INPUTS,
+    ...(sample && { cases: sequenceCases(net, sample.set, vocabulary, sample.count ?? DEFAULT_CASES) }),
+  };
+}
 
 export interface SequenceDescription {
   format: typeof PREDICTOR_FORMAT;
@@ -18,6 +79,7 @@ export interface SequenceDescription {
   metrics?: Record<string, unknown>;
 }
 
+/** The weights file and description of a net without cases (kept for callers that hold the net itself). */
 export function exportSequence(
   net: SequenceNet,
   name: string,
@@ -27,20 +89,6 @@ export function exportSequence(
   for (const [k, t] of Object.entries(net.tensors())) tensors[k] = { shape: t.dims, data: t.data };
   return {
     safetensors: encodeSafetensors(tensors, { format: 'pt', producer: 'speclab' }),
-    description: {
-      format: PREDICTOR_FORMAT,
-      version: 1,
-      model: 'sequence',
-      weights: `${name}.safetensors`,
-      shape: net.shape,
-      inputs: {
-        experts: "int [B, L, K]: the token's top-k expert ids per MoE layer (only layers <= l are read for window l)",
-        prevExperts: 'int [B, L, K]: the previous token of the sequence (position p-1), any values where hasPrev is false',
-        hasPrev: 'bool [B]',
-        tokens: 'int [B, 3]: vocabulary indices of tokens t, t-1, t-2 (0: unknown or none); ignored when vocab is 0',
-        output: 'logits [B, W, H, E] for the windows l = context-1 .. numLayers-1-horizon, target layer l+1+h',
-      },
-      ...extra,
-    },
+    description: { format: PREDICTOR_FORMAT, version: 1, model: 'sequence', weights: `${name}.safetensors`, shape: net.shape, inputs: SEQUENCE_INPUTS, ...extra },
   };
 }

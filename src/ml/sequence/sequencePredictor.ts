@@ -11,6 +11,8 @@ import { scheduleConfigOf, type InterLayerConfig } from '../config';
 import type { LearnedPredictor } from '../interLayerPredictor';
 import { buildVocabulary, type Vocabulary } from '../models/vocabulary';
 import type { TrainingHooks, TrainingSummary } from '../trainingSession';
+import type { ExportSample } from '../exportModel';
+import { sequenceExportModel } from './export';
 import { buildTokenInputs, type TokenInputs } from './inputs';
 import { SequenceTrainer } from './trainer';
 
@@ -68,6 +70,10 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
       if (task.context !== C || task.horizon !== H) throw new Error(`${name}: fitted for context ${C}/horizon ${H}, asked to score ${task.context}/${task.horizon}`);
       test = buildTokenInputs(set, vocabulary);
       cached = { row: -1, layer: -1 };
+    },
+    async exportModel(sample?: ExportSample) {
+      if (!trainer) throw new Error(`${name}: exportModel() before fit()`);
+      return sequenceExportModel(trainer.net, vocabulary, sample);
     },
     score(ctx: PredictionContext, target: number, scores: Float64Array) {
       const l = ctx.layer;
