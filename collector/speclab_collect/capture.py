@@ -158,6 +158,7 @@ class RoutingRecorder:
         self.lookahead = lookahead
         self._handles: list[Any] = []
         self._out: list[tuple[torch.Tensor, ...] | None] = [None] * len(self.layers)
+        self._pack: bool | None = None  # tests: True packs bytes on the CPU too (what collect() does on a GPU)
 
     @property
     def num_layers(self) -> int:
@@ -183,7 +184,7 @@ class RoutingRecorder:
         self.clear()
 
     def clear(self) -> None:
-        self._out = [None] * self.num_layers
+        self._out[:] = [None] * self.num_layers  # in place: the hooks hold this list
 
     def _lookahead_targets(self, li: int) -> list[MoELayer | None]:
         me = self.layers[li]
@@ -197,12 +198,17 @@ class RoutingRecorder:
         me = self.layers[li]
         targets = self._lookahead_targets(li)
         E = self.num_experts
+        out = self._out
+        switch = me.kind == "switch"
+        lookahead = self.lookahead
 
         def hook(module: nn.Module, args: Any, output: Any) -> None:
-            if self._out[li] is not None:
+            # Runs inside the model's forward pass: keep references only (no copy, no sync, no new device work for
+            # the top-k routers); collect() moves every layer to the host at once.
+            if out[li] is not None:
                 # A second call before collect() would silently overwrite a layer; refuse instead.
                 raise RuntimeError(f"router of layer {me.layer_id} ran twice; call collect() after each forward")
-            if me.kind == "switch":
+            if switch:
                 dispatch, max_prob, logits = output
                 logits = logits.reshape(-1, E)
                 # The expert the router picked, computed as it does (softmax in router dtype, back to input dtype).
@@ -212,8 +218,7 @@ class RoutingRecorder:
                 weights = max_prob.reshape(-1, 1) * kept
             else:
                 logits, weights, experts = output
-            rec: tuple[torch.Tensor, ...] = (logits.detach(), weights.detach(), experts.detach())
-            if self.lookahead:
+            if lookahead:
                 x = args[0].detach()
                 x = x.reshape(-1, x.shape[-1])
                 cols = []
@@ -222,60 +227,102 @@ class RoutingRecorder:
                         cols.append(torch.full((x.shape[0], E), float("nan"), device=logits.device))
                     else:
                         cols.append(t.logits(x).float().to(logits.device))
-                rec = rec + (torch.stack(cols, 1),)
-            self._out[li] = rec
+                out[li] = (logits, weights, experts, torch.stack(cols, 1))
+            else:
+                out[li] = (logits, weights, experts)
 
         return hook
 
     def collect(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> TokenRouting:
-        """Routing of the real tokens of the forward pass just run on `input_ids` [B, S]; then clears."""
-        missing = [self.layer_ids[i] for i, o in enumerate(self._out) if o is None]
+        """Routing of the real tokens of the forward pass just run on `input_ids` [B, S]; then clears.
+
+        Every layer's fields (and the ids and mask, when they sit on the same device) are viewed as bytes and joined
+        into one buffer per device by a single kernel, which comes to the host in one copy: one device sync per
+        forward pass, however many layers. Padding is dropped and values are upcast on the host (bf16/fp16 to float32
+        is exact), so the values equal those the routers returned."""
+        outs = self._out
+        missing = [self.layer_ids[i] for i, o in enumerate(outs) if o is None]
         if missing:
             raise RuntimeError(f"no router output recorded for layers {missing}; run a forward pass first")
         B, S = input_ids.shape
-        mask = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
-        mask_cpu = mask.cpu()
-        flat = mask.reshape(-1)  # routers see tokens flattened to [B*S, ...]
-        for li, out in enumerate(self._out):
-            if out[0].shape[0] != B * S:  # type: ignore[index]
-                raise RuntimeError(f"layer {self.layer_ids[li]}: router saw {out[0].shape[0]} tokens, expected {B * S}")  # type: ignore[index]
-        all_real = bool(mask_cpu.all())
-        n_fields = len(self._out[0])  # type: ignore[arg-type]
-        devices = {out[0].device for out in self._out}  # type: ignore[index]
-        if len(devices) == 1:
-            # One device (the usual case): stack every layer there, select the real tokens once and copy each field to
-            # the host in one transfer. Per-layer selection and copies cost a device sync each (tracing overhead).
-            dev = next(iter(devices))
-            fields = [torch.stack([out[i] for out in self._out], 1) for i in range(n_fields)]  # type: ignore[index]
-            if not all_real:
-                keep = flat.to(dev)
-                fields = [f[keep] for f in fields]
-            logits_t, weights_t, experts_t = fields[0].float().cpu(), fields[1].float().cpu(), fields[2].cpu()
-            ahead_t = fields[3].cpu() if self.lookahead else None
-        else:
-            # Layers spread over devices (device_map): gather layer by layer.
-            logits, weights, experts, ahead = [], [], [], []
-            for out in self._out:
-                keep = flat.to(out[0].device)  # type: ignore[index]
-                sel = [t if all_real else t[keep] for t in out]  # type: ignore[union-attr]
-                logits.append(sel[0].float().cpu())
-                weights.append(sel[1].float().cpu())
-                experts.append(sel[2].cpu())
-                if self.lookahead:
-                    ahead.append(sel[3].cpu())
-            logits_t, weights_t, experts_t = torch.stack(logits, 1), torch.stack(weights, 1), torch.stack(experts, 1)
-            ahead_t = torch.stack(ahead, 1) if self.lookahead else None
+        T = B * S  # routers see tokens flattened to [B*S, ...]
+        for li, o in enumerate(outs):
+            if o[0].shape[0] != T:  # type: ignore[index]
+                raise RuntimeError(f"layer {self.layer_ids[li]}: router saw {o[0].shape[0]} tokens, expected {T}")  # type: ignore[index]
+        n_fields = len(outs[0])  # type: ignore[arg-type]
+        groups: dict[torch.device, list[int]] = {}
+        for li, o in enumerate(outs):
+            groups.setdefault(o[0].device, []).append(li)  # type: ignore[index]
+        ids_host = mask_host = None
+        fields: list[np.ndarray] = []
+        for dev, lis in groups.items():
+            blocks = [[outs[li][f].detach().reshape(T, -1) for li in lis] for f in range(n_fields)]  # type: ignore[index]
+            with_ids = ids_host is None and input_ids.device == dev
+            if with_ids:
+                blocks.append([input_ids.reshape(T, 1)])
+                with_mask = attention_mask is not None and attention_mask.device == dev
+                if with_mask:
+                    blocks.append([attention_mask.reshape(T, 1)])  # type: ignore[union-attr]
+            host = _to_host(blocks, self._pack)
+            if with_ids:
+                ids_host = host[n_fields].reshape(B, S)
+                if with_mask:
+                    mask_host = host[n_fields + 1].reshape(B, S)
+            for f in range(n_fields):
+                arr = (host[f] if f == 2 else host[f].float()).numpy()  # [T, layers of this device, n]
+                if len(groups) == 1:
+                    fields.append(arr)
+                    continue
+                if len(fields) <= f:
+                    fields.append(np.empty((T, self.num_layers) + arr.shape[2:], arr.dtype))
+                fields[f][:, lis] = arr
         self.clear()
-        rows = torch.arange(B).unsqueeze(1).expand(B, S)[mask_cpu]
+        ids_cpu = ids_host if ids_host is not None else input_ids.cpu()
+        if attention_mask is None:
+            mask_cpu = torch.ones((B, S), dtype=torch.bool)
+        else:
+            mask_cpu = (mask_host if mask_host is not None else attention_mask.cpu()).bool()
+        if bool(mask_cpu.all()):
+            rows = np.repeat(np.arange(B), S)
+            pos = np.tile(np.arange(S), B)
+            token_id = ids_cpu.reshape(-1).numpy()
+        else:
+            keep = mask_cpu.reshape(-1).numpy()
+            rows = torch.arange(B).unsqueeze(1).expand(B, S)[mask_cpu].numpy()
+            pos = positions(mask_cpu)[mask_cpu].numpy()
+            token_id = ids_cpu[mask_cpu].numpy()
+            fields = [a[keep] for a in fields]
+        L = self.num_layers
         return TokenRouting(
-            row=rows.numpy(),
-            pos=positions(mask_cpu)[mask_cpu].numpy(),
-            token_id=input_ids.cpu()[mask_cpu].numpy(),
-            experts=experts_t.numpy(),
-            weights=weights_t.numpy(),
-            logits=logits_t.numpy(),
-            lookahead=ahead_t.numpy() if ahead_t is not None else None,
+            row=rows,
+            pos=pos,
+            token_id=token_id,
+            experts=fields[2],
+            weights=fields[1],
+            logits=fields[0],
+            lookahead=fields[3].reshape(-1, L, self.lookahead, self.num_experts) if self.lookahead else None,
         )
+
+
+def _to_host(blocks: list[list[torch.Tensor]], pack: bool | None = None) -> list[torch.Tensor]:
+    """Host copies of blocks of 2-D tensors [T, n] of one device (one dtype and width per block, any dtype across
+    blocks), each block stacked to [T, len(block), n]: the device side is one kernel (every tensor viewed as bytes
+    and joined) and one transfer, the host side one slice per block."""
+    T = blocks[0][0].shape[0]
+    if not (pack if pack is not None else blocks[0][0].device.type != "cpu"):
+        return [torch.stack(b, 1) for b in blocks]
+    for b in blocks:
+        if any(t.dtype != b[0].dtype or t.shape != b[0].shape for t in b):
+            raise RuntimeError("router outputs differ in dtype or shape between layers")
+    raw = [t.contiguous().view(torch.uint8) for b in blocks for t in b]
+    host = torch.cat(raw, 1).cpu()  # the one device sync of collect()
+    out, off = [], 0
+    for b in blocks:
+        w = b[0].shape[1] * b[0].element_size()
+        span = w * len(b)
+        out.append(host[:, off : off + span].contiguous().view(b[0].dtype).reshape(T, len(b), b[0].shape[1]))
+        off += span
+    return out
 
 
 def positions(attention_mask: torch.Tensor) -> torch.Tensor:

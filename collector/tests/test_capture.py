@@ -137,3 +137,42 @@ def test_recorder_refuses_two_forwards_without_collect(model):
             model.model(input_ids=ids)
     # Our hooks are removed on exit.
     assert [len(r._forward_hooks) for _, r in find_routers(model)] == before
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_packed_host_copy_gives_the_same_values(model, dtype, lookahead):
+    """On a GPU collect() joins every layer's fields (and the ids and mask) as bytes into one buffer and copies it to
+    the host at once; forced on the CPU here, it must give exactly what stacking the router outputs gives."""
+    m = model.to(dtype)
+    try:
+        ids, mask = padded_batch([7, 3, 5], "left", seed=3)
+        got = {}
+        for pack in (False, True):
+            # One recorder for several passes, as a collection run uses it; the second pass unpadded (no selection).
+            with torch.no_grad(), RoutingRecorder(m, lookahead=lookahead) as rec:
+                rec._pack = pack
+                m.model(input_ids=ids, attention_mask=mask, position_ids=positions(mask))
+                got[pack] = rec.collect(ids, mask)
+                m.model(input_ids=ids[:1, 2:])
+                got[(pack, "full")] = rec.collect(ids[:1, 2:])
+        for a, b in ((got[False], got[True]), (got[(False, "full")], got[(True, "full")])):
+            for name in ("row", "pos", "token_id", "experts", "weights", "logits", "lookahead"):
+                x, y = getattr(a, name), getattr(b, name)
+                if x is None:
+                    assert y is None and lookahead == 0
+                    continue
+                assert x.dtype == y.dtype and x.shape == y.shape, name
+                np.testing.assert_array_equal(x, y, err_msg=name)
+        r = got[True]
+        assert r.logits.dtype == np.float32 and r.weights.dtype == np.float32 and r.experts.dtype == np.int64
+        assert len(r) == 15 and r.row.tolist() == [0] * 7 + [1] * 3 + [2] * 5
+        if lookahead:
+            assert r.lookahead.shape == (15, L, lookahead, E)
+            # Layer l's lookahead h is router l+h applied to layer l's input: NaN past the last layer.
+            assert np.isnan(r.lookahead[:, L - 1]).all() and not np.isnan(r.lookahead[:, 0]).any()
+        # bf16 logits upcast exactly: every value is representable in the router's dtype.
+        if dtype == torch.bfloat16:
+            np.testing.assert_array_equal(torch.from_numpy(r.logits).to(dtype).float().numpy(), r.logits)
+    finally:
+        model.to(torch.float32)
