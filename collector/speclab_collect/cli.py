@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .demo import DEMO_LOOKAHEAD
+
 
 def _run_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -65,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--out", type=Path, required=True, help="output folder, e.g. traces/demo")
     demo.add_argument("--model-dir", type=Path, help="a model folder written by train-demo (default: the bundled one)")
+    demo.add_argument("--lookahead", type=int, default=DEMO_LOOKAHEAD, metavar="H",
+                      help="record routers l+1..l+H applied to layer l's router input (column lookahead_logits; "
+                      f"default {DEMO_LOOKAHEAD}, as the committed demo; 0: none)")
     td = sub.add_parser(
         "train-demo",
         help="train the small Mixtral-architecture demo model on Python sources, license texts and man pages",
@@ -104,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         # Imported here so `--help` does not pay for importing torch and transformers.
         from .demo import write_demo
 
-        summary = write_demo(args.out, args.model_dir.resolve() if args.model_dir else None)
+        if args.lookahead < 0:
+            print(f"speclab-collect demo: --lookahead must be an integer >= 0 (got {args.lookahead})", file=sys.stderr)
+            return 2
+        summary = write_demo(args.out, args.model_dir.resolve() if args.model_dir else None, args.lookahead)
         size = sum(p.stat().st_size for p in args.out.glob("shard-*.arrow"))
         print(f"wrote {summary['tokens']} tokens in {summary['shards']} shards ({size / 1e6:.2f} MB) to {args.out}",
               file=sys.stderr)

@@ -12,6 +12,8 @@ from typing import Any
 DEMO_SHARD_TOKENS = 1024  # small, so the demo has several shards and a sequence that spans two
 DEMO_BATCH_SIZE = 8
 DEMO_SEQ_LEN = 512
+# Routers l+1..l+H applied to layer l's router input (column lookahead_logits): the gate lookahead signal.
+DEMO_LOOKAHEAD = 2
 
 
 def demo_model_dir() -> Path:
@@ -32,8 +34,9 @@ def demo_description(card: dict[str, Any]) -> str:
     )
 
 
-def demo_options(out_dir: str | Path, model_dir: Path | None = None) -> tuple[Any, Path]:
-    """The `speclab-collect run` options that write the demo, with paths relative to the model's parent folder."""
+def demo_options(out_dir: str | Path, model_dir: Path | None = None, lookahead: int = DEMO_LOOKAHEAD) -> tuple[Any, Path]:
+    """The `speclab-collect run` options that write the demo, with paths relative to the model's parent folder.
+    `lookahead` H records the gates of layers l+1..l+H on layer l's router input (0: no lookahead column)."""
     from .run import RunOptions
 
     model_dir = model_dir or demo_model_dir()
@@ -50,6 +53,7 @@ def demo_options(out_dir: str | Path, model_dir: Path | None = None) -> tuple[An
         dtype="fp32",
         device="cpu",
         shard_tokens=DEMO_SHARD_TOKENS,
+        lookahead=lookahead,
         overwrite=True,
         progress="none",
         # One thread: for a model this small, thread start-up and spin-waiting cost more than they give (badly so
@@ -64,13 +68,13 @@ def demo_options(out_dir: str | Path, model_dir: Path | None = None) -> tuple[An
     return opts, base
 
 
-def write_demo(out_dir: str | Path, model_dir: Path | None = None) -> dict[str, Any]:
+def write_demo(out_dir: str | Path, model_dir: Path | None = None, lookahead: int = DEMO_LOOKAHEAD) -> dict[str, Any]:
     """Write the demo trace set into `out_dir` (replacing any trace set there) with `speclab-collect run`."""
     import torch
 
     from .run import collect
 
-    opts, base = demo_options(out_dir, model_dir)
+    opts, base = demo_options(out_dir, model_dir, lookahead)
     threads = torch.get_num_threads()
     cwd = os.getcwd()
     os.chdir(base)  # the manifest records the model and dataset paths relative to the package, not this machine's

@@ -11,7 +11,7 @@ import torch
 import transformers
 
 from speclab_collect import cli, tokenizer
-from speclab_collect.demo import demo_description, demo_model_dir, load_card, write_demo
+from speclab_collect.demo import DEMO_LOOKAHEAD, demo_description, demo_model_dir, load_card, write_demo
 from speclab_collect.reader import column, read_trace
 from speclab_collect.train_demo import DEMO_MODEL_CONFIG, CorpusError, TrainOptions, copy_corpus, train_demo
 
@@ -126,7 +126,8 @@ def test_demo_contents(demo, card, eval_texts):
     assert m["description"] == demo_description(card) and card["summary"] in m["description"]
     assert m["source"]["demoModel"]["weightsSha256"] == card["weights"]["sha256"] and m["source"]["complete"]
     assert len(m["shards"]) >= 2  # the demo exercises multi-shard reading
-    assert sum((demo / s["file"]).stat().st_size for s in m["shards"]) < 1_200_000
+    # The lookahead gate (2 layers ahead) is the largest column: 2.1 of the 2.3 bytes per token the logits take.
+    assert sum((demo / s["file"]).stat().st_size for s in m["shards"]) < 2_000_000
 
     seq, pos, tid, ds = column(t, "seq"), column(t, "pos"), column(t, "token_id"), column(t, "dataset")
     docs = [(d, r["text"]) for d in card["domains"] for r in eval_texts[d]]
@@ -143,6 +144,19 @@ def test_demo_contents(demo, card, eval_texts):
     lg = column(t, "logits", L * 8).reshape(-1, L, 8)
     ex = column(t, "experts", L * 2).reshape(-1, L, 2)
     np.testing.assert_array_equal(ex, np.argsort(-lg, axis=2, kind="stable")[:, :, :2])
+    H = m["lookaheadHorizon"]
+    assert H == DEMO_LOOKAHEAD == 2 and m["source"]["run"]["options"]["lookahead"] == 2
+    la = column(t, "lookahead_logits", L * H * 8).reshape(-1, L, H, 8)
+    for li in range(L):
+        for h in range(1, H + 1):
+            if li + h >= L:  # no router there
+                assert np.isnan(la[:, li, h - 1]).all()
+                continue
+            assert np.isfinite(la[:, li, h - 1]).all()
+            # The gate of layer l+h on layer l's input names most of the experts layer l+h then chose (chance: 0.25).
+            top = np.argsort(-la[:, li, h - 1], axis=1, kind="stable")[:, :2]
+            hits = (top[:, :, None] == ex[:, li + h, None, :]).any(2).mean()
+            assert hits > 0.6, (li, h, hits)
 
 
 def test_demo_is_deterministic(demo, tmp_path):
@@ -166,6 +180,10 @@ def test_committed_demo_matches_the_code(demo):
     clear = (srt[:, :, 1] - srt[:, :, 2]) > 1e-3  # ids may differ only at near-ties
     ex_ref, ex_new = column(ref, "experts", L * 2).reshape(-1, L, 2), column(new, "experts", L * 2).reshape(-1, L, 2)
     assert np.array_equal(ex_ref[clear], ex_new[clear])
+    H = m_new["lookaheadHorizon"]
+    assert m_ref["lookaheadHorizon"] == H
+    np.testing.assert_allclose(column(ref, "lookahead_logits", L * H * 8), column(new, "lookahead_logits", L * H * 8),
+                               rtol=1e-4, atol=1e-4)  # NaN where layer l+h is missing, in both
 
 
 def _fake_machine(root: Path) -> dict[str, Path]:
@@ -236,6 +254,18 @@ def test_cli_help():
         r = subprocess.run([sys.executable, "-m", "speclab_collect", cmd, "--help"], capture_output=True, text=True, check=True)
         assert "--out" in r.stdout
     assert "--copy-corpus" in r.stdout and "--steps" in r.stdout
+
+
+def test_cli_demo_lookahead_option(tmp_path, demo, capsys):
+    """--lookahead 0 leaves the gate out (the routing stays the same); a negative horizon is a usage error."""
+    assert cli.main(["demo", "--out", str(tmp_path / "none"), "--lookahead", "0"]) == 0
+    m, t = read_trace(tmp_path / "none")
+    assert "lookaheadHorizon" not in m and "lookahead_logits" not in t.column_names
+    L = m["numLayers"]
+    np.testing.assert_array_equal(column(t, "experts", L * 2), column(read_trace(demo)[1], "experts", L * 2))
+    assert cli.main(["demo", "--out", str(tmp_path / "bad"), "--lookahead", "-1"]) == 2
+    assert "--lookahead must be an integer >= 0 (got -1)" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
 
 
 def test_cli_writes_demo(tmp_path, demo, capsys):

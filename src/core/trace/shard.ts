@@ -186,6 +186,23 @@ function checkRows(layout: IpcLayout, m: Manifest, where: string, expectedTokens
     );
 }
 
+/** The lookahead_logits column the manifest's lookaheadHorizon H asks for: fixed_size_list<float32>[L·H·E]. */
+function lookaheadColumn(table: Table, m: Manifest, where: string): Vector {
+  const H = m.lookaheadHorizon!;
+  return column(
+    table,
+    {
+      name: LOOKAHEAD_COLUMN,
+      typeId: Type.FixedSizeList,
+      listWidth: m.numLayers * H * m.numExperts,
+      childTypeId: Type.Float,
+      widthMeaning: `numLayers ${m.numLayers} × lookaheadHorizon ${H} × numExperts ${m.numExperts}`,
+      requiredBy: `the manifest's lookaheadHorizon ${H} says the shards carry it`,
+    },
+    where,
+  );
+}
+
 /** The typed columns of a parsed shard, checked against the manifest's shape. */
 function chunkFromTable(table: Table, m: Manifest, where: string): TraceChunk {
   const n = table.numRows;
@@ -203,23 +220,7 @@ function chunkFromTable(table: Table, m: Manifest, where: string): TraceChunk {
   if (m.hasWeights) chunk.weights = flatValues(list('weights', L * K, Type.Float), Float32Array, L * K, 'weights', where);
   if (m.hasLogits) chunk.logits = flatValues(list('logits', L * E, Type.Float), Float32Array, L * E, 'logits', where);
   if (m.hasTokenIds) chunk.tokenId = flatValues(prim('token_id', Type.Int, 32, true), Int32Array, 1, 'token_id', where);
-  const H = m.lookaheadHorizon;
-  if (H) {
-    const W = L * H * E;
-    const vec = column(
-      table,
-      {
-        name: LOOKAHEAD_COLUMN,
-        typeId: Type.FixedSizeList,
-        listWidth: W,
-        childTypeId: Type.Float,
-        widthMeaning: `numLayers ${L} × lookaheadHorizon ${H} × numExperts ${E}`,
-        requiredBy: `the manifest's lookaheadHorizon ${H} says the shards carry it`,
-      },
-      where,
-    );
-    chunk.lookahead = flatValues(vec, Float32Array, W, LOOKAHEAD_COLUMN, where);
-  }
+  if (m.lookaheadHorizon) chunk.lookahead = flatValues(lookaheadColumn(table, m, where), Float32Array, L * m.lookaheadHorizon * E, LOOKAHEAD_COLUMN, where);
   if (m.hasTokenText) chunk.tokenText = utf8Values(column(table, { name: 'token_text', typeId: Type.Utf8 }, where), where);
   return chunk;
 }
@@ -227,6 +228,8 @@ function chunkFromTable(table: Table, m: Manifest, where: string): TraceChunk {
 /** Decodes and validates one shard against its manifest. `where` names the file in errors. */
 export function decodeShard(bytes: Uint8Array, m: Manifest, where: string, expectedTokens?: number): TraceChunk {
   const { table, layout } = readShardTable(bytes, where);
+  // The widest optional column's schema first: a missing or mis-sized one is named as such, not as short bodies.
+  if (m.lookaheadHorizon) lookaheadColumn(table, m, where);
   checkRows(layout, m, where, expectedTokens);
   const chunk = chunkFromTable(table, m, where);
   validateChunk(chunk, m, where);
