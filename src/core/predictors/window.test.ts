@@ -9,8 +9,9 @@ import type { TraceSet } from '../trace/types';
 import { BASELINES } from './baselines';
 import { scorePredictor } from './evaluate';
 import { mixtralVariant } from './testTraces';
-import type { PredictionContext, Predictor } from './types';
+import type { PredictionContext } from './types';
 import { forEachWindow } from './window';
+import { allowed, poisoned, scoresAt } from './testVisibility';
 
 const TASKS: TaskSpec[] = [
   { kind: 'layers', context: 3, horizon: 2, visibility: 'decode' },
@@ -29,17 +30,6 @@ function rows(set: TraceSet): { seq: number; pos: number }[] {
   const out: { seq: number; pos: number }[] = [];
   for (const c of set.chunks) for (let t = 0; t < c.tokens; t++) out.push({ seq: c.seq[t], pos: c.pos[t] });
   return out;
-}
-
-/**
- * Written out independently of window.ts: may a window at (row r, last visible layer l) see layer `layer` of the
- * token `offset` away in the same sequence, and its identity?
- */
-function allowed(task: TaskSpec, L: number, l: number, offset: number, layer: number): { routing: boolean; id: boolean } {
-  const prefill = task.visibility === 'prefill';
-  if (offset < 0) return { routing: true, id: true };
-  if (offset === 0) return { routing: layer <= l, id: true };
-  return { routing: prefill && task.kind === 'layers' && layer <= l, id: prefill };
 }
 
 describe('forEachWindow', () => {
@@ -71,47 +61,15 @@ describe('forEachWindow', () => {
           const other = R[r + offset];
           const exists = other !== undefined && other.seq === R[r].seq && other.pos === R[r].pos + offset;
           for (let layer = 0; layer < L; layer++) {
-            const rule = allowed(task, L, ctx.layer, offset, layer);
+            const rule = allowed(task, ctx.layer, offset, layer);
             expect(ctx.view!.experts(offset, layer) !== null, `offset ${offset} layer ${layer}`).toBe(exists && rule.routing);
           }
-          expect(ctx.view!.tokenId(offset) !== -1, `id at offset ${offset}`).toBe(exists && allowed(task, L, ctx.layer, offset, 0).id);
+          expect(ctx.view!.tokenId(offset) !== -1, `id at offset ${offset}`).toBe(exists && allowed(task, ctx.layer, offset, 0).id);
         }
         checked++;
       });
       expect(checked).toBeGreaterThan(100);
     });
-
-  /** The set with every value a window (row r, last visible layer l) may not see changed. */
-  function poisoned(task: TaskSpec, r: number, l: number): TraceSet {
-    const E = set.manifest.numExperts;
-    let row = 0;
-    const chunks = set.chunks.map((c) => {
-      const experts = c.experts.slice();
-      const tokenId = c.tokenId!.slice();
-      for (let t = 0; t < c.tokens; t++, row++) {
-        const sameSeq = c.seq[t] === R[r].seq;
-        const offset = c.pos[t] - R[r].pos;
-        for (let layer = 0; layer < L; layer++)
-          if (!sameSeq || !allowed(task, L, l, offset, layer).routing)
-            for (let j = 0; j < K; j++) experts[(t * L + layer) * K + j] = (experts[(t * L + layer) * K + j] + 1 + j) % E;
-        if (!sameSeq || !allowed(task, L, l, offset, 0).id) tokenId[t] = -7;
-      }
-      return { ...c, experts, tokenId };
-    });
-    return { manifest: set.manifest, chunks };
-  }
-
-  /** Scores of the windows at (row r, layer l) of `test`, keyed by target and step. */
-  function scoresAt(p: Predictor, test: TraceSet, task: TaskSpec, r: number, l: number): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    const s = new Float64Array(set.manifest.numExperts);
-    forEachWindow(test, task, (ctx, target, step) => {
-      if (ctx.row !== r || ctx.layer !== l) return;
-      p.score(ctx, target, s);
-      out.set(`${step}/${target}`, Array.from(s));
-    });
-    return out;
-  }
 
   for (const task of TASKS)
     it(`baselines score the same when what ${task.kind}/${task.visibility} hides is changed`, async () => {
@@ -123,7 +81,7 @@ describe('forEachWindow', () => {
           const l = task.kind === 'tokens' ? L - 1 : 7;
           const before = scoresAt(p, set, task, r, l);
           expect(before.size).toBeGreaterThan(0);
-          expect(scoresAt(p, poisoned(task, r, l), task, r, l), `${name} at row ${r}`).toEqual(before);
+          expect(scoresAt(p, poisoned(set, task, r, l), task, r, l), `${name} at row ${r}`).toEqual(before);
         }
       }
     });

@@ -14,6 +14,7 @@
  */
 import { createRng } from '../../core/experiment/rng';
 import type { TraceShape } from '../../core/trace/types';
+import { layoutBlocks, LazyAdamW, type Block } from './adam';
 import { TOKEN_HISTORY, type TokenInputs } from './inputs';
 
 export interface NetShape extends TraceShape {
@@ -24,19 +25,12 @@ export interface NetShape extends TraceShape {
   vocab: number;
 }
 
-interface Block {
-  offset: number;
-  size: number;
-  decay: boolean;
-}
 
 export class SequenceNet {
   readonly params: Float32Array;
   readonly grads: Float32Array;
-  private readonly m: Float32Array;
-  private readonly v: Float32Array;
+  private readonly opt: LazyAdamW;
   private readonly blocks: Record<'ctx' | 'pre' | 'prev' | 'tok' | 'b' | 'W' | 'bias', Block>;
-  private readonly decayMask: Uint8Array;
   private readonly z: Float32Array;
   /** Running sum of Pre rows of the token's layers 0..l (unscaled), and each window's dz (backward of Pre). */
   private readonly pre: Float32Array;
@@ -45,11 +39,6 @@ export class SequenceNet {
   private readonly a: Float32Array;
   private readonly da: Float32Array;
   private readonly logits: Float32Array;
-  private adamT = 0;
-  /** Embedding rows (ctx, pre, prev, tok: the blocks before b) with a gradient this step, for the lazy update. */
-  private readonly touchedMark: Uint8Array;
-  private readonly touched: Int32Array;
-  private touchedCount = 0;
   /** First layer l with a full context, last one with a full horizon. */
   readonly first: number;
   readonly last: number;
@@ -71,30 +60,13 @@ export class SequenceNet {
       W: H * d * E,
       bias: L * E,
     };
-    let off = 0;
-    const block = (size: number, decay: boolean): Block => {
-      const b = { offset: off, size, decay };
-      off += size;
-      return b;
-    };
-    this.blocks = {
-      ctx: block(sizes.ctx, false),
-      pre: block(sizes.pre, false),
-      prev: block(sizes.prev, false),
-      tok: block(sizes.tok, false),
-      b: block(sizes.b, false),
-      W: block(sizes.W, true),
-      bias: block(sizes.bias, false),
-    };
-    this.params = new Float32Array(off);
-    this.grads = new Float32Array(off);
-    this.m = new Float32Array(off);
-    this.v = new Float32Array(off);
-    this.decayMask = new Uint8Array(off);
-    const rows = this.blocks.b.offset / d;
-    this.touchedMark = new Uint8Array(rows);
-    this.touched = new Int32Array(rows);
-    this.decayMask.fill(1, this.blocks.W.offset, this.blocks.W.offset + this.blocks.W.size);
+    // Embedding rows (ctx, pre, prev, tok: the blocks before b) get the lazy update; W is decayed.
+    const { blocks, total } = layoutBlocks(sizes);
+    this.blocks = blocks;
+    this.opt = new LazyAdamW(total, blocks.b.offset, d);
+    this.params = this.opt.params;
+    this.grads = this.opt.grads;
+    this.opt.decayMask.fill(1, blocks.W.offset, blocks.W.offset + blocks.W.size);
     const rnd = createRng(seed);
     const uniform = (b: Block, limit: number) => {
       for (let i = b.offset; i < b.offset + b.size; i++) this.params[i] = (rnd() * 2 - 1) * limit;
@@ -328,13 +300,8 @@ export class SequenceNet {
     return loss;
   }
 
-  /** Marks the embedding row starting at parameter offset `o` as having a gradient this step. */
   private touch(o: number): void {
-    const r = (o / this.shape.hidden) | 0;
-    if (!this.touchedMark[r]) {
-      this.touchedMark[r] = 1;
-      this.touched[this.touchedCount++] = r;
-    }
+    this.opt.touch(o);
   }
 
   /** Windows per token. */
@@ -342,50 +309,9 @@ export class SequenceNet {
     return this.last - this.first + 1;
   }
 
-  /**
-   * One AdamW update from `grads` (then zeroed), with global-norm clipping: torch.optim.AdamW's update for the
-   * dense blocks (b, W, bias); embedding rows are updated lazily, only when they have a gradient in the step
-   * (as LazyAdam / torch.optim.SparseAdam do), so a step costs the rows a batch uses, not the whole vocabulary.
-   */
-  step(lr: number, weightDecay: number, clipNorm: number, beta1 = 0.9, beta2 = 0.999, eps = 1e-8): void {
-    const g = this.grads;
-    const d = this.shape.hidden;
-    const dense = this.blocks.b.offset;
-    const n = g.length;
-    let scale = 1;
-    if (clipNorm > 0) {
-      let sq = 0;
-      for (let t = 0; t < this.touchedCount; t++) for (let i = this.touched[t] * d, e = i + d; i < e; i++) sq += g[i] * g[i];
-      for (let i = dense; i < n; i++) sq += g[i] * g[i];
-      const norm = Math.sqrt(sq);
-      if (norm > clipNorm) scale = clipNorm / (norm + 1e-6);
-    }
-    this.adamT++;
-    const c1 = 1 - beta1 ** this.adamT;
-    const c2 = 1 - beta2 ** this.adamT;
-    const p = this.params;
-    const m = this.m;
-    const v = this.v;
-    const mask = this.decayMask;
-    const stepSize = lr / c1;
-    const decay = 1 - lr * weightDecay;
-    const update = (from: number, to: number) => {
-      for (let i = from; i < to; i++) {
-        const gi = g[i] * scale;
-        m[i] = beta1 * m[i] + (1 - beta1) * gi;
-        v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-        if (mask[i]) p[i] *= decay;
-        p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i] / c2) + eps);
-        g[i] = 0;
-      }
-    };
-    for (let t = 0; t < this.touchedCount; t++) {
-      const r = this.touched[t];
-      update(r * d, (r + 1) * d);
-      this.touchedMark[r] = 0;
-    }
-    this.touchedCount = 0;
-    update(dense, n);
+  /** One AdamW update from `grads` (then zeroed), with global-norm clipping (adam.ts). */
+  step(lr: number, weightDecay: number, clipNorm: number): void {
+    this.opt.step(lr, weightDecay, clipNorm);
   }
 
   /** Copies of the parameters and optimizer state (early stopping keeps the best epoch's). */

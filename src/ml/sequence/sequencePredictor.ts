@@ -1,11 +1,11 @@
 /**
- * The sequence model as a src/core Predictor. It scores on demand (the net is plain TypeScript, so score() can
- * run it synchronously): prepare(test) only builds the test set's per-token inputs (token identities, the
- * previous token by position), and score() reads the window's layers l-C+1..l of the current token, the previous
- * token's routing and the identities of tokens t, t-1, t-2 — what the decode task lets a predictor see.
+ * The sequence model as a src/core Predictor, for both tasks (net.ts: next layers; tokensNet.ts: next tokens). It
+ * scores on demand (the nets are plain TypeScript, so score() runs them synchronously): prepare(test) only builds
+ * the test set's token identities, and score() takes the routing from the window's PredictionContext — the current
+ * token with its hidden layers at -1, the previous tokens through the view — so it sees what the task allows.
  */
 import type { PredictionContext } from '../../core/predictors/types';
-import type { TaskSpec } from '../../core/tasks/task';
+import { describeTask, taskKind, visibilityOf, type TaskKind, type TaskSpec } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
 import { scheduleConfigOf, type InterLayerConfig } from '../config';
 import type { LearnedPredictor } from '../interLayerPredictor';
@@ -13,7 +13,8 @@ import { buildVocabulary, type Vocabulary } from '../models/vocabulary';
 import type { TrainingHooks, TrainingSummary } from '../trainingSession';
 import type { ExportSample } from '../exportModel';
 import { sequenceExportModel } from './export';
-import { buildTokenInputs, type TokenInputs } from './inputs';
+import { buildTokenInputs, TOKEN_HISTORY, type TokenInputs } from './inputs';
+import { NextTokensNet, type TokensWindow } from './tokensNet';
 import { SequenceTrainer } from './trainer';
 
 export interface SequencePredictorOptions {
@@ -31,9 +32,28 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
   let test: TokenInputs | null = null;
   let H = 0;
   let C = 0;
-  const out = new Float32Array(0);
-  let buf = out;
-  let cached = { row: -1, layer: -1 };
+  const { numLayers: L, topK: K } = shape;
+  const LK = L * K;
+  const Q = 1 + TOKEN_HISTORY;
+  let buf = new Float32Array(0);
+  let cached = -1;
+  let kind: TaskKind = 'layers';
+  let fitted: TaskSpec | null = null;
+  const scratch: TokenInputs = { n: 2, experts: new Int16Array(2 * LK), prev: Int32Array.of(-1, 0), next: Int32Array.of(1, -1), tokens: new Int32Array(2 * Q), chunkStart: [0] };
+  let win: TokensWindow = { context: new Int16Array(0), tokens: new Int32Array(Q), future: new Int32Array(0) };
+
+  /** The next-tokens window of `row` from what the context shows: tokens t..t-C+1 (all layers), identities. */
+  function tokensWindowOf(ctx: PredictionContext, row: number, net: NextTokensNet): void {
+    win.context.set(ctx.token, 0);
+    for (let c = 1; c < C; c++)
+      for (let l = 0; l < L; l++) {
+        const ex = ctx.view?.experts(-c, l);
+        if (!ex) throw new Error(`${name}: the window at row ${row} has no token ${c} back (the next-tokens task needs ${C} context tokens)`);
+        win.context.set(ex, (c * L + l) * K);
+      }
+    if (test!.tokens.length) win.tokens.set(test!.tokens.subarray(row * Q, (row + 1) * Q));
+    for (let h = 0, q = test!.next[row]; h < H; h++, q = q >= 0 ? test!.next[q] : -1) win.future[h] = net.shape.future && q >= 0 && test!.tokens.length ? test!.tokens[q * Q] : 0;
+  }
   return {
     name,
     kind: 'learned',
@@ -57,7 +77,10 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
       );
       C = task.context;
       H = task.horizon;
-      buf = new Float32Array(H * E);
+      kind = taskKind(task);
+      fitted = task;
+      buf = new Float32Array(H * (kind === 'tokens' ? L : 1) * E);
+      win = { context: new Int16Array(C * LK), tokens: new Int32Array(Q), future: new Int32Array(H) };
       test = null;
       await trainer.run(opts.hooks);
     },
@@ -67,21 +90,38 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
     },
     async prepare(set: TraceSet, task: TaskSpec) {
       if (!trainer) throw new Error(`${name}: prepare() before fit()`);
-      if (task.context !== C || task.horizon !== H) throw new Error(`${name}: fitted for context ${C}/horizon ${H}, asked to score ${task.context}/${task.horizon}`);
+      if (task.context !== C || task.horizon !== H || taskKind(task) !== kind || visibilityOf(task) !== visibilityOf(fitted!))
+        throw new Error(`${name}: fitted for ${describeTask(fitted!)}, asked to score ${describeTask(task)}`);
+      // Only the token identities come from the set (t, t-1, t-2; in prefill also the later ones); the routing a
+      // window may see comes from its PredictionContext, which hides what the task does not allow.
       test = buildTokenInputs(set, vocabulary);
-      cached = { row: -1, layer: -1 };
-    },
-    async exportModel(sample?: ExportSample) {
-      if (!trainer) throw new Error(`${name}: exportModel() before fit()`);
-      return sequenceExportModel(trainer.net, vocabulary, sample);
+      cached = -1;
     },
     score(ctx: PredictionContext, target: number, scores: Float64Array) {
+      const net = trainer?.net;
+      const row = ctx.row;
+      if (!net || !test || row === undefined || row >= test.n) throw new Error(`${name}: window (row ${row}, layer ${ctx.layer}) was not prepared; call prepare(test) after fit() and score through scorePredictor`);
+      if (net instanceof NextTokensNet) {
+        if (cached !== row) {
+          tokensWindowOf(ctx, row, net);
+          net.predict(win, buf);
+          cached = row;
+        }
+        const off = ((ctx.ahead - 1) * L + target) * E;
+        for (let e = 0; e < E; e++) scores[e] = buf[off + e];
+        return;
+      }
       const l = ctx.layer;
-      if (!trainer || !test || ctx.row === undefined || ctx.row >= test.n || l < trainer.net.first || l > trainer.net.last)
-        throw new Error(`${name}: window (row ${ctx.row}, layer ${l}) was not prepared; call prepare(test) after fit() and score through scorePredictor`);
-      if (cached.row !== ctx.row || cached.layer !== l) {
-        trainer.net.predict(test, ctx.row, l, buf);
-        cached = { row: ctx.row, layer: l };
+      if (l < net.first || l > net.last) throw new Error(`${name}: layer ${l} is outside the windows the model predicts from (${net.first}..${net.last})`);
+      const key = row * L + l;
+      if (cached !== key) {
+        // A two-token input: the previous token (fully routed) and the current one with its hidden layers at -1.
+        scratch.experts.set(ctx.token, LK);
+        if (ctx.prev) scratch.experts.set(ctx.prev, 0);
+        scratch.prev[1] = ctx.prev ? 0 : -1;
+        if (test.tokens.length) scratch.tokens.set(test.tokens.subarray(row * Q, (row + 1) * Q), Q);
+        net.predict(scratch, 1, l, buf);
+        cached = key;
       }
       const off = (target - l - 1) * E;
       for (let e = 0; e < E; e++) scores[e] = buf[off + e];

@@ -7,12 +7,13 @@
  * epoch sees every (token, layer) window once.
  */
 import { createRng } from '../../core/experiment/rng';
-import type { TaskSpec } from '../../core/tasks/task';
+import { taskKind, visibilityOf, type TaskSpec } from '../../core/tasks/task';
 import type { TraceSet } from '../../core/trace/types';
 import type { EpochMetrics, SessionState, DoneReason, TrainingHooks, TrainingSummary } from '../trainingSession';
 import { validationSplit, type ValidationSplit } from '../windows';
 import type { Vocabulary } from '../models/vocabulary';
-import { buildTokenInputs, keptRows, type TokenInputs } from './inputs';
+import { buildTokenInputs, fillTokensWindow, hasTokensWindow, keptRows, TOKEN_HISTORY, type TokenInputs } from './inputs';
+import { NextTokensNet, type TokensWindow } from './tokensNet';
 import { SequenceNet, topKHits as topKHitsStrict } from './net';
 import type { TrainingRun } from '../trainingRun';
 import { resolveSchedule, type Schedule, type ScheduleConfig } from '../schedule';
@@ -53,7 +54,8 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export class SequenceTrainer implements TrainingRun {
-  readonly net: SequenceNet;
+  /** The next-layers net (net.ts) or the next-tokens net (tokensNet.ts), by the task. */
+  readonly net: SequenceNet | NextTokensNet;
   readonly config: SequenceTrainerConfig & TaskSpec;
   readonly schedule: Schedule;
   readonly inputs: TokenInputs;
@@ -79,14 +81,19 @@ export class SequenceTrainer implements TrainingRun {
   private sinceBest = 0;
   /** Wall time spent in training steps (not validation), for samples per second. */
   trainSeconds = 0;
+  /** Next-tokens task: a window's inputs and targets, refilled per row. */
+  private readonly win: TokensWindow;
+  private readonly targets: Int16Array;
 
   constructor(train: TraceSet, task: TaskSpec, config: SequenceTrainerConfig, vocabulary: Vocabulary | null) {
     const { numLayers: L, numExperts: E, topK: K } = train.manifest;
     this.config = { ...config, ...task };
     this.inputs = buildTokenInputs(train, vocabulary);
     this.split = validationSplit(train, config.valFraction, config.seed);
-    this.trainRows = keptRows(this.inputs, train, this.split.train);
-    let val = this.split.val ? keptRows(this.inputs, train, this.split.val) : new Int32Array(0);
+    // Next tokens: only rows with the full context and horizon in their sequence are windows.
+    const windows = (rows: Int32Array) => (taskKind(task) === 'tokens' ? rows.filter((r) => hasTokensWindow(this.inputs, r, task.context, task.horizon)) : rows);
+    this.trainRows = windows(keptRows(this.inputs, train, this.split.train));
+    let val = this.split.val ? windows(keptRows(this.inputs, train, this.split.val)) : new Int32Array(0);
     if (val.length > MAX_VAL_TOKENS) {
       const rnd = createRng(config.seed ^ 0x7a11);
       const a = Array.from(val);
@@ -97,11 +104,11 @@ export class SequenceTrainer implements TrainingRun {
       val = Int32Array.from(a.slice(0, MAX_VAL_TOKENS)).sort();
     }
     this.valRows = val;
-    const net = new SequenceNet(
-      { numLayers: L, numExperts: E, topK: K, context: task.context, horizon: task.horizon, hidden: config.hiddenUnits, vocab: vocabulary?.size ?? 0 },
-      config.seed,
-      logFrequency(this.inputs, this.trainRows, L, E, K),
-    );
+    const common = { numLayers: L, numExperts: E, topK: K, context: task.context, horizon: task.horizon, hidden: config.hiddenUnits, vocab: vocabulary?.size ?? 0 };
+    const freq = logFrequency(this.inputs, this.trainRows, L, E, K);
+    const net = taskKind(task) === 'tokens' ? new NextTokensNet({ ...common, future: visibilityOf(task) === 'prefill' }, config.seed, freq) : new SequenceNet(common, config.seed, freq);
+    this.win = { context: new Int16Array(task.context * L * K), tokens: new Int32Array(1 + TOKEN_HISTORY), future: new Int32Array(task.horizon) };
+    this.targets = new Int16Array(task.horizon * L * K);
     this.net = net;
     if (!this.trainRows.length || net.windowsPerToken < 1) throw new Error('the training set has no windows (too few tokens or layers)');
     this.schedule = resolveSchedule(config, { trainTokens: this.trainRows.length, windowsPerToken: net.windowsPerToken, hasValidation: this.valRows.length > 0 });
@@ -160,7 +167,7 @@ export class SequenceTrainer implements TrainingRun {
         const from = this.batchInEpoch * B;
         const rows = this.order.subarray(from, Math.min(from + B, this.order.length));
         const scale = 1 / (rows.length * perToken * H);
-        for (const r of rows) this.epochLoss += this.net.accumulate(this.inputs, r, scale, this.epochHits);
+        for (const r of rows) this.epochLoss += this.accumulate(r, scale);
         this.epochWindows += rows.length * perToken;
         const lr = warmupCosine(this._step, this.totalSteps, this.schedule.warmupSteps, this.schedule.lr, this.config.lrSchedule);
         this.net.step(lr, this.config.weightDecay, this.config.clipNorm);
@@ -212,28 +219,52 @@ export class SequenceTrainer implements TrainingRun {
     return this.summary();
   }
 
+  /** Adds the gradient of row r's windows; returns their loss. */
+  private accumulate(r: number, scale: number): number {
+    const net = this.net;
+    if (net instanceof SequenceNet) return net.accumulate(this.inputs, r, scale, this.epochHits);
+    this.fillWindow(r);
+    return net.accumulate(this.win, this.targets, scale, this.epochHits);
+  }
+
+  /** The next-tokens window of row r and its targets, into this.win and this.targets. */
+  fillWindow(r: number): void {
+    const s = this.net.shape;
+    fillTokensWindow(this.inputs, r, s.numLayers, s.topK, s.context, s.horizon, this.net instanceof NextTokensNet && this.net.shape.future, this.win, this.targets);
+  }
+
   /** Mean loss per (window, step) and recall@k per step on the validation tokens. */
   private validate(): { loss: number; recall: number[] } {
     const { numLayers: L, numExperts: E, topK: K, horizon: H } = this.net.shape;
-    const out = new Float32Array(H * E);
     const recall = new Float64Array(H);
     let loss = 0;
     let n = 0;
-    for (const r of this.valRows)
-      for (let l = this.net.first; l <= this.net.last; l++, n++) {
-        this.net.predict(this.inputs, r, l, out);
-        for (let h = 0; h < H; h++) {
-          const s = out.subarray(h * E, (h + 1) * E);
-          const off = (r * L + l + 1 + h) * K;
-          recall[h] += topKHitsStrict(s, this.inputs.experts, off, K) / K;
-          let max = -Infinity;
-          for (let e = 0; e < E; e++) if (s[e] > max) max = s[e];
-          let sum = 0;
-          for (let e = 0; e < E; e++) sum += Math.exp(s[e] - max);
-          const lse = max + Math.log(sum);
-          for (let j = 0; j < K; j++) loss -= (s[this.inputs.experts[off + j]] - lse) / K;
+    const add = (h: number, s: Float32Array, truth: Int16Array, off: number) => {
+      recall[h] += topKHitsStrict(s, truth, off, K) / K;
+      let max = -Infinity;
+      for (let e = 0; e < E; e++) if (s[e] > max) max = s[e];
+      let sum = 0;
+      for (let e = 0; e < E; e++) sum += Math.exp(s[e] - max);
+      const lse = max + Math.log(sum);
+      for (let j = 0; j < K; j++) loss -= (s[truth[off + j]] - lse) / K;
+    };
+    const net = this.net;
+    if (net instanceof SequenceNet) {
+      const out = new Float32Array(H * E);
+      for (const r of this.valRows)
+        for (let l = net.first; l <= net.last; l++, n++) {
+          net.predict(this.inputs, r, l, out);
+          for (let h = 0; h < H; h++) add(h, out.subarray(h * E, (h + 1) * E), this.inputs.experts, (r * L + l + 1 + h) * K);
         }
+    } else {
+      const out = new Float32Array(H * L * E);
+      for (const r of this.valRows) {
+        this.fillWindow(r);
+        net.predict(this.win, out);
+        for (let tau = 0; tau < L; tau++, n++)
+          for (let h = 0; h < H; h++) add(h, out.subarray((h * L + tau) * E, (h * L + tau + 1) * E), this.targets, (h * L + tau) * K);
       }
+    }
     return { loss: loss / Math.max(1, n * H), recall: Array.from(recall, (x) => x / Math.max(1, n)) };
   }
 

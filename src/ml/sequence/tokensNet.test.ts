@@ -1,0 +1,116 @@
+/**
+ * The sequence model in the next-tokens task (tokensNet.ts) and in prefill, on the shared real DeepSeek traces:
+ * its gradient, that it sees only what each task allows (data it may not see changed changes nothing), and that at
+ * default settings it is at or above every baseline on validation.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BASELINES } from '../../core/predictors/baselines';
+import { scorePredictor } from '../../core/predictors/evaluate';
+import { poisoned, scoresAt } from '../../core/predictors/testVisibility';
+import { splitBySequence, type TaskSpec } from '../../core/tasks/task';
+import { importFiles } from '../../core/trace/importers';
+import type { TraceSet } from '../../core/trace/types';
+import { withBaselines } from '../blend';
+import { parseInterLayerConfig } from '../config';
+import { chooseOnValidation } from '../evaluatePredictors';
+import { buildVocabulary } from '../models/vocabulary';
+import { buildTokenInputs, fillTokensWindow, hasTokensWindow } from './inputs';
+import { sequencePredictor } from './sequencePredictor';
+import { NextTokensNet } from './tokensNet';
+
+const REAL = new URL('../../../../shared/traces-real/', import.meta.url).pathname;
+function deepseek(from: number, n: number): TraceSet {
+  const dir = `${REAL}deepseek-v2-lite-chat/puffin-1-100/`;
+  const files = Array.from({ length: n }, (_, i) => ({ name: `prompt_${from + i}_data.csv`, data: readFileSync(`${dir}prompt_${from + i}_data.csv`) }));
+  return importFiles(files, 'hook-csv').set;
+}
+const TOKENS: TaskSpec = { kind: 'tokens', context: 3, horizon: 2, visibility: 'decode' };
+
+describe('NextTokensNet', () => {
+  it('has the gradient of its loss (finite differences on a real DeepSeek prompt, prefill identities included)', () => {
+    const set = deepseek(1, 1);
+    const vocab = buildVocabulary(set, 64);
+    const x = buildTokenInputs(set, vocab);
+    const { numLayers: L, numExperts: E, topK: K } = set.manifest;
+    const net = new NextTokensNet({ numLayers: L, numExperts: E, topK: K, context: 3, horizon: 2, hidden: 8, vocab: vocab.size, future: true }, 1, new Float32Array(L * E).fill(Math.log(1 / E)));
+    const all = Array.from({ length: x.n }, (_, i) => i).filter((r) => hasTokensWindow(x, r, 3, 2));
+    const rows = [all[0], all[all.length >> 1], all[all.length - 1]];
+    expect(rows.length).toBe(3);
+    const wins = rows.map((r) => {
+      const w = { context: new Int16Array(3 * L * K), tokens: new Int32Array(3), future: new Int32Array(2) };
+      const targets = new Int16Array(2 * L * K);
+      fillTokensWindow(x, r, L, K, 3, 2, true, w, targets);
+      return { w, targets };
+    });
+    const loss = () => wins.reduce((a, { w, targets }) => a + net.accumulate(w, targets, 0, null), 0);
+    net.grads.fill(0);
+    for (const { w, targets } of wins) net.accumulate(w, targets, 1, null);
+    const analytic = net.grads.slice();
+    net.grads.fill(0);
+    const used = [...analytic.keys()].filter((i) => Math.abs(analytic[i]) > 1e-3);
+    expect(used.length).toBeGreaterThan(100);
+    // Every block has a gradient, the copy weights (the last block) included.
+    const t = net.tensors();
+    expect(Object.keys(t)).toEqual(['ctx', 'pre', 'tok', 'fut', 'b', 'W', 'bias', 'copy']);
+    const eps = 1e-2;
+    for (const i of Array.from({ length: 40 }, (_, k) => used[Math.floor((k * used.length) / 40)]).concat(used.slice(-5))) {
+      const p0 = net.params[i];
+      net.params[i] = p0 + eps;
+      const up = loss();
+      net.params[i] = p0 - eps;
+      const down = loss();
+      net.params[i] = p0;
+      net.grads.fill(0);
+      const numeric = (up - down) / (2 * eps);
+      expect(Math.abs(numeric - analytic[i]), `param ${i}: numeric ${numeric}, analytic ${analytic[i]}`).toBeLessThan(0.02 * Math.max(1, Math.abs(analytic[i])));
+    }
+  });
+});
+
+describe('sequence predictor, every task', () => {
+  const set = deepseek(1, 6);
+  const { train, test } = splitBySequence(set, 0.34, 0);
+  const tasks: TaskSpec[] = [TOKENS, { ...TOKENS, visibility: 'prefill' }, { kind: 'layers', context: 3, horizon: 2, visibility: 'prefill' }];
+  for (const task of tasks)
+    it(`scores the same when what ${task.kind}/${task.visibility} hides is changed`, { timeout: 120_000 }, async () => {
+      const config = parseInterLayerConfig({ seed: 0, epochs: 1, hiddenUnits: 8 });
+      const p = sequencePredictor(set.manifest, { config });
+      await p.fit(train, task);
+      const L = set.manifest.numLayers;
+      const l = task.kind === 'tokens' ? L - 1 : 6;
+      for (const r of [4, 40]) {
+        await p.prepare(test, task);
+        const before = scoresAt(p, test, task, r, l);
+        expect(before.size).toBeGreaterThan(0);
+        const altered = poisoned(test, task, r, l);
+        await p.prepare(altered, task);
+        expect(scoresAt(p, altered, task, r, l)).toEqual(before);
+      }
+    });
+
+  it('at default settings in the next-tokens task is at or above every baseline on validation, and above frequency on held-out prompts', { timeout: 300_000 }, async () => {
+    const big = deepseek(1, 16);
+    const split = splitBySequence(big, 0.25, 0);
+    const config = parseInterLayerConfig({ seed: 0 });
+    const p = withBaselines(sequencePredictor(big.manifest, { config }), big.manifest, config);
+    await p.fit(split.train, TOKENS);
+    await p.prepare(split.test, TOKENS);
+    const learned = scorePredictor(p, split.test, TOKENS);
+    expect(learned.recallAtK).toHaveLength(2);
+    const frequency = BASELINES.frequency(big.manifest, 0);
+    frequency.fit(split.train, TOKENS);
+    const f = scorePredictor(frequency, split.test, TOKENS).recallAtK;
+    for (let h = 0; h < 2; h++) expect(learned.recallAtK[h]).toBeGreaterThan(f[h] + 0.03);
+    const chosen = await chooseOnValidation(
+      Object.values(BASELINES).map((b) => b(big.manifest, 0)),
+      [{ name: 'sequence', recall: p.blend!.steps.map((s) => s.recall) }],
+      split.train,
+      TOKENS,
+      config.valFraction,
+      0,
+    );
+    for (const [name, r] of Object.entries(chosen!.candidates))
+      if (name !== 'sequence') for (let h = 0; h < 2; h++) expect(chosen!.candidates.sequence[h], `step ${h + 1} vs ${name}`).toBeGreaterThanOrEqual(r[h]);
+  });
+});
