@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { computeStats } from '../core/analysis/stats';
 import { statsTable, statsToCsv } from '../core/analysis/statsCsv';
 import { BASELINES } from '../core/predictors/baselines';
+import { BASELINE_NAMES, makeBaseline } from '../core/predictors/registry';
 import { type PredictorResult } from '../core/predictors/evaluate';
 import { simulateCache, type CachePolicy } from '../core/metrics/cache';
 import { estimateOffload, MIXTRAL_3090 } from '../core/metrics/offload';
@@ -26,6 +27,7 @@ import { LEARNED_PREDICTORS } from '../ml/config';
 import { tokenlessReason } from '../ml/models/vocabulary';
 import { describeLearned, isLearned, LEARNED_CLI_HELP, LEARNED_CLI_OPTIONS, learnedOptions, makeLearnedPredictor } from '../ml/cliLearned';
 import { evaluatePredictors } from '../ml/evaluatePredictors';
+import { addLookaheadCurve, lookaheadCurveText, selectLookahead } from './evalLookahead';
 
 const HELP = `speclab <command> [options]        (speclab <command> --help prints this too)
 
@@ -45,7 +47,8 @@ const HELP = `speclab <command> [options]        (speclab <command> --help print
   eval <train-dir> (--test <test-dir> | --test-fraction F) [--dataset NAME,...] [--predictor LIST|all]
        [--context C] [--horizon H] [--seed S] [--epochs N] [--backend B] [--model-config JSON] [--json]
       Fit predictors on the training set and score them on the test set, per horizon step.
-      Predictors: ${Object.keys(BASELINES).join(', ')} (baselines); all = every baseline and learned one.
+      Predictors: ${BASELINE_NAMES.join(', ')} (baselines; lookahead: the trace's lookahead gate, where it has
+      lookahead_logits); all = every baseline and learned one the trace allows.
 ${LEARNED_CLI_HELP}
   cache <dir> [--capacity C,...] [--policy lru,lfu,prefetch] [--predictor markov] [--test-fraction F] [--seed S]
         [--dataset NAME,...] [--bits 8] [--bandwidth-gbs 25] [--compute-ms-per-layer 0.45] [--hidden 4096]
@@ -338,7 +341,7 @@ async function main(argv: string[], io: CliIo): Promise<void> {
       const datasets = datasetList(v.dataset);
       const task = { context: intOption(v.context as string | undefined, 'context', DEFAULT_TASK.context, 1), horizon: intOption(v.horizon as string | undefined, 'horizon', DEFAULT_TASK.horizon, 1) };
       const seed = intOption(v.seed as string | undefined, 'seed', 0, 0);
-      const known = [...Object.keys(BASELINES), ...LEARNED_PREDICTORS];
+      const known = [...BASELINE_NAMES, ...LEARNED_PREDICTORS];
       const names = (v.predictor as string) === 'all' ? known : (v.predictor as string).split(',').map((s) => s.trim());
       for (const n of names) if (!known.includes(n)) throw new UsageError(`unknown predictor "${n}" (known: ${known.join(', ')}, all)`);
       // Bad model options fail before any reading.
@@ -374,8 +377,13 @@ async function main(argv: string[], io: CliIo): Promise<void> {
           names.splice(names.indexOf('token-aware'), 1);
           log(`token-aware: left out: ${tokenless}\n`);
         }
+        try {
+          selectLookahead(names, (v.predictor as string) === 'all', train, test, task, log);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
         const predictors = await Promise.all(
-          names.map((n) => (isLearned(n) ? makeLearnedPredictor(n, train.manifest, seed, v, log).catch((e: Error) => Promise.reject(new UsageError(e.message))) : BASELINES[n](train.manifest, seed))),
+          names.map((n) => (isLearned(n) ? makeLearnedPredictor(n, train.manifest, seed, v, log).catch((e: Error) => Promise.reject(new UsageError(e.message))) : makeBaseline(n, train.manifest, seed))),
         );
         let results: Record<string, PredictorResult>;
         try {
@@ -384,9 +392,10 @@ async function main(argv: string[], io: CliIo): Promise<void> {
           throw new UsageError((e as Error).message);
         }
         await describeLearned(predictors, results as unknown as Record<string, Record<string, unknown>>, train, test, task, v, seed, log);
+        addLookaheadCurve(results, test, task);
         return results;
       }, usable);
-      await emit(v.json as boolean, results, () => printEvalTable(results));
+      await emit(v.json as boolean, results, () => printEvalTable(results) + lookaheadCurveText(results));
       return;
     }
     case 'cache': {

@@ -6,23 +6,29 @@ import type { TraceShape } from '../core/trace/types';
 import type { BackendReport } from './backend';
 import { BACKEND_NAMES, LEARNED_PREDICTORS, parseInterLayerConfig, type BackendName, type InterLayerConfig, type LearnedPredictorName } from './config';
 import { chooseOnValidation, trainingReport, type AnyPredictor } from './evaluatePredictors';
-import { BASELINES } from '../core/predictors/baselines';
+import { makeBaseline } from '../core/predictors/registry';
 import { scorePredictor } from '../core/predictors/evaluate';
 import type { TaskSpec } from '../core/tasks/task';
 import type { TraceSet } from '../core/trace/types';
 import type { TrainingSummary } from './trainingSession';
 import type { BlendReport } from './blend';
 import type { LearnedPredictor } from './interLayerPredictor';
+import { reportCostAndExport } from './learnedReport';
 
 export const LEARNED_CLI_OPTIONS = {
   epochs: { type: 'string' },
   backend: { type: 'string' },
   'model-config': { type: 'string' },
+  export: { type: 'string' },
 } as const;
 
 export const LEARNED_CLI_HELP = `      Learned: ${LEARNED_PREDICTORS.join(', ')} (trained with tfjs; [--epochs N] [--backend ${BACKEND_NAMES.filter((b) => b !== 'webgl').join('|')}]
         [--model-config JSON] with any hyperparameter of src/ml/config.ts, e.g. '{"lr":0.001,"hiddenUnits":128}').
-        Without --backend: webgpu (Dawn, where a GPU exists), else wasm, else cpu. Progress goes to stderr.`;
+        Without --backend: webgpu (Dawn, where a GPU exists), else wasm, else cpu. Progress goes to stderr.
+        --export DIR writes each learned model as DIR/<name>.safetensors, <name>.json and <name>.cases.json
+        (reference cases from the test split), loaded in PyTorch by collector/speclab_collect/predictor.py.
+        --json reports per learned predictor its cost: parameters, bytes, inference ms per token (median of timed
+        batches on its backend) and the traced model's layer time it must hide behind.`;
 
 export function isLearned(name: string): name is LearnedPredictorName {
   return (LEARNED_PREDICTORS as readonly string[]).includes(name);
@@ -119,7 +125,7 @@ export async function describeLearned(
     const inner = (p as { inner?: LearnedPredictor }).inner;
     if (inner) results[p.name].modelAloneRecallAtK = scorePredictor(inner, test, task).recallAtK;
   }
-  const baselines = predictors.filter((p) => p.kind === 'baseline').map((p) => BASELINES[p.name](train.manifest, seed));
+  const baselines = predictors.filter((p) => p.kind === 'baseline').map((p) => makeBaseline(p.name, train.manifest, seed));
   const chosen = await chooseOnValidation(
     baselines,
     learned.map((p) => ({ name: p.name, recall: p.blend ? p.blend.steps.map((s) => s.recall) : null })),
@@ -128,8 +134,12 @@ export async function describeLearned(
     config.valFraction,
     seed,
   );
-  if (!chosen) return;
-  for (const [name, r] of Object.entries(chosen.candidates)) if (results[name]) results[name].validationRecallAtK = r;
-  results[chosen.name].chosen = true;
-  log(`chosen on validation: ${chosen.name} (recall@k ${chosen.recallAtK.map((r) => r.toFixed(3)).join('/')})\n`);
+  if (chosen) {
+    for (const [name, r] of Object.entries(chosen.candidates)) if (results[name]) results[name].validationRecallAtK = r;
+    results[chosen.name].chosen = true;
+    log(`chosen on validation: ${chosen.name} (recall@k ${chosen.recallAtK.map((r) => r.toFixed(3)).join('/')})\n`);
+  }
+  // Last: timing prepares each predictor on a few test tokens (every score above is already taken).
+  const tfBackend = backend ? (await backend).backend : 'none';
+  await reportCostAndExport(learned, results, train, test, task, { config, tfBackend, exportDir: typeof values.export === 'string' ? values.export : undefined, log });
 }

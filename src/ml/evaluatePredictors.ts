@@ -8,7 +8,7 @@ import { checkTask, type TaskSpec } from '../core/tasks/task';
 import type { TraceSet } from '../core/trace/types';
 
 /** A predictor that may need to see the test set before scoring (learned ones do). */
-export type AnyPredictor = Predictor & { prepare?(test: TraceSet, task: TaskSpec): Promise<void> };
+export type AnyPredictor = Predictor & { prepare?(test: TraceSet, task: TaskSpec): void | Promise<void> };
 
 /** Fits each predictor on `train`, prepares it on `test` when it can, and scores it with the shared metrics. */
 export async function evaluatePredictors(predictors: AnyPredictor[], train: TraceSet, test: TraceSet, task: TaskSpec): Promise<Record<string, PredictorResult>> {
@@ -66,6 +66,7 @@ export async function chooseOnValidation(
   const candidates: Record<string, number[]> = {};
   for (const b of baselines) {
     await b.fit(fitPart, task);
+    await (b as AnyPredictor).prepare?.(valPart, task);
     candidates[b.name] = scorePredictor(b, valPart, task).recallAtK;
   }
   for (const l of learned) if (l.recall) candidates[l.name] = l.recall;
