@@ -7,7 +7,7 @@
  * model's output depends only on the window's content (its context experts and layers), so the lookup is keyed
  * by that content: exact whatever order score() is called in.
  */
-import type { TaskSpec } from '../core/tasks/task';
+import { requireLayersDecode, type TaskSpec } from '../core/tasks/task';
 import type { TraceSet, TraceShape } from '../core/trace/types';
 import type { PredictionContext, Predictor } from '../core/predictors/types';
 import { parseInterLayerConfig, type InterLayerConfigInput } from './config';
@@ -97,6 +97,7 @@ export function interLayerPredictor(shape: TraceShape, opts: InterLayerPredictor
       return session;
     },
     async fit(train: TraceSet, task: TaskSpec) {
+      requireLayersDecode(task, opts.name ?? 'interlayer');
       session?.dispose();
       scores = new Float32Array(0);
       index = new Map();

@@ -3,8 +3,7 @@
  * every test window are computed in prepare() (the GPU is read asynchronously, score() is synchronous) and
  * looked up by the token's row and layer, which scorePredictor passes in the context.
  */
-import type { TaskSpec } from '../../core/tasks/task';
-import { windowLayers } from '../../core/tasks/task';
+import { requireLayersDecode, windowLayers, type TaskSpec } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
 import type { PredictionContext } from '../../core/predictors/types';
 import { parseInterLayerConfig, type InterLayerConfigInput } from '../config';
@@ -46,6 +45,7 @@ export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelP
       return session;
     },
     async fit(train: TraceSet, task: TaskSpec) {
+      requireLayersDecode(task, name);
       session?.dispose();
       session = null;
       scores = new Float32Array(0);
