@@ -10,6 +10,7 @@ import { expect, test } from './fixtures';
 const CHARTS: { tab: string; id: string; needs: RegExp[] }[] = [
   { tab: 'overview', id: 'entropy-chart', needs: [/>layer<\/text>/, />entropy \(bits\)<\/text>/] },
   { tab: 'overview', id: 'utilisation-heatmap', needs: [/>Expert utilisation per layer<\/text>/] },
+  { tab: 'overview', id: 'utilisation-chart', needs: [/>Expert utilisation at layer \d+ against uniform use \([\d.]+% each\)<\/text>/, />share ÷ uniform \(log₂\)<\/text>/] },
   { tab: 'coactivation', id: 'coactivation-heatmap', needs: [/>Co-activation of expert pairs at layer \d+<\/text>/] },
   { tab: 'transitions', id: 'transition-heatmap', needs: [/>Transitions from layer \d+ to the next<\/text>/] },
   { tab: 'reuse', id: 'reuse-chart', needs: [/>share of pairs<\/text>/, />any shared, uniform chance<\/text>/] },

@@ -2,8 +2,10 @@ import { useMemo, useState } from 'react';
 import { useNotebook } from '../../state/StoreContext';
 import { EntropyChart } from '../charts/EntropyChart';
 import { Heatmap } from '../charts/Heatmap';
+import { UtilisationChart } from '../charts/UtilisationChart';
+import { LayerSelect } from '../controls/LayerSelect';
 import { formatInt, formatPct } from '../format';
-import { useAnalysis } from '../hooks';
+import { useAnalysis, useLayer } from '../hooks';
 import { LoadBalance } from './LoadBalance';
 
 /** What the trace set is, its size and shape, per-layer routing entropy and expert utilisation. */
@@ -11,6 +13,7 @@ export function OverviewPanel() {
   const info = useNotebook((s) => s.current?.info ?? null);
   const analysis = useAnalysis();
   const [zoom, setZoom] = useState(false);
+  const layer = useLayer(analysis?.stats.layers ?? 0);
   // One flat array per analysis, so the heatmap repaints only when the numbers change.
   const utilisation = useMemo(() => (analysis ? Float64Array.from(analysis.stats.utilisation.flat()) : null), [analysis]);
   if (!info || !analysis || !utilisation) return null;
@@ -83,6 +86,13 @@ export function OverviewPanel() {
         ariaLabel="Expert utilisation per layer"
         testId="utilisation-heatmap"
       />
+      <h3>Utilisation against uniform use, one layer</h3>
+      <p className="muted small">
+        Each expert&apos;s share of the layer&apos;s selections divided by uniform use ({formatPct(1 / stats.experts, 2)}): bars up are chosen more often, bars down
+        less, on a log₂ scale. The layer is the one the co-activation and token views show.
+      </p>
+      <LayerSelect count={stats.layers} value={layer} layerIds={stats.moeLayerIds} label={(id) => `layer ${id}`} testId="utilisation-layer" />
+      <UtilisationChart shares={stats.utilisation[layer] ?? []} layerName={`layer ${stats.moeLayerIds[layer] ?? layer}`} />
       <LoadBalance stats={stats} />
     </section>
   );
