@@ -1,6 +1,8 @@
 import { scaleBand, scaleLinear } from 'd3';
+import type { MouseEvent } from 'react';
 import { ChartExport } from '../export/ChartExport';
 import { tickIndices } from './ticks';
+import { Tooltip, useTip } from './Tooltip';
 
 const WIDTH = 640;
 const HEIGHT = 236;
@@ -37,58 +39,72 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds, zoom = fal
   const bottom = y.domain()[0];
   const labelled = new Set(tickIndices(layers.length));
   const yRef = y(maxEntropyBits);
+  const { tip, show, hide } = useTip();
+  /** The layer under the cursor: the band it is in, gaps going to the nearer bar. */
+  const onMove = (ev: MouseEvent<SVGSVGElement>) => {
+    const box = ev.currentTarget.getBoundingClientRect();
+    const ux = ((ev.clientX - box.left) / box.width) * WIDTH;
+    if (ux < M.left || ux > WIDTH - M.right || layers.length === 0) return show(ev, null);
+    const l = Math.max(0, Math.min(layers.length - 1, Math.round((ux - (x(0) ?? 0) - x.bandwidth() / 2) / x.step())));
+    show(ev, [`layer ${layerIds[l] ?? l}`, `${entropyBits[l].toFixed(4)} bits`, `${((entropyBits[l] / (maxEntropyBits || 1)) * 100).toFixed(2)}% of log₂E = ${maxEntropyBits.toFixed(4)} bits`]);
+  };
 
   const csv = () => ({ header: ['layer', 'entropy_bits', 'uniform_bits'], rows: layers.map((l) => [layerIds[l] ?? l, entropyBits[l], maxEntropyBits]) });
   return (
     <ChartExport name="entropy-chart" title="Routing entropy per MoE layer (bits)" csv={csv}>
-      <svg
-        className="entropy-chart"
-        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
-        role="img"
-        aria-label={`Routing entropy per MoE layer, in bits; uniform routing is ${maxEntropyBits.toFixed(2)} bits`}
-        data-testid="entropy-chart"
-      >
-        {y.ticks(zoom ? 5 : 4).map((t) => (
-          <g key={t} className="tick">
-            <line x1={M.left} x2={WIDTH - M.right} y1={y(t)} y2={y(t)} />
-            <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
-              {t}
+      <div className="tip-box" data-tip-host="">
+        <svg
+          onMouseMove={onMove}
+          onMouseLeave={hide}
+          className="entropy-chart"
+          viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+          role="img"
+          aria-label={`Routing entropy per MoE layer, in bits; uniform routing is ${maxEntropyBits.toFixed(2)} bits`}
+          data-testid="entropy-chart"
+        >
+          {y.ticks(zoom ? 5 : 4).map((t) => (
+            <g key={t} className="tick">
+              <line x1={M.left} x2={WIDTH - M.right} y1={y(t)} y2={y(t)} />
+              <text x={M.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
+                {t}
+              </text>
+            </g>
+          ))}
+          {layers.map((l) => (
+            <rect
+              key={l}
+              className="bar"
+              data-testid="entropy-bar"
+              x={x(l)}
+              y={y(entropyBits[l])}
+              width={x.bandwidth()}
+              height={Math.max(0, y(bottom) - y(entropyBits[l]))}
+            >
+              <title>{`layer ${layerIds[l] ?? l}: ${entropyBits[l].toFixed(3)} bits`}</title>
+            </rect>
+          ))}
+          {layers
+            .filter((l) => labelled.has(l))
+            .map((l) => (
+              <text key={l} className="axis-label" x={(x(l) ?? 0) + x.bandwidth() / 2} y={HEIGHT - M.bottom + 14} textAnchor="middle">
+                {layerIds[l] ?? l}
+              </text>
+            ))}
+          <text className="axis-title" data-testid="entropy-x-title" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 6} textAnchor="middle">
+            layer
+          </text>
+          <text className="axis-title" data-testid="entropy-y-title" transform={`translate(14,${(M.top + HEIGHT - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
+            {zoom ? 'entropy (bits, zoomed)' : 'entropy (bits)'}
+          </text>
+          <g data-testid="entropy-max">
+            <line className="max-line" x1={M.left} x2={WIDTH - M.right} y1={yRef} y2={yRef} />
+            <text className="max-label" x={WIDTH - M.right} y={yRef - 4} textAnchor="end">
+              {`max log₂E = ${maxEntropyBits.toFixed(2)} bits`}
             </text>
           </g>
-        ))}
-        {layers.map((l) => (
-          <rect
-            key={l}
-            className="bar"
-            data-testid="entropy-bar"
-            x={x(l)}
-            y={y(entropyBits[l])}
-            width={x.bandwidth()}
-            height={Math.max(0, y(bottom) - y(entropyBits[l]))}
-          >
-            <title>{`layer ${layerIds[l] ?? l}: ${entropyBits[l].toFixed(3)} bits`}</title>
-          </rect>
-        ))}
-        {layers
-          .filter((l) => labelled.has(l))
-          .map((l) => (
-            <text key={l} className="axis-label" x={(x(l) ?? 0) + x.bandwidth() / 2} y={HEIGHT - M.bottom + 14} textAnchor="middle">
-              {layerIds[l] ?? l}
-            </text>
-          ))}
-        <text className="axis-title" data-testid="entropy-x-title" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 6} textAnchor="middle">
-          layer
-        </text>
-        <text className="axis-title" data-testid="entropy-y-title" transform={`translate(14,${(M.top + HEIGHT - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
-          {zoom ? 'entropy (bits, zoomed)' : 'entropy (bits)'}
-        </text>
-        <g data-testid="entropy-max">
-          <line className="max-line" x1={M.left} x2={WIDTH - M.right} y1={yRef} y2={yRef} />
-          <text className="max-label" x={WIDTH - M.right} y={yRef - 4} textAnchor="end">
-            {`max log₂E = ${maxEntropyBits.toFixed(2)} bits`}
-          </text>
-        </g>
-      </svg>
+        </svg>
+        <Tooltip tip={tip} testId="entropy-chart-tooltip" />
+      </div>
     </ChartExport>
   );
 }

@@ -2,6 +2,7 @@ import { interpolateViridis, rgb, scaleBand } from 'd3';
 import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { ChartExport } from '../export/ChartExport';
 import { tickIndices } from './ticks';
+import { Tooltip, useTip } from './Tooltip';
 
 export interface HeatmapProps {
   /** rows × cols values, row-major: [r * cols + c]. */
@@ -36,6 +37,7 @@ const RAMP_STEPS = 32;
 export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, rowLabel = String, colLabel = String, format, max, ariaLabel, testId }: HeatmapProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<{ r: number; c: number } | null>(null);
+  const { tip, show, hide } = useTip();
   let top = max ?? 0;
   if (max === undefined) for (let i = 0; i < rows * cols; i++) top = Math.max(top, values[offset + i]);
 
@@ -58,7 +60,9 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
     const box = ev.currentTarget.getBoundingClientRect();
     const c = Math.floor(((ev.clientX - box.left) / box.width) * cols);
     const r = Math.floor(((ev.clientY - box.top) / box.height) * rows);
-    setHover(r >= 0 && r < rows && c >= 0 && c < cols ? { r, c } : null);
+    const inside = r >= 0 && r < rows && c >= 0 && c < cols;
+    setHover(inside ? { r, c } : null);
+    show(ev, inside ? [`${rowTitle} ${rowLabel(r)}, ${colTitle} ${colLabel(c)}`, format(values[offset + r * cols + c])] : null);
   };
   const W = M.left + SIZE + M.right;
   const H = M.top + SIZE + M.bottom;
@@ -72,7 +76,7 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
     <ChartExport name={testId} title={ariaLabel} csv={csv}>
       {/* At most 1.25 units per pixel, so labels keep their size; narrower windows scale the figure down. */}
       <figure className="heatmap" data-testid={testId} data-rows={rows} data-cols={cols} data-max={top} style={{ maxWidth: `${Math.round(W * 1.25)}px` }}>
-        <div className="heatmap-plot" style={{ aspectRatio: `${W} / ${H}` }}>
+        <div className="heatmap-plot" data-tip-host="" style={{ aspectRatio: `${W} / ${H}` }}>
           <svg viewBox={`0 0 ${W} ${H}`} aria-hidden="true">
             <text className="chart-title" x={M.left} y={16} data-testid={`${testId}-title`}>
               {ariaLabel}
@@ -113,9 +117,13 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
             role="img"
             aria-label={ariaLabel}
             onMouseMove={onMove}
-            onMouseLeave={() => setHover(null)}
+            onMouseLeave={() => {
+              setHover(null);
+              hide();
+            }}
             style={{ left: `${(M.left / W) * 100}%`, top: `${(M.top / H) * 100}%`, width: `${(SIZE / W) * 100}%`, height: `${(SIZE / H) * 100}%` }}
           />
+          <Tooltip tip={tip} testId={`${testId}-tooltip`} />
         </div>
         <figcaption className="muted">
           <span className="legend-ramp" aria-hidden="true" /> 0 … {format(top)}

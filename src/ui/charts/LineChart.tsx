@@ -1,7 +1,9 @@
 import { line, scaleLinear, scalePoint } from 'd3';
+import type { MouseEvent } from 'react';
 import type { CsvTable } from '../../core/export/chartFiles';
 import { ChartExport } from '../export/ChartExport';
 import { tickIndices } from './ticks';
+import { Tooltip, useTip } from './Tooltip';
 
 export interface Series {
   name: string;
@@ -21,6 +23,8 @@ export interface LineChartProps {
   /** Fixed y range; [0, max of the data] when absent. */
   yDomain?: [number, number];
   yFormat?: (v: number) => string;
+  /** A value as the tooltip says it; the axis format with the number to 4 decimals beside it when absent. */
+  tipFormat?: (v: number) => string;
   ariaLabel: string;
   testId: string;
 }
@@ -60,7 +64,8 @@ export function legendLayout(names: string[], yTitle: string): { left: number; i
 }
 
 /** Lines over shared x positions; d3 computes scales and paths, React renders the SVG. */
-export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) => String(v), ariaLabel, testId }: LineChartProps) {
+export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) => String(v), tipFormat, ariaLabel, testId }: LineChartProps) {
+  const tipText = tipFormat ?? ((v: number) => (yFormat(v) === String(v) ? String(v) : `${yFormat(v)} (${Number(v.toFixed(4))})`));
   const xs = scalePoint<number>()
     .domain(x.map((_, i) => i))
     .range([M.left, W - M.right])
@@ -78,11 +83,20 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
     .defined((v) => v !== null)
     .x((_, i) => xs(i) ?? 0)
     .y((v) => y(v ?? 0));
+  const { tip, show, hide } = useTip();
+  // The x position nearest the cursor, with every series' value there.
+  const onMove = (ev: MouseEvent<SVGSVGElement>) => {
+    const box = ev.currentTarget.getBoundingClientRect();
+    const ux = ((ev.clientX - box.left) / box.width) * W;
+    const i = nearestIndex(ux, x.length, (j) => xs(j) ?? 0);
+    if (i === null || ux < M.left - 8 || ux > W - M.right + 8) return show(ev, null);
+    show(ev, [`${xTitle} ${x[i]}`, ...series.map((s) => `${s.name}: ${s.values[i] === null ? '—' : tipText(s.values[i] as number)}`)]);
+  };
 
   return (
     <ChartExport name={testId} title={ariaLabel} csv={() => lineChartCsv(series, x, xTitle)}>
-      <figure className="line-chart" data-testid={testId}>
-        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={ariaLabel}>
+      <figure className="line-chart" data-testid={testId} data-tip-host="">
+        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={ariaLabel} onMouseMove={onMove} onMouseLeave={hide}>
           {y.ticks(5).map((t) => (
             <g key={t} className="tick">
               <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} />
@@ -129,6 +143,7 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
             })}
           </g>
         </svg>
+        <Tooltip tip={tip} testId={`${testId}-tooltip`} />
         <figcaption className="legend">
           {series.map((s) => (
             <span key={s.name} className={`legend-item ${s.className}${s.dashed ? ' dashed' : ''}`}>
@@ -140,4 +155,12 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
       </figure>
     </ChartExport>
   );
+}
+
+/** The index of n positions (at px(i), increasing) nearest to ux; null when there are none. */
+export function nearestIndex(ux: number, n: number, px: (i: number) => number): number | null {
+  if (n <= 0) return null;
+  let best = 0;
+  for (let i = 1; i < n; i++) if (Math.abs(px(i) - ux) < Math.abs(px(best) - ux)) best = i;
+  return best;
 }

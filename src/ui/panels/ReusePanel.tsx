@@ -46,6 +46,7 @@ export function ReusePanel() {
           yTitle="share of pairs"
           yDomain={[0, 1]}
           yFormat={(v) => formatPct(v, 0)}
+          tipFormat={(v) => formatPct(v, 2)}
           ariaLabel="Temporal reuse per layer"
           testId="reuse-chart"
         />

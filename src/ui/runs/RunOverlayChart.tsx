@@ -1,9 +1,12 @@
 import { area, line, scaleLinear, schemeTableau10 } from 'd3';
+import type { MouseEvent } from 'react';
 import type { CsvTable } from '../../core/export/chartFiles';
 import { alignByEpoch, ema, meanOf, minMaxBand } from '../../core/runs/curves';
 import type { RunRecord } from '../../core/runs/record';
 import { ChartExport } from '../export/ChartExport';
 import { formatPct } from '../format';
+import { nearestIndex } from '../charts/LineChart';
+import { Tooltip, useTip } from '../charts/Tooltip';
 
 export type CurveKind = 'val' | 'train';
 
@@ -52,12 +55,27 @@ export function RunOverlayChart({ runs, kind, smoothing }: { runs: readonly RunR
     .x((i) => x(epochs[i]))
     .y0((i) => y(band.min[i] ?? 0))
     .y1((i) => y(band.max[i] ?? 0));
+  const { tip, show, hide } = useTip();
+  // The epoch nearest the cursor: each run's smoothed (and raw) value there, and the band.
+  const onMove = (ev: MouseEvent<SVGSVGElement>) => {
+    const box = ev.currentTarget.getBoundingClientRect();
+    const ux = ((ev.clientX - box.left) / box.width) * W;
+    const i = nearestIndex(ux, epochs.length, (j) => x(epochs[j]));
+    if (i === null || ux < M.left - 8 || ux > W - M.right + 8) return show(ev, null);
+    const lines = runs.map((r, j) => {
+      const v = smooth[j][i];
+      const raw = values[j][i];
+      return `${r.name}: ${v === null ? '—' : formatPct(v, 2)}${smoothing > 0 && raw !== null && v !== null ? ` (raw ${formatPct(raw, 2)})` : ''}`;
+    });
+    if (band.min[i] !== null && runs.length > 1) lines.push(`band ${formatPct(band.min[i] as number, 2)} – ${formatPct(band.max[i] as number, 2)}`);
+    show(ev, [`epoch ${epochs[i]}`, ...lines]);
+  };
   const what = kind === 'val' ? 'validation' : 'training';
   const title = `Recall@k per epoch (${what}), ${runs.length} runs, EMA ${smoothing}`;
   return (
     <ChartExport name="run-overlay" title={title} csv={() => overlayCsv(runs, epochs, values, smooth, band)}>
-      <figure className="run-overlay" data-testid="run-overlay" data-runs={runs.length} data-epochs={epochs.length}>
-        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+      <figure className="run-overlay" data-testid="run-overlay" data-runs={runs.length} data-epochs={epochs.length} data-tip-host="">
+        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title} onMouseMove={onMove} onMouseLeave={hide}>
           {y.ticks(5).map((t) => (
             <g key={t} className="tick">
               <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} />
@@ -99,6 +117,7 @@ export function RunOverlayChart({ runs, kind, smoothing }: { runs: readonly RunR
             ))}
           </g>
         </svg>
+        <Tooltip tip={tip} testId="run-overlay-tooltip" />
       </figure>
     </ChartExport>
   );
