@@ -97,6 +97,12 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
       test = buildTokenInputs(set, vocabulary);
       cached = -1;
     },
+    async exportModel(sample?: ExportSample) {
+      const net = trainer?.net;
+      if (!net) throw new Error(`${name}: exportModel() before fit()`);
+      if (net instanceof NextTokensNet) throw new Error(`${name}: the next-tokens model does not export yet (the next-layers one does)`);
+      return sequenceExportModel(net, vocabulary, sample);
+    },
     score(ctx: PredictionContext, target: number, scores: Float64Array) {
       const net = trainer?.net;
       const row = ctx.row;
