@@ -1,6 +1,6 @@
 // `speclab eval` with the learned predictor, run as a user runs it, on the real Mixtral trace (tiny model, CPU).
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,7 +44,22 @@ describe('speclab eval with learned predictors', () => {
       expect(out[n].training.samplesPerSecond).toBeGreaterThan(0);
       expect(out[n].blend.steps).toHaveLength(2);
       expect(out[n].modelAloneRecallAtK).toHaveLength(2);
+      // What it costs: size, and inference time per token measured on its CPU backend, next to a Mixtral layer.
+      const cost = out[n].cost;
+      expect(cost).toMatchObject({ device: 'cpu', batches: 5, tokensPerBatch: 64 });
+      expect(cost.batchMs).toHaveLength(5);
+      expect(cost.parameters).toBeGreaterThan(0);
+      expect(cost.bytes).toBeGreaterThanOrEqual(4 * cost.parameters);
+      expect(cost.inferenceMsPerToken).toBeGreaterThan(0);
+      expect(cost.inferenceMsPerWindow).toBeCloseTo(cost.inferenceMsPerToken / 28, 9); // 32 layers, C 3, H 2
+      expect(cost.layer.model).toBe('Mixtral-8x7B');
+      expect(cost.windowToLayer).toBeCloseTo(cost.inferenceMsPerWindow / cost.layer.ms, 9);
     }
+    expect(out.sequence.cost.backend).toBe('cpu (TypeScript engine)');
+    expect(out.interlayer.cost.backend).toBe('cpu');
+    // The ensemble's weights are its two members'.
+    expect(out.ensemble.cost.parameters).toBe(out.interlayer.cost.parameters + out['stats-aware'].cost.parameters);
+    expect(r.stderr).toMatch(/interlayer: [\d,]+ parameters, \d+ KiB; [\d.]+ ms per token on cpu \([\d.]+ ms per window against [\d.]+ ms per Mixtral-8x7B layer\)/);
     expect(out.sequence.training.path).toBe('cpu');
     expect(out.interlayer.training.backend).toContain('cpu');
     // Exactly one predictor is chosen, on validation; every candidate carries its validation recall.
@@ -56,6 +71,25 @@ describe('speclab eval with learned predictors', () => {
     expect(r.stderr).toContain('interlayer: tfjs backend cpu');
     expect(r.stderr).toMatch(/interlayer epoch 1\/1: train loss/);
   });
+
+  it('--export writes each learned model, and PyTorch reproduces its outputs on the test split (collector/speclab_collect/predictor.py)', async () => {
+    const dir = join(tmp, 'exported');
+    const r = await speclab('eval', join(tmp, 'mx'), '--test-fraction', '0.5', '--predictor', 'markov,joint,sequence', '--epochs', '1', '--backend', 'cpu', '--model-config', tiny, '--export', dir, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    for (const n of ['joint', 'sequence']) {
+      const d = JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8'));
+      expect(d).toMatchObject({ format: 'speclab-predictor', model: n, weights: `${n}.safetensors`, cases: `${n}.cases.json`, parameters: out[n].cost.parameters, bytes: out[n].cost.bytes });
+      expect(d.trainedOn).toMatchObject({ numLayers: 32, numExperts: 8, topK: 2 });
+      expect(d.metrics.recallAtK).toEqual(out[n].recallAtK);
+      expect(d.cost.inferenceMsPerToken).toBe(out[n].cost.inferenceMsPerToken);
+      const check = JSON.parse((await run('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, `${n}.json`)])).stdout);
+      expect(check.sameTopK).toBe(true);
+      expect(check.maxAbsDiff).toBeLessThanOrEqual(check.tolerance);
+    }
+    expect(existsSync(join(dir, 'markov.json'))).toBe(false);
+    expect(r.stderr).toContain(`joint: exported to ${join(dir, 'joint.json')}`);
+  }, 120_000);
 
   it('rejects bad learned options as usage errors', async () => {
     const bad = await speclab('eval', join(tmp, 'mx'), '--test-fraction', '0.5', '--predictor', 'interlayer', '--model-config', '{"lr":-1}');
