@@ -8,8 +8,7 @@ import { expose, transfer } from 'comlink';
 import { analyze, statsFromCounts } from '../core/analysis/stats';
 import { indexSequences, tokenWindow, type SequenceIndex } from '../core/analysis/tokens';
 import { resolveDatasets } from '../core/experiment/datasets';
-import { BASELINES } from '../core/predictors/baselines';
-import { evaluate } from '../core/predictors/evaluate';
+import { scoreBaselines } from '../core/predictors/registry';
 import { splitForRun } from '../core/tasks/split';
 import { GuardedRunner, webWorkerHandle } from '../core/trace/guarded';
 import type { TraceChunk, TraceSet } from '../core/trace/types';
@@ -68,7 +67,7 @@ function routingOnly(set: TraceSet): { set: TraceSet; buffers: ArrayBuffer[] } {
     buffers.push(out.seq.buffer, out.pos.buffer, out.dataset.buffer, out.experts.buffer);
     return out;
   });
-  const manifest = { ...set.manifest, hasWeights: false, hasLogits: false, hasTokenIds: false, hasTokenText: false };
+  const manifest = { ...set.manifest, hasWeights: false, hasLogits: false, hasTokenIds: false, hasTokenText: false, lookaheadHorizon: undefined };
   return { set: { manifest, chunks }, buffers };
 }
 
@@ -114,9 +113,8 @@ const api: TraceWorkerApi = {
   baselines: (req: SplitRequest): Promise<BaselineResult> =>
     exclusive(async () => {
       const { train, test, split: summary } = split(req);
-      const shape = loaded().manifest;
-      const predictors = Object.values(BASELINES).map((make) => make(shape, req.seed));
-      return { results: await evaluate(predictors, train, test, req.task), split: summary };
+      // Every baseline the trace allows: the lookahead gate only where it has lookahead logits for the task.
+      return { ...(await scoreBaselines(train, test, req.task, req.seed)), split: summary };
     }),
 
   splitData: (req: SplitRequest): Promise<SplitData> =>

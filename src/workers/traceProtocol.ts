@@ -2,6 +2,7 @@
 import type { TraceStats } from '../core/analysis/stats';
 import type { TokenRequest, TokenWindow } from '../core/analysis/tokens';
 import type { PredictorResult } from '../core/predictors/evaluate';
+import type { LookaheadCurve } from '../core/predictors/lookahead';
 import type { SplitSummary, TaskSpec } from '../core/tasks/task';
 import type { Manifest, TraceSet } from '../core/trace/types';
 
@@ -72,9 +73,11 @@ export interface SplitRequest {
 export type { SplitSummary };
 
 export interface BaselineResult {
-  /** Per baseline name (random, frequency, markov, temporal). */
+  /** Per baseline name (random, frequency, markov, temporal, and lookahead where the trace has the gate). */
   results: Record<string, PredictorResult>;
   split: SplitSummary;
+  /** The lookahead gate's recall at 1..H layers ahead (H: the trace's lookaheadHorizon), when it was scored. */
+  lookaheadByDistance?: LookaheadCurve;
 }
 
 /** Routing of the train and test parts (token text, weights and logits left out), for the training worker. */

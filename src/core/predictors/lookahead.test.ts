@@ -149,3 +149,16 @@ describe('recall by distance', () => {
     expect(lookaheadByDistance(withoutLookahead(test), task)).toBeNull();
   });
 });
+
+describe('scoreBaselines (the page’s run)', () => {
+  it('scores every offered baseline, the gate prepared on the test set, with its curve', async () => {
+    const { scoreBaselines } = await import('./registry');
+    const r = await scoreBaselines(train, test, task, 0);
+    expect(Object.keys(r.results)).toEqual(['random', 'frequency', 'markov', 'temporal', 'lookahead']);
+    for (let h = 0; h < 2; h++) expect(r.results.lookahead.recallAtK[h]).toBeCloseTo(directRecall(test, task)[h], 12);
+    expect(r.lookaheadByDistance!.distance).toEqual([1, 2]);
+    const bare = await scoreBaselines(withoutLookahead(train), withoutLookahead(test), task, 0);
+    expect(Object.keys(bare.results)).toEqual(['random', 'frequency', 'markov', 'temporal']);
+    expect(bare.lookaheadByDistance).toBeUndefined();
+  });
+});

@@ -4,9 +4,10 @@
  * task (it reads the set it scores, through prepare()).
  */
 import { BASELINES } from './baselines';
-import { LOOKAHEAD, lookaheadPredictor, lookaheadProblem, type PreparedPredictor } from './lookahead';
+import { checkCompatible, scorePredictor, type PredictorResult } from './evaluate';
+import { LOOKAHEAD, lookaheadByDistance, lookaheadPredictor, lookaheadProblem, type LookaheadCurve, type PreparedPredictor } from './lookahead';
 import type { Predictor } from './types';
-import type { TaskSpec } from '../tasks/task';
+import { checkTask, type TaskSpec } from '../tasks/task';
 import type { TraceSet, TraceShape } from '../trace/types';
 
 /** A baseline; the lookahead gate also has prepare(set, task), called before it scores `set`. */
@@ -38,4 +39,26 @@ export function baselineProblem(name: string, train: TraceSet, test: TraceSet, t
 /** The baselines that can score `task` on these sets (all of them but the lookahead gate where it is missing). */
 export function offeredBaselines(train: TraceSet, test: TraceSet, task: TaskSpec, seed: number): Baseline[] {
   return BASELINE_NAMES.filter((n) => !baselineProblem(n, train, test, task)).map((n) => makeBaseline(n, test.manifest, seed));
+}
+
+/**
+ * Fits and scores every baseline offered for `task` (the page's run): each on the same test windows, the lookahead
+ * gate prepared on the test set, with its recall at 1..H layers ahead when it ran.
+ */
+export async function scoreBaselines(
+  train: TraceSet,
+  test: TraceSet,
+  task: TaskSpec,
+  seed: number,
+): Promise<{ results: Record<string, PredictorResult>; lookaheadByDistance?: LookaheadCurve }> {
+  checkCompatible(train, test);
+  checkTask(test.manifest.numLayers, task);
+  const results: Record<string, PredictorResult> = {};
+  for (const p of offeredBaselines(train, test, task, seed)) {
+    await p.fit(train, task);
+    if ('prepare' in p) await p.prepare(test, task);
+    results[p.name] = scorePredictor(p, test, task);
+  }
+  const curve = results[LOOKAHEAD] ? lookaheadByDistance(test, task) : null;
+  return curve ? { results, lookaheadByDistance: curve } : { results };
 }

@@ -9,6 +9,7 @@ import { ResultsTable } from '../training/ResultsTable';
 import { TableExport } from '../export/TableExport';
 import { modelInfo } from '../training/models';
 import { RunBar } from '../training/RunBar';
+import { LookaheadChart } from './LookaheadChart';
 
 /** Train the reference design's InterLayer model and compare it with every baseline on the same test split. */
 export function TrainingPanel() {
@@ -28,7 +29,7 @@ export function TrainingPanel() {
       <h2>Speculation model</h2>
       <p className="muted small">
         Train the model chosen under Model (described there) and score it beside the baselines on the same test split. Baselines: random, frequency,
-        Markov (inter-layer counts), temporal (previous token).
+        Markov (inter-layer counts), temporal (previous token), and, where the trace records it, the lookahead gate (layer l+h's router applied to layer l's input).
       </p>
       <HyperparamForm />
       <RunBar />
@@ -57,6 +58,7 @@ export function TrainingPanel() {
           <ResultsTable rows={rows} horizon={shownHorizon} topK={topK} labels={modelKind ? { [modelKind]: modelInfo(modelKind).title } : undefined} />
         </TableExport>
       )}
+      {rows.length > 0 && <LookaheadChart rows={rows} curve={baselines?.lookaheadByDistance} label={(n) => (n === modelKind ? modelInfo(n).title : n)} />}
     </section>
   );
 }
