@@ -7,6 +7,7 @@
 //   npm run bench                      10M tokens (BENCH_TOKENS=N for another size), builds the app first
 //   npm run bench -- --no-build        reuse dist/
 //   npm run bench -- --node            the Node-only decode and analysis benchmark (bench/decode-analyses.ts)
+//   npm run bench -- --train --device cpu|gpu --model NAME [...] --json   training throughput (bench/train-bench.ts)
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -306,7 +307,8 @@ async function browserBench(build: boolean) {
   }
 }
 
-if (process.argv.includes('--node')) await import('./decode-analyses');
+if (process.argv.includes('--train')) await (await import('./train-bench')).trainBenchMain(process.argv.slice(2));
+else if (process.argv.includes('--node')) await import('./decode-analyses');
 else
   await browserBench(!process.argv.includes('--no-build')).catch((e) => {
     process.stderr.write(`bench failed: ${(e as Error).message}\n`);
