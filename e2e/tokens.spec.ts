@@ -101,3 +101,17 @@ test('a 100k-token set: only the rows in view are rendered, and scrolling reache
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a crashed trace worker: the token view says why instead of going blank, and reading works again once the set is reopened', async ({ page }) => {
+  await page.addInitScript(() => localStorage.setItem('speclab.faultInjection', '1'));
+  await page.goto('/#panel=reuse');
+  await expect(page.locator('[data-testid="token-row"][data-row="0"]')).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { speclab: { injectFault(k: string): Promise<boolean> } }).speclab.injectFault('trace-worker'))).toBe(true);
+  await page.getByTestId('tokens-next').click();
+  await expect(page.getByTestId('tokens-error')).toContainText('the trace worker failed');
+  await expect(page.getByTestId('tokens-error')).toContainText('open it again');
+  await page.getByTestId('url-input').fill('demo');
+  await page.getByTestId('url-open').click();
+  await expect(page.getByTestId('tokens-error')).toHaveCount(0);
+  await expect(page.locator('[data-testid="token-row"][data-row="0"]')).toBeVisible();
+});

@@ -74,7 +74,8 @@ export function TokenView() {
   const yOf = (r: number) => Math.max(0, Math.min(space - ROW, scroll.top + r * ROW - rowTop));
 
   useEffect(() => {
-    if (traceId === null || L === 0) return;
+    // A failed read is said once; the next scope (another sequence, filter or set) tries again.
+    if (traceId === null || L === 0 || error !== null) return;
     const want = any ? blocksFor(first, last, rows, OVERSCAN) : [0];
     for (const b of want) {
       const id = `${scope}#${b}`;
@@ -97,7 +98,7 @@ export function TokenView() {
         })
         .finally(() => inFlight.current.delete(id));
     }
-  }, [controller, scope, sequence, traceId, key, L, first, last, rows, any, current]);
+  }, [controller, scope, sequence, traceId, key, L, first, last, rows, any, current, error]);
 
   const cellW = layerWidth(L, K);
   const gridW = L * (cellW + GAP);
