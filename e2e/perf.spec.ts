@@ -42,7 +42,7 @@ test('no main-thread task over 100 ms while loading the demo, showing every view
   await step(page, 'run');
   await page.getByTestId('run').click();
   await expect(page.getByTestId('training-status')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
-  await expect(page.getByTestId('result-row')).toHaveCount(5);
+  await expect(page.getByTestId('result-row')).toHaveCount(6); // the model and five baselines (the demo has the lookahead gate)
 
   // From the notebook's start mark on (the page's own script evaluation before it is startup, reported only).
   const { start, tasks, steps } = await page.evaluate(() => ({

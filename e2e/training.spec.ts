@@ -3,7 +3,8 @@ import { expect, screenshot, test } from './fixtures';
 
 /** A tiny InterLayer model, so SwiftShader trains it in seconds. */
 const TINY: Record<string, string> = { hidden: '16', emb: '8', epochs: '1', batch: '64' };
-const BASELINES = ['random', 'frequency', 'markov', 'temporal'];
+// The demo set records the lookahead gate, so its baseline is scored too.
+const BASELINES = ['random', 'frequency', 'markov', 'temporal', 'lookahead'];
 
 async function setTiny(page: Page) {
   for (const [key, value] of Object.entries(TINY)) await page.getByTestId(`field-${key}`).fill(value);
