@@ -56,6 +56,8 @@ test('the demo: a sequence as text with its experts, exact at the cursor, follow
   await expect(page.getByTestId('token-selected-layer')).toHaveAttribute('data-layer', '4');
   await page.getByTestId('tokens-layer').selectOption('1');
   await expect(page.getByTestId('token-selected-layer')).toHaveAttribute('data-layer', '1');
+  // Beside the text: the selected layer's top-k expert ids.
+  await expect(row0.getByTestId('token-ids')).toHaveText(Array.from({ length: K }, (_, j) => first.experts[1 * K + j]).join(' '));
 
   // Next sequence, then the dataset filter: only that dataset's sequences, from its first.
   await page.getByTestId('tokens-next').click();

@@ -150,6 +150,8 @@ export function TokenView() {
   const count = any?.sequences ?? 0;
   const rendered: number[] = [];
   if (rows > 0) for (let r = Math.max(0, first - OVERSCAN); r <= Math.min(rows - 1, last + OVERSCAN); r++) rendered.push(r);
+  // The selected layer's expert ids as text beside the token: about 2.6 characters of 12 px digits each.
+  const idsW = Math.max(56, Math.min(240, K * String(Math.max(0, E - 1)).length * 8 + K * 5));
   const textTitle = manifest.hasTokenText ? 'token' : manifest.hasTokenIds ? 'token id' : 'token (no text in this trace)';
   const labelled = tickIndices(L, Math.max(4, Math.floor(gridW / 28)));
 
@@ -205,7 +207,7 @@ export function TokenView() {
           {error}
         </p>
       )}
-      <div className="token-table" data-tip-host="">
+      <div className="token-table" data-tip-host="" style={{ ['--token-ids-w' as string]: `${idsW}px` }}>
         <div
           ref={box}
           className="token-scroll"
@@ -220,6 +222,7 @@ export function TokenView() {
           <div className="token-head" aria-hidden="true" style={{ height: `${ROW}px` }}>
             <span className="token-pos">{sequence === null ? 'seq:pos' : 'pos'}</span>
             <span className="token-text">{textTitle}</span>
+            <span className="token-ids">{`layer ${layerIds[layer] ?? layer}`}</span>
             <span className="token-cells" style={{ width: `${gridW}px` }}>
               {labelled.map((l) => (
                 <span key={l} className={l === layer ? 'token-layer selected' : 'token-layer'} style={{ left: `${l * (cellW + GAP)}px`, width: `${cellW}px` }}>
@@ -262,6 +265,9 @@ export function TokenView() {
                   <span className="token-pos">{sequence === null ? `${w.seq[i]}:${w.pos[i]}` : w.pos[i]}</span>
                   <span className="token-text" data-testid="token-text">
                     {text}
+                  </span>
+                  <span className="token-ids" data-testid="token-ids">
+                    {Array.from({ length: K }, (_, j) => w.experts[(i * L + layer) * K + j]).join(' ')}
                   </span>
                   <span
                     className="token-cells"
