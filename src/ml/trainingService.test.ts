@@ -1,4 +1,9 @@
 // The worker's API end to end over a real MessageChannel with comlink, as the page uses it (minus Vite's Worker).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { expose } from 'comlink';
 import { afterAll, describe, expect, it } from 'vitest';
 import { splitBySequence } from '../core/tasks/task';
@@ -10,7 +15,7 @@ import { TrainingService } from './trainingService';
 
 const { port1, port2 } = new MessageChannel();
 const service = new TrainingService();
-expose({ start: service.start.bind(service), stop: service.stop.bind(service), resume: service.resume.bind(service), results: service.results.bind(service), dispose: service.dispose.bind(service) }, port1 as never);
+expose({ start: service.start.bind(service), stop: service.stop.bind(service), resume: service.resume.bind(service), results: service.results.bind(service), exportFiles: service.exportFiles.bind(service), dispose: service.dispose.bind(service) }, port1 as never);
 const client = wrapTrainingEndpoint(port2 as never);
 
 afterAll(() => {
@@ -37,8 +42,22 @@ describe('training worker API over comlink', () => {
     expect(out.state).toBe('done');
     expect(out.result).toMatchObject({ kind: 'learned', recallAtK: [expect.any(Number), expect.any(Number)] });
     expect(j.train.chunks[0].experts.length).toBe(0); // transferred, not copied
+    // What the model costs, measured in the worker after scoring (scoring again gives the same numbers).
+    expect(out.cost).toMatchObject({ device: 'cpu', backend: 'cpu', batches: 5, layer: null });
+    expect(out.cost!.parameters).toBeGreaterThan(0);
+    expect(out.cost!.inferenceMsPerToken).toBeGreaterThan(0);
     await expect(client.results()).resolves.toEqual(out.result);
-  });
+    // The page's Export model: the files PyTorch loads, with the cost measured above.
+    const files = await client.exportFiles!();
+    expect(Object.keys(files).sort()).toEqual(['interlayer.cases.json', 'interlayer.json', 'interlayer.safetensors']);
+    const d = JSON.parse(new TextDecoder().decode(files['interlayer.json']));
+    expect(d).toMatchObject({ model: 'interlayer', parameters: out.cost!.parameters, bytes: out.cost!.bytes, cost: { inferenceMsPerToken: out.cost!.inferenceMsPerToken } });
+    const dir = mkdtempSync(join(tmpdir(), 'speclab-service-export-'));
+    for (const [f, b] of Object.entries(files)) writeFileSync(join(dir, f), b);
+    const check = JSON.parse((await promisify(execFile)('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, 'interlayer.json')])).stdout);
+    expect(check.sameTopK).toBe(true);
+    expect(check.maxAbsDiff).toBeLessThanOrEqual(check.tolerance);
+  }, 60_000);
 
   it('stops on request and resumes to the end', async () => {
     let stopped = false;
@@ -52,6 +71,8 @@ describe('training worker API over comlink', () => {
     });
     expect(first.state).toBe('stopped');
     expect(first.result).toBeNull();
+    expect(first.cost).toBeNull();
+    await expect(client.exportFiles!()).rejects.toThrow('no trained model to export');
     const rest = await client.resume({});
     expect(rest.state).toBe('done');
     expect(rest.summary.epochsRun).toBe(3);

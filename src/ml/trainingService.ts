@@ -8,7 +8,10 @@ import { scorePredictor } from '../core/predictors/evaluate';
 import type { TraceSet } from '../core/trace/types';
 import { initBackend, type BackendOptions, type BackendReport } from './backend';
 import { backendOrder, parseInterLayerConfig, type BackendName, type InterLayerConfigInput, type LearnedPredictorName } from './config';
+import { packageExport } from './exportModel';
 import { LEARNED, type LearnedPredictor } from './learnedPredictor';
+import { inferenceBackend } from './learnedReport';
+import { measureCost, type PredictorCost } from './predictorCost';
 import type { EpochMetrics, StepProgress, TrainingSummary } from './trainingSession';
 
 export interface TrainingJob {
@@ -35,14 +38,20 @@ export interface TrainingOutcome {
   summary: TrainingSummary;
   /** The model scored on the test split (kind 'learned'), when done; null when stopped. */
   result: PredictorResult | null;
+  /** What the model costs at inference (size, time per token on this backend, the layer time), when done. */
+  cost?: PredictorCost | null;
   backend: BackendReport;
 }
+
+/** An exported model's files by name (exportModel.ts): weights, description and reference cases. */
+export type ExportFiles = Record<string, Uint8Array>;
 
 export class TrainingService {
   private predictor: LearnedPredictor | null = null;
   private job: TrainingJob | null = null;
   private backend: BackendReport | null = null;
   private running: Promise<TrainingOutcome> | null = null;
+  private cost: PredictorCost | null = null;
 
   constructor(private readonly backendOptions: BackendOptions = {}) {}
 
@@ -55,6 +64,7 @@ export class TrainingService {
     }
     this.predictor?.dispose();
     this.predictor = null;
+    this.cost = null;
     this.job = job;
     this.backend = await initBackend(backendOrder(job.backend), this.backendOptions);
     const hooks = delivered(cb);
@@ -92,6 +102,21 @@ export class TrainingService {
     return result;
   }
 
+  /** The trained model's export, its reference cases from the job's test split, named after the model. */
+  async exportFiles(): Promise<ExportFiles> {
+    const p = this.predictor;
+    if (!p?.session || !this.job || p.session.state !== 'done') throw new Error('no trained model to export: run a training job to the end first');
+    if (!p.exportModel) throw new Error(`${p.name}: this model cannot export`);
+    const task = { context: p.session.config.context, horizon: p.session.config.horizon };
+    const m = this.job.train.manifest;
+    const name = this.job.model ?? 'interlayer';
+    return packageExport(await p.exportModel({ set: this.job.test, task }), name, {
+      trainedOn: { model: m.model.name, numLayers: m.numLayers, numExperts: m.numExperts, topK: m.topK, tokens: this.job.train.chunks.reduce((a, c) => a + c.tokens, 0) },
+      hyperparameters: { ...p.session.config },
+      ...(this.cost && { cost: { ...this.cost } }),
+    }).files;
+  }
+
   dispose(): void {
     this.predictor?.session?.stop();
     this.predictor?.dispose();
@@ -112,7 +137,11 @@ export class TrainingService {
     await hooks.settled();
     const summary = this.predictor!.session!.summary();
     const done = summary.state === 'done';
-    return { state: done ? 'done' : 'stopped', summary, result: done ? await this.results() : null, backend: this.backend! };
+    const result = done ? await this.results() : null;
+    // Timed after scoring: it prepares the predictor on a few test tokens (results() prepares it again).
+    const p = this.predictor!;
+    this.cost = done && p.exportModel ? await measureCost(p, this.job!.test, { context: p.session!.config.context, horizon: p.session!.config.horizon }, { backend: inferenceBackend(p, this.backend!.backend) }) : null;
+    return { state: done ? 'done' : 'stopped', summary, result, cost: this.cost, backend: this.backend! };
   }
 }
 

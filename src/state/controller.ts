@@ -26,6 +26,8 @@ export interface NotebookController {
   run(): Promise<void>;
   stop(): void;
   resume(): Promise<void>;
+  /** The shown run's trained model as a zip of its export files (src/ml/exportModel.ts). */
+  exportModel(): Promise<{ name: string; zip: Uint8Array }>;
   /** Kept runs: rename, annotate, delete, export and import. */
   runs: RunHistory;
   /** A `speclab-collect serve` connection: jobs submitted, followed, opened. */
@@ -61,6 +63,7 @@ export function createNotebook(store: NotebookStore, win: Window, opts: Notebook
     run: () => runs.run(),
     stop: () => runs.stop(),
     resume: () => runs.resume(),
+    exportModel: () => runs.exportModel(),
     runs: history,
     collect,
     async injectFault(kind) {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { experimentSpecSchema, type ModelKind } from '../core/experiment/spec';
 import type { PredictorResult } from '../core/predictors/evaluate';
@@ -41,6 +42,9 @@ class FakeTrainer implements TrainingClient {
   }
   async results() {
     return result('learned', 0);
+  }
+  async exportFiles() {
+    return { [`${this.last}.json`]: new TextEncoder().encode(`{"model":"${this.last}"}`), [`${this.last}.safetensors`]: Uint8Array.of(1, 2, 3) };
   }
   terminate() {}
   async injectFault() {
@@ -102,5 +106,26 @@ describe('RunController', () => {
     await runs.resume();
     expect(trainer.resumed).toBe(1);
     expect(st().training).toMatchObject({ status: 'done', model: 'joint', result: { recallAtK: [0.43] } });
+  });
+
+  it('exports the finished model of the shown run as one zip named after its kind, and nothing else', async () => {
+    const trainer = new FakeTrainer({ interlayer: 0.6, joint: 0.43 });
+    const { runs, history, st, choose } = await setup(trainer);
+    await expect(runs.exportModel()).rejects.toThrow('no trained model to export');
+    choose('joint');
+    await runs.run();
+    const { name, zip } = await runs.exportModel();
+    expect(name).toBe('speclab-joint.zip');
+    const files = unzipSync(zip);
+    expect(Object.keys(files).sort()).toEqual(['joint.json', 'joint.safetensors']);
+    expect(new TextDecoder().decode(files['joint.json'])).toBe('{"model":"joint"}');
+    // A stopped run has no model to export; nor has a kept run opened since (the worker holds another).
+    const joint = st().runs[0];
+    choose('interlayer', 99);
+    await runs.run();
+    await expect(runs.exportModel()).rejects.toThrow('no trained model to export');
+    history.open(joint.id);
+    st().applyLink(joint.spec, []);
+    await expect(runs.exportModel()).rejects.toThrow('no trained model to export');
   });
 });

@@ -3,6 +3,7 @@
  * seeded split of the loaded trace set, for the spec as it is now. Results are tagged with the run's key, so a
  * changed spec shows them as stale and late answers of an older run are dropped.
  */
+import { zipSync } from 'fflate';
 import { taskOf, trainingConfigOf, type ExperimentSpec } from '../core/experiment/spec';
 import { encodeSpecHash } from '../core/experiment/url';
 import type { TrainingCallbacks, TrainingClient, TrainingOutcome } from '../workers/trainingClient';
@@ -57,6 +58,7 @@ export class RunController {
     st.updateTraining(key, {
       status: out.state,
       result: out.result,
+      cost: out.cost ?? null,
       model: out.model,
       backend: out.backend,
       step: out.summary.step,
@@ -91,6 +93,17 @@ export class RunController {
     if (!runKey || runKey !== this.active || !this.trainer || (training.status !== 'running' && training.status !== 'starting')) return;
     this.store.getState().updateTraining(runKey, { status: 'stopping' });
     void this.trainer.stop().catch((e: unknown) => this.fail(runKey, e));
+  }
+
+  /**
+   * The trained model of the shown run as one zip (weights, description and reference cases), named after its
+   * kind; only while the worker holds that run's finished model.
+   */
+  async exportModel(): Promise<{ name: string; zip: Uint8Array }> {
+    const { runKey, training } = this.store.getState();
+    if (!runKey || runKey !== this.active || !this.trainer?.exportFiles || training.status !== 'done') throw new Error('no trained model to export: run the model to the end first');
+    const files = await this.trainer.exportFiles();
+    return { name: `speclab-${training.model ?? 'model'}.zip`, zip: zipSync(files, { level: 6 }) };
   }
 
   /** Tests only (src/state/faults.ts): a fault in the running training worker; false when there is none to hit. */

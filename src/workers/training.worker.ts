@@ -87,6 +87,8 @@ export const trainingWorkerApi = {
   stop: service.stop.bind(service),
   resume: (cb: TrainingCallbacks = {}): Promise<KeyedOutcome> => untilDeviceLost((h) => service.resume(h), cb, true).then((out) => ({ ...out, model })),
   results: service.results.bind(service),
+  /** The trained model's export files (weights, description, reference cases), for the page to download. */
+  exportFiles: service.exportFiles.bind(service),
   dispose: service.dispose.bind(service),
   /**
    * Fault injection for tests only; the page calls these only when this browser enabled it (src/state/faults.ts).

@@ -10,7 +10,7 @@
 import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
 import type { PredictorResult } from '../core/predictors/evaluate';
 import type { TraceSet } from '../core/trace/types';
-import type { TrainingCallbacks, TrainingJob } from '../ml/trainingService';
+import type { ExportFiles, TrainingCallbacks, TrainingJob } from '../ml/trainingService';
 import type { KeyedOutcome, TrainingWorkerApi } from './training.worker';
 
 export type { TrainingCallbacks, TrainingJob } from '../ml/trainingService';
@@ -18,6 +18,7 @@ export type { TrainingCallbacks, TrainingJob } from '../ml/trainingService';
 export type TrainingOutcome = KeyedOutcome;
 export type { BackendReport, BackendFailure } from '../ml/backend';
 export type { EpochMetrics, StepProgress, TrainingSummary } from '../ml/trainingSession';
+export type { PredictorCost } from '../ml/predictorCost';
 
 export interface StartOptions {
   /**
@@ -36,6 +37,8 @@ export interface TrainingClient {
   resume(callbacks?: TrainingCallbacks): Promise<TrainingOutcome>;
   /** The model as it is now (e.g. after a stop), scored on the test split. */
   results(): Promise<PredictorResult>;
+  /** The trained model's export (src/ml/exportModel.ts): file name → bytes. */
+  exportFiles?(): Promise<ExportFiles>;
   /** Ends the worker and frees everything it held. */
   terminate(): void;
   /** Tests only (src/state/faults.ts): lose the WebGPU device under the running job, or crash the worker. */
@@ -72,6 +75,7 @@ export function wrapTrainingEndpoint(endpoint: Endpoint, onTerminate: () => void
     stop: () => guard(api.stop()),
     resume: (callbacks) => guard(api.resume(proxied(callbacks))),
     results: () => guard(api.results()),
+    exportFiles: () => guard(api.exportFiles()),
     injectFault: (kind) => guard(api.injectFault(kind)),
     terminate() {
       api[releaseProxy]();

@@ -1,7 +1,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import type { ModelKind } from '../../core/experiment/spec';
 import type { PredictorResult } from '../../core/predictors/evaluate';
-import type { BackendReport, EpochMetrics } from '../../workers/trainingClient';
+import type { BackendReport, EpochMetrics, PredictorCost } from '../../workers/trainingClient';
 import type { BaselineResult } from '../../workers/traceProtocol';
 import type { NotebookState } from '../notebookStore';
 
@@ -20,6 +20,8 @@ export interface TrainingState {
   result: PredictorResult | null;
   /** Which model this training trains (its kind, the key of its result), whatever the spec says now. */
   model: ModelKind | null;
+  /** What the trained model costs at inference (size, time per token, the layer time), measured by the worker. */
+  cost?: PredictorCost | null;
   error: string | null;
 }
 

@@ -7,6 +7,7 @@ import { BackendLine } from '../training/BackendLine';
 import { HyperparamForm } from '../training/HyperparamForm';
 import { ResultsTable } from '../training/ResultsTable';
 import { TableExport } from '../export/TableExport';
+import { ModelCost } from '../training/ModelCost';
 import { modelInfo } from '../training/models';
 import { RunBar } from '../training/RunBar';
 import { LookaheadChart } from './LookaheadChart';
@@ -55,9 +56,16 @@ export function TrainingPanel() {
       )}
       {rows.length > 0 && (
         <TableExport name="results">
-          <ResultsTable rows={rows} horizon={shownHorizon} topK={topK} labels={modelKind ? { [modelKind]: modelInfo(modelKind).title } : undefined} />
+          <ResultsTable
+            rows={rows}
+            horizon={shownHorizon}
+            topK={topK}
+            labels={modelKind ? { [modelKind]: modelInfo(modelKind).title } : undefined}
+            costs={modelKind ? { [modelKind]: training.cost } : undefined}
+          />
         </TableExport>
       )}
+      {rows.length > 0 && !stale && <ModelCost />}
       {rows.length > 0 && <LookaheadChart rows={rows} curve={baselines?.lookaheadByDistance} label={(n) => (n === modelKind ? modelInfo(n).title : n)} />}
     </section>
   );

@@ -1,5 +1,6 @@
 import type { PredictorResult } from '../../core/predictors/evaluate';
-import { formatPct } from '../format';
+import type { PredictorCost } from '../../workers/trainingClient';
+import { formatBytes, formatInt, formatPct } from '../format';
 
 /** Row labels by predictor name; the learned model's row is keyed by its model kind. */
 const LABELS: Record<string, string> = { interlayer: 'InterLayer' };
@@ -19,11 +20,19 @@ interface Props {
   topK: number;
   /** Row labels beyond the built-in ones, e.g. the trained model's kind for the model's row. */
   labels?: Record<string, string>;
+  /** What each learned predictor costs at inference (size, time per token), by row name: adds those columns. */
+  costs?: Record<string, PredictorCost | null | undefined>;
+}
+
+/** Milliseconds with three significant digits, e.g. 0.0123 ms, 4.56 ms. */
+export function formatMs(ms: number): string {
+  return `${ms >= 100 ? ms.toFixed(0) : ms.toPrecision(3)} ms`;
 }
 
 /** Every predictor beside the others, per horizon step: recall@k, exact top-k set, and top-1/3/5 of the first choice. */
-export function ResultsTable({ rows, horizon, topK, labels }: Props) {
+export function ResultsTable({ rows, horizon, topK, labels, costs }: Props) {
   const steps = Array.from({ length: horizon }, (_, h) => h);
+  const withCost = rows.some(([name]) => costs?.[name]);
   return (
     <div className="table-scroll">
       <table className="results" data-testid="results-table">
@@ -36,6 +45,13 @@ export function ResultsTable({ rows, horizon, topK, labels }: Props) {
               </th>
             ))}
             <th rowSpan={2}>windows</th>
+            {withCost && (
+              <>
+                <th rowSpan={2} title="trained parameters (constants excluded)">parameters</th>
+                <th rowSpan={2} title="bytes of the exported weights (float32)">weights</th>
+                <th rowSpan={2} title="inference time per token (every window of it), median of timed batches, on the device it ran on">time / token</th>
+              </>
+            )}
           </tr>
           <tr>
             {steps.flatMap((h) =>
@@ -61,10 +77,31 @@ export function ResultsTable({ rows, horizon, topK, labels }: Props) {
                 )),
               )}
               <td>{r.samples.toLocaleString('en-US')}</td>
+              {withCost && <CostCells cost={costs?.[name]} />}
             </tr>
           ))}
         </tbody>
       </table>
     </div>
+  );
+}
+
+function CostCells({ cost }: { cost: PredictorCost | null | undefined }) {
+  if (!cost)
+    return (
+      <>
+        <td>—</td>
+        <td>—</td>
+        <td>—</td>
+      </>
+    );
+  return (
+    <>
+      <td data-metric="parameters">{formatInt(cost.parameters)}</td>
+      <td data-metric="bytes">{formatBytes(cost.bytes)}</td>
+      <td data-metric="msPerToken" title={`${cost.backend}: median of ${cost.batches} batches of ${cost.tokensPerBatch} tokens`}>
+        {formatMs(cost.inferenceMsPerToken)} <span className="muted small">{cost.device.toUpperCase()}</span>
+      </td>
+    </>
   );
 }
