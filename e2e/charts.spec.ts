@@ -63,6 +63,13 @@ test('utilisation centred on uniform use: bars up and down from 1/E, sorted busi
   await expect(chart.getByTestId('utilisation-bar')).toHaveCount(E / 2);
   await page.getByTestId('utilisation-zoom-out').click();
   await expect(chart.getByTestId('utilisation-bar')).toHaveCount(E);
+
+  // A row of the utilisation heatmap selects its layer for this chart.
+  const heat = page.getByTestId('utilisation-heatmap').locator('canvas');
+  const hb = (await heat.boundingBox())!;
+  await heat.click({ position: { x: hb.width / 2, y: (hb.height * 3.5) / demo.manifest.numLayers } });
+  await expect(page.getByTestId('utilisation-layer')).toHaveValue('3');
+  await expect(chart).toHaveAttribute('data-order', utilisationBars(stats.utilisation[3], 'share').map((b) => b.expert).join(','));
 });
 
 test('every chart shows the exact value at the cursor', async ({ page }) => {

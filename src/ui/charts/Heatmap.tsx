@@ -21,6 +21,8 @@ export interface HeatmapProps {
   max?: number;
   ariaLabel: string;
   testId: string;
+  /** Called with the clicked cell (e.g. a layer row selects that layer); the cursor says so when set. */
+  onCellClick?: (r: number, c: number) => void;
 }
 
 /** Top margin holds the title; the right one the colour scale and its labels. */
@@ -34,7 +36,7 @@ const RAMP_STEPS = 32;
  * A dense matrix as a canvas of one pixel per cell, scaled up by CSS (pixelated), so 128×128 experts cost one
  * putImageData; axes and labels are SVG computed with d3 scales. Pure: (data, options) → DOM.
  */
-export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, rowLabel = String, colLabel = String, format, max, ariaLabel, testId }: HeatmapProps) {
+export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, rowLabel = String, colLabel = String, format, max, ariaLabel, testId, onCellClick }: HeatmapProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<{ r: number; c: number } | null>(null);
   const { tip, show, hide } = useTip();
@@ -56,10 +58,12 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
   const SIZE = plotSize(rows, cols);
   const x = scaleBand<number>().domain(range(cols)).range([0, SIZE]);
   const y = scaleBand<number>().domain(range(rows)).range([0, SIZE]);
-  const onMove = (ev: MouseEvent<HTMLCanvasElement>) => {
+  const cellAt = (ev: MouseEvent<HTMLCanvasElement>) => {
     const box = ev.currentTarget.getBoundingClientRect();
-    const c = Math.floor(((ev.clientX - box.left) / box.width) * cols);
-    const r = Math.floor(((ev.clientY - box.top) / box.height) * rows);
+    return { c: Math.floor(((ev.clientX - box.left) / box.width) * cols), r: Math.floor(((ev.clientY - box.top) / box.height) * rows) };
+  };
+  const onMove = (ev: MouseEvent<HTMLCanvasElement>) => {
+    const { r, c } = cellAt(ev);
     const inside = r >= 0 && r < rows && c >= 0 && c < cols;
     setHover(inside ? { r, c } : null);
     show(ev, inside ? [`${rowTitle} ${rowLabel(r)}, ${colTitle} ${colLabel(c)}`, format(values[offset + r * cols + c])] : null);
@@ -117,11 +121,18 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
             role="img"
             aria-label={ariaLabel}
             onMouseMove={onMove}
+            onClick={
+              onCellClick &&
+              ((ev) => {
+                const { r, c } = cellAt(ev);
+                if (r >= 0 && r < rows && c >= 0 && c < cols) onCellClick(r, c);
+              })
+            }
             onMouseLeave={() => {
               setHover(null);
               hide();
             }}
-            style={{ left: `${(M.left / W) * 100}%`, top: `${(M.top / H) * 100}%`, width: `${(SIZE / W) * 100}%`, height: `${(SIZE / H) * 100}%` }}
+            style={{ left: `${(M.left / W) * 100}%`, top: `${(M.top / H) * 100}%`, width: `${(SIZE / W) * 100}%`, height: `${(SIZE / H) * 100}%`, cursor: onCellClick ? 'pointer' : undefined }}
           />
           <Tooltip tip={tip} testId={`${testId}-tooltip`} />
         </div>

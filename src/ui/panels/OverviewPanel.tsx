@@ -14,6 +14,7 @@ export function OverviewPanel() {
   const analysis = useAnalysis();
   const [zoom, setZoom] = useState(false);
   const layer = useLayer(analysis?.stats.layers ?? 0);
+  const setLayer = useNotebook((st) => st.setLayer);
   // One flat array per analysis, so the heatmap repaints only when the numbers change.
   const utilisation = useMemo(() => (analysis ? Float64Array.from(analysis.stats.utilisation.flat()) : null), [analysis]);
   if (!info || !analysis || !utilisation) return null;
@@ -85,11 +86,12 @@ export function OverviewPanel() {
         format={(v) => formatPct(v)}
         ariaLabel="Expert utilisation per layer"
         testId="utilisation-heatmap"
+        onCellClick={(r) => setLayer(r)}
       />
       <h3>Utilisation against uniform use, one layer</h3>
       <p className="muted small">
         Each expert&apos;s share of the layer&apos;s selections divided by uniform use ({formatPct(1 / stats.experts, 2)}): bars up are chosen more often, bars down
-        less, on a log₂ scale. The layer is the one the co-activation and token views show.
+        less, on a log₂ scale. The layer is the one the co-activation and token views show; click a row of the heatmap above to choose it.
       </p>
       <LayerSelect count={stats.layers} value={layer} layerIds={stats.moeLayerIds} label={(id) => `layer ${id}`} testId="utilisation-layer" />
       <UtilisationChart shares={stats.utilisation[layer] ?? []} layerName={`layer ${stats.moeLayerIds[layer] ?? layer}`} />
