@@ -7,12 +7,8 @@ import type { TraceSet } from '../core/trace/types';
 import type { InterLayerConfig } from './config';
 import { packageExport } from './exportModel';
 import type { LearnedPredictor } from './interLayerPredictor';
-import { measureCost } from './predictorCost';
+import { inferenceBackend, measureCost } from './predictorCost';
 
-/** The engine a learned predictor infers on: the sequence model on its TypeScript engine, the others on tfjs. */
-export function inferenceBackend(p: Pick<LearnedPredictor, 'training'>, tfBackend: string): string {
-  return p.training?.trainingPath === 'cpu' ? 'cpu (TypeScript engine)' : tfBackend;
-}
 
 export async function reportCostAndExport(
   learned: { name: string }[],

@@ -46,6 +46,11 @@ export interface CostOptions {
   now?: () => number;
 }
 
+/** The engine a learned predictor infers on: the sequence model on its TypeScript engine, the others on tfjs. */
+export function inferenceBackend(p: Pick<LearnedPredictor, 'training'>, tfBackend: string): string {
+  return p.training?.trainingPath === 'cpu' ? 'cpu (TypeScript engine)' : tfBackend;
+}
+
 /** Whether a backend name is a GPU. */
 export const isGpuBackend = (backend: string): boolean => /^(webgpu|webgl)/.test(backend);
 

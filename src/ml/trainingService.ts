@@ -10,8 +10,7 @@ import { initBackend, type BackendOptions, type BackendReport } from './backend'
 import { backendOrder, parseInterLayerConfig, type BackendName, type InterLayerConfigInput, type LearnedPredictorName } from './config';
 import { packageExport } from './exportModel';
 import { LEARNED, type LearnedPredictor } from './learnedPredictor';
-import { inferenceBackend } from './learnedReport';
-import { measureCost, type PredictorCost } from './predictorCost';
+import { inferenceBackend, measureCost, type PredictorCost } from './predictorCost';
 import type { EpochMetrics, StepProgress, TrainingSummary } from './trainingSession';
 
 export interface TrainingJob {
