@@ -34,6 +34,8 @@ describe('speclab eval with learned predictors', () => {
     // The Mixtral trace has no tokens: token-aware is left out, saying why.
     expect(Object.keys(out)).toEqual(['random', 'frequency', 'markov', 'temporal', 'interlayer', 'stats-aware', 'ensemble', 'joint', 'attention', 'sequence']);
     expect(r.stderr).toMatch(/token-aware: left out: the token-aware model needs token ids or token text/);
+    // Nor a lookahead gate: the lookahead baseline is left out too, saying why.
+    expect(r.stderr).toMatch(/lookahead: left out: the trace has no lookahead gate logits/);
     for (const n of ['random', 'frequency', 'markov', 'temporal']) expect(out[n].kind).toBe('baseline');
     for (const n of ['interlayer', 'stats-aware', 'ensemble', 'joint', 'attention', 'sequence']) {
       expect(out[n]).toMatchObject({ kind: 'learned', samples: out.frequency.samples });
