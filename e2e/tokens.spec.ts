@@ -68,6 +68,14 @@ test('the demo: a sequence as text with its experts, exact at the cursor, follow
   await expect(page.getByTestId('tokens-sequence-count')).toHaveText(`of ${py.sequences.length}`);
   await expect(page.getByTestId('tokens-scope')).toContainText(`Sequence ${py.sequences[0].seq} (python): ${py.sequences[0].tokens} tokens`);
   await expect(view.locator('[data-testid="token-row"][data-row="0"]')).toHaveAttribute('data-seq', String(py.sequences[0].seq));
+
+  // Every sequence in order stays so when the filter changes: all the demo's tokens, sequence after sequence.
+  await page.getByTestId('tokens-all').check();
+  await expect(page.getByTestId('tokens-scope')).toContainText(`${py.tokens.toLocaleString('en-US')} tokens in ${py.sequences.length} sequences`);
+  await page.locator('input[data-testid="dataset-option"][value="python"]').uncheck();
+  await expect(page.getByTestId('tokens-all')).toBeChecked();
+  await expect(page.getByTestId('tokens-scope')).toContainText(`${all.tokens.toLocaleString('en-US')} tokens in ${all.sequences.length} sequences`);
+  await expect(scroll).toHaveAttribute('data-rows', String(all.tokens));
 });
 
 test('a 100k-token set: only the rows in view are rendered, and scrolling reaches the last token', async ({ page }) => {

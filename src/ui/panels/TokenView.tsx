@@ -52,9 +52,9 @@ export function TokenView() {
   scopeRef.current = scope;
   const { tip, show, hide } = useTip();
 
-  // A new set or filter starts at its first sequence.
+  // A new set or filter starts at its first sequence (or stays with every sequence in order).
   useEffect(() => {
-    setSequence(0);
+    setSequence((s) => (s === null ? null : 0));
   }, [traceId, key]);
   // A new scope starts at the top with nothing read.
   useEffect(() => {
