@@ -62,7 +62,7 @@ export function learnedOptions(values: Record<string, string | boolean | undefin
 }
 
 export async function makeLearnedPredictor(
-  name: LearnedPredictorName,
+  name: LearnedPredictorName | (string & {}),
   shape: TraceShape,
   seed: number,
   values: Record<string, string | boolean | undefined>,
@@ -77,8 +77,10 @@ export async function makeLearnedPredictor(
     backend.then((r) => log(`${name}: tfjs backend ${describeBackend(r)}\n`)).catch(() => {});
   }
   if (backend) await backend;
-  const { LEARNED } = await import('./learnedPredictor');
-  const made = LEARNED[name](shape, seed, {
+  const { learnedFactory } = await import('./learnedPredictor');
+  const make = learnedFactory(name);
+  if (!make) throw new Error(`unknown learned predictor "${name}" (known: ${LEARNED_PREDICTORS.join(', ')})`);
+  const made = make(shape, seed, {
     config,
     log,
     // The ensemble reuses InterLayer and stats-aware when this run trains them on their own (built first).

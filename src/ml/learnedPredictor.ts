@@ -8,6 +8,7 @@ import { parseInterLayerConfig, type InterLayerConfigInput, type LearnedPredicto
 import { interLayerPredictor, type LearnedPredictor } from './interLayerPredictor';
 import { ensemblePredictor } from './models/ensemble';
 import { modelPredictor } from './models/modelPredictor';
+import { modelDef } from './models/registry';
 import { sequencePredictor } from './sequence/sequencePredictor';
 import type { TrainingHooks } from './trainingSession';
 
@@ -22,7 +23,7 @@ export interface LearnedFactoryOptions {
   reuse?: Partial<Record<'interlayer' | 'stats-aware', LearnedPredictor>>;
 }
 
-type LearnedFactory = (shape: TraceShape, seed: number, opts?: LearnedFactoryOptions) => LearnedPredictor;
+export type LearnedFactory = (shape: TraceShape, seed: number, opts?: LearnedFactoryOptions) => LearnedPredictor;
 
 /** Each model's own predictor, without the residual baselines. */
 const MODELS: Record<LearnedPredictorName, LearnedFactory> = {
@@ -48,3 +49,16 @@ export const LEARNED: Record<LearnedPredictorName, LearnedFactory> = Object.from
     },
   ]),
 ) as unknown as Record<LearnedPredictorName, LearnedFactory>;
+
+/**
+ * The learned predictor of a name, with the residual baselines: one of LEARNED, or any other model of the registry
+ * (src/ml/models/registry.ts, registerModel included) through the one adapter; undefined for an unknown name.
+ */
+export function learnedFactory(name: string): LearnedFactory | undefined {
+  if (Object.hasOwn(LEARNED, name)) return LEARNED[name as LearnedPredictorName];
+  if (!modelDef(name)) return undefined;
+  return (shape, seed, o = {}) => {
+    const c = parseInterLayerConfig({ ...o.config, seed });
+    return withBaselines(modelPredictor(name, shape, { config: { ...o.config, seed }, hooks: o.hooks, log: o.log }), shape, c, o.log);
+  };
+}

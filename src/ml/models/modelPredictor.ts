@@ -1,7 +1,12 @@
 /**
- * A model of this folder as a src/core Predictor, trained by the shared loop (TrainingSession). The scores of
- * every test window are computed in prepare() (the GPU is read asynchronously, score() is synchronous) and
- * looked up by the token's row and layer, which scorePredictor passes in the context.
+ * The one adapter from a learned tfjs model (InterLayer, ../interLayerModel.ts, and the models of this folder) to
+ * a src/core Predictor, trained by the shared loop (TrainingSession). A model is its registry entry
+ * (registry.ts): what it takes from the training split, its inputs, its export parts; this file does the rest.
+ *
+ * score() is synchronous and the GPU can only be read asynchronously, so prepare(test) computes the scores of
+ * every test window in batches and score() looks them up: by the token's row and layer (which scorePredictor
+ * passes in the context), or, for a model whose output depends only on the window's content (InterLayer: its
+ * context experts and layers), by that content, over the distinct windows only, whatever order score() is called in.
  */
 import { requireLayersDecode, windowLayers, type TaskSpec } from '../../core/tasks/task';
 import type { TraceSet, TraceShape } from '../../core/trace/types';
@@ -10,8 +15,9 @@ import { parseInterLayerConfig, type InterLayerConfigInput } from '../config';
 import { DEFAULT_CASES, headWindows, tfjsTensors, vocabularyOf, windowCases, windowTokenKeys, WINDOW_INPUTS, type ExportSample } from '../exportModel';
 import type { LearnedPredictor } from '../interLayerPredictor';
 import { TrainingSession, type TrainingHooks, type TrainingSummary } from '../trainingSession';
+import { buildWindows, type RowFilter, type Windows } from '../windows';
 import { buildModelWindows, type FeatureOptions } from './features';
-import { MODEL_DEFS, type ExportedParts, type ModelName } from './registry';
+import { modelDef, type ExportedParts, type ModelName } from './registry';
 
 export interface ModelPredictorOptions {
   config?: InterLayerConfigInput;
@@ -21,20 +27,62 @@ export interface ModelPredictorOptions {
   log?: (line: string) => void;
 }
 
-export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelPredictorOptions = {}): LearnedPredictor {
+/** Content key of a window: last context layer, then the context layers' experts. */
+function windowKey(layer: number, experts: ArrayLike<number>, from: number, count: number): string {
+  let k = String(layer);
+  for (let i = 0; i < count; i++) k += ',' + experts[from + i];
+  return k;
+}
+
+/** Keeps the first window of each distinct content (windows without extra inputs). */
+function distinctWindows(w: Windows): { unique: Windows; index: Map<string, number> } {
+  const CK = w.context * w.topK;
+  const index = new Map<string, number>();
+  const keep: number[] = [];
+  for (let i = 0; i < w.count; i++) {
+    const key = windowKey(w.ctxLayers[i * w.context + w.context - 1], w.ctxExperts, i * CK, CK);
+    if (!index.has(key)) {
+      index.set(key, keep.length);
+      keep.push(i);
+    }
+  }
+  const pick = (a: Int32Array, width: number) => {
+    const out = new Int32Array(keep.length * width);
+    keep.forEach((i, j) => out.set(a.subarray(i * width, (i + 1) * width), j * width));
+    return out;
+  };
+  const unique: Windows = {
+    ...w,
+    count: keep.length,
+    ctxExperts: pick(w.ctxExperts, CK),
+    ctxLayers: pick(w.ctxLayers, w.context),
+    targetLayers: pick(w.targetLayers, w.horizon),
+    targets: pick(w.targets, w.horizon * w.topK),
+  };
+  return { unique, index };
+}
+
+export function modelPredictor(model: ModelName | (string & {}), shape: TraceShape, opts: ModelPredictorOptions = {}): LearnedPredictor {
+  const def = modelDef(model);
+  if (!def) throw new Error(`no model named ${model} in the registry (src/ml/models/registry.ts)`);
   const base = parseInterLayerConfig(opts.config ?? {});
   let session: TrainingSession | null = null;
   let training: TrainingSummary | null = null;
   let features: FeatureOptions = { history: 0 };
   let exported: ExportedParts = {};
+  let byContent = false;
   let scores: Float32Array = new Float32Array(0);
+  let index = new Map<string, number>();
   let C = 0;
   let H = 0;
   let first = 0;
   let perToken = 0;
   let rows = 0;
   const E = shape.numExperts;
+  const K = shape.topK;
   const name = opts.name ?? model;
+  /** The model's windows: InterLayer's own (buildWindows) or with the extra inputs of this folder's models. */
+  const windowsOf = (set: TraceSet, task: TaskSpec, keep?: RowFilter): Windows => (byContent ? buildWindows(set, task, keep) : buildModelWindows(set, task, keep, features));
   return {
     name,
     kind: 'learned',
@@ -49,15 +97,15 @@ export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelP
       session?.dispose();
       session = null;
       scores = new Float32Array(0);
+      index = new Map();
       const config = { ...base, context: task.context, horizon: task.horizon };
-      const fitted = MODEL_DEFS[model].prepare(train, config);
+      const fitted = def.prepare(train, config);
       if (fitted.note) opts.log?.(`${name}: ${fitted.note}\n`);
       features = fitted.features;
       exported = fitted.exported ?? {};
-      session = new TrainingSession(train, config, {
-        model: fitted.factory,
-        windows: (set, t, keep) => buildModelWindows(set, t, keep, features),
-      });
+      byContent = fitted.keyedByContent === true;
+      // Without a factory the session builds InterLayer itself (and may train it with the fused WebGPU step).
+      session = new TrainingSession(train, config, fitted.factory ? { model: fitted.factory, windows: windowsOf } : {});
       C = task.context;
       H = task.horizon;
       training = await session.run(opts.hooks);
@@ -65,8 +113,13 @@ export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelP
     async prepare(test: TraceSet, task: TaskSpec) {
       if (!session) throw new Error(`${name}: prepare() before fit()`);
       if (task.context !== C || task.horizon !== H) throw new Error(`${name}: fitted for context ${C}/horizon ${H}, asked to score ${task.context}/${task.horizon}`);
-      const w = buildModelWindows(test, task, undefined, features);
-      scores = await session.predict(w);
+      if (byContent) {
+        const d = distinctWindows(buildWindows(test, task));
+        scores = await session.predict(d.unique);
+        index = d.index;
+        return;
+      }
+      scores = await session.predict(windowsOf(test, task));
       const { first: f, last } = windowLayers(test.manifest.numLayers, task);
       first = f;
       perToken = last - f + 1;
@@ -78,9 +131,9 @@ export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelP
       const constants = exported.constants ?? {};
       let cases;
       if (sample) {
-        const w = headWindows(buildModelWindows(sample.set, sample.task, undefined, features), sample.count ?? DEFAULT_CASES);
-        const { first, last } = windowLayers(sample.set.manifest.numLayers, sample.task);
-        cases = windowCases(w, await session.predict(w, 'logits'), 'logits', windowTokenKeys(sample.set, features.vocabulary, last - first + 1, w.count));
+        const w = headWindows(windowsOf(sample.set, sample.task), sample.count ?? DEFAULT_CASES);
+        const { first: f, last } = windowLayers(sample.set.manifest.numLayers, sample.task);
+        cases = windowCases(w, await session.predict(w, 'logits'), 'logits', windowTokenKeys(sample.set, features.vocabulary, last - f + 1, w.count));
       }
       return {
         model,
@@ -95,9 +148,16 @@ export function modelPredictor(model: ModelName, shape: TraceShape, opts: ModelP
     },
     score(ctx: PredictionContext, target: number, out: Float64Array) {
       const l = ctx.layer;
-      if (ctx.row === undefined || ctx.row >= rows || l < first || l - first >= perToken)
-        throw new Error(`${name}: window (row ${ctx.row}, layer ${l}) was not prepared; call prepare(test) after fit() and score through scorePredictor`);
-      const off = (((ctx.row * perToken + l - first) * H) + (target - l - 1)) * E;
+      let off: number;
+      if (byContent) {
+        const u = index.get(windowKey(l, ctx.token, (l - C + 1) * K, C * K));
+        if (u === undefined) throw new Error(`${name}: window (layer ${l}) was not prepared; call prepare(test) after fit()`);
+        off = (u * H + (target - l - 1)) * E;
+      } else {
+        if (ctx.row === undefined || ctx.row >= rows || l < first || l - first >= perToken)
+          throw new Error(`${name}: window (row ${ctx.row}, layer ${l}) was not prepared; call prepare(test) after fit() and score through scorePredictor`);
+        off = ((ctx.row * perToken + l - first) * H + (target - l - 1)) * E;
+      }
       for (let e = 0; e < E; e++) out[e] = scores[off + e];
     },
     dispose() {

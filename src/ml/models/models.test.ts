@@ -88,7 +88,7 @@ describe('models on real traces', () => {
       const w = buildModelWindows(set, task, undefined, fitted.features);
       expect(w.count).toBe(set.chunks.reduce((a, c) => a + c.tokens, 0) * (L - 3 - 2 + 1));
       expect(w.extra!.ctxIds.width).toBe(3 * K);
-      const model = fitted.factory({ numLayers: L, numExperts: E, topK: K, ...task, embeddingDim: 8, hiddenUnits: 8, layerSpecificHeads: false }, 1);
+      const model = fitted.factory!({ numLayers: L, numExperts: E, topK: K, ...task, embeddingDim: 8, hiddenUnits: 8, layerSpecificHeads: false }, 1);
       const B = 5;
       const extra = Object.fromEntries(Object.entries(w.extra!).map(([k, v]) => [k, tf.tensor2d(v.data.subarray(0, B * v.width), [B, v.width], 'int32')]));
       const batch = { ctxExperts: tf.zeros([B, 3 * K]) as tf.Tensor2D, ctxLayers: tf.zeros([B, 3]) as tf.Tensor2D, targetLayers: tf.zeros([B, 2]) as tf.Tensor2D, extra };

@@ -1,6 +1,7 @@
 /**
  * The models of this folder by name: what each takes from the training split (statistics, vocabulary), which
- * extra inputs its windows carry, and how it is built. InterLayer itself stays in ../interLayerModel.ts.
+ * extra inputs its windows carry, and how it is built (InterLayer's model is ../interLayerModel.ts). One adapter,
+ * modelPredictor.ts, makes any entry a learned predictor: a new model is its file and its entry here.
  */
 import type { NamedTensor } from '../../core/export/safetensors';
 import type { TraceSet } from '../../core/trace/types';
@@ -16,7 +17,15 @@ import { buildVocabulary } from './vocabulary';
 
 export interface ModelDef {
   /** Fits what the model takes from the training split (never the test split) and returns its factory and inputs. */
-  prepare(train: TraceSet, config: InterLayerConfig): { factory: ModelFactory; features: FeatureOptions; note?: string; exported?: ExportedParts };
+  prepare(train: TraceSet, config: InterLayerConfig): {
+    /** Builds the model; absent: InterLayer (../interLayerModel.ts), which the session builds and may train with the fused WebGPU step. */
+    factory?: ModelFactory;
+    features: FeatureOptions;
+    note?: string;
+    exported?: ExportedParts;
+    /** The model's output depends only on the window's content (context experts and layers): scored over distinct windows, no extra inputs. */
+    keyedByContent?: boolean;
+  };
 }
 
 /** What an export (../exportModel.ts) carries beside the model's parameters: its options and its constants. */
@@ -26,6 +35,9 @@ export interface ExportedParts {
 }
 
 export const MODEL_DEFS = {
+  interlayer: {
+    prepare: () => ({ features: { history: 0 }, keyedByContent: true }),
+  },
   'stats-aware': {
     prepare(train, c) {
       const stats = computeLayerStats(train);
@@ -65,6 +77,17 @@ export const MODEL_DEFS = {
       };
     },
   },
-} satisfies Record<string, ModelDef> as Record<'stats-aware' | 'joint' | 'token-aware' | 'attention', ModelDef>;
+} satisfies Record<string, ModelDef> as Record<'interlayer' | 'stats-aware' | 'joint' | 'token-aware' | 'attention', ModelDef>;
 
 export type ModelName = keyof typeof MODEL_DEFS;
+
+/** The registry entry of a model by name (one added with registerModel included), or undefined. */
+export function modelDef(name: string): ModelDef | undefined {
+  return Object.hasOwn(MODEL_DEFS, name) ? (MODEL_DEFS as Record<string, ModelDef>)[name] : undefined;
+}
+
+/** Adds a model to the registry at run time (an entry of MODEL_DEFS written elsewhere, e.g. by a test). */
+export function registerModel(name: string, def: ModelDef): void {
+  if (modelDef(name)) throw new Error(`a model named ${name} is already registered`);
+  (MODEL_DEFS as Record<string, ModelDef>)[name] = def;
+}
