@@ -8,7 +8,8 @@ runtime can prefetch experts with them. Every learned model of src/ml exports:
   token-aware  the joint model with a token embedding (the description carries the vocabulary)
   attention    src/ml/models/attentionModel.ts  one attention head over context layers, previous tokens, token
   ensemble     src/ml/models/ensemble.ts      interlayer + stats-aware probabilities weighted by confidence
-  sequence     src/ml/sequence/net.ts         one pass per token for every window (embedding bag -> ReLU -> heads)
+  sequence     src/ml/sequence/net.ts         one pass per token for every window (embedding bag -> ReLU -> heads);
+               src/ml/sequence/tokensNet.ts for the next-tokens task (shape taskKind "tokens": [B, H, L, E])
 
 The window models (all but sequence) take a dict of integer tensors named as in the description's `inputs`
 (src/ml/windows.ts and src/ml/models/features.ts build them); `scores(inputs)` gives what SpecLab ranks experts
@@ -318,6 +319,59 @@ class SequencePredictor(nn.Module):
         return self.scores(inputs).topk(k or self.K, dim=-1).indices
 
 
+class NextTokensPredictor(nn.Module):
+    """The next-tokens sequence model of src/ml/sequence/tokensNet.ts: from tokens t..t-C+1, every layer of t+1..t+H.
+
+    z = b + mean_{s, j} Pre[(s, e_t)] + sum_q Tok_q[token t-q];  z_h = z + Fut_h[token t+1+h] (prefill)
+    logits[h, tau] = relu(z_h + sum_c mean_j Ctx_{h,c}[(tau, e_{t-c})]) @ W_h + bias[tau]
+                     + sum_{c, j} Copy[h, c, tau, j] * onehot(e_{t-c, tau, j})
+    """
+
+    output_kind = "logits"
+    input_names = ("context", "tokens", "future")
+
+    def __init__(self, shape: dict, weights: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.L, self.E, self.K = int(shape["numLayers"]), int(shape["numExperts"]), int(shape["topK"])
+        self.C, self.H, self.V = int(shape["context"]), int(shape["horizon"]), int(shape["vocab"])
+        self.future = bool(shape.get("future")) and self.V > 0
+        names = ("ctx", "pre", "b", "W", "bias", "copy") + (("tok",) if self.V > 0 else ()) + (("fut",) if self.future else ())
+        for name, t in _need(weights, "", names).items():
+            self.register_buffer(name, t)
+
+    @torch.no_grad()
+    def forward(self, context: torch.Tensor, tokens: torch.Tensor | None = None, future: torch.Tensor | None = None) -> torch.Tensor:
+        B = context.shape[0]
+        L, E, K, C, H = self.L, self.E, self.K, self.C, self.H
+        ex = context.long()  # [B, C, L, K]
+        lex = ex + (torch.arange(L) * E).view(1, 1, L, 1)
+        z = self.b.view(1, -1) + self.pre[lex[:, 0]].mean((1, 2))
+        if self.V > 0 and tokens is not None:
+            z = z + sum(self.tok[q][tokens[:, q].long()] for q in range(self.tok.shape[0]))
+        outs = []
+        for h in range(H):
+            zh = z + self.fut[h][future[:, h].long()] if self.future and future is not None else z
+            a = zh.view(B, 1, -1).expand(B, L, -1)
+            for c in range(C):
+                a = a + self.ctx[h, c][lex[:, c]].mean(2)  # [B, L, d]
+            logits = torch.relu(a) @ self.W[h] + self.bias  # [B, L, E]
+            copy = self.copy[h].view(1, C, L, K).expand(B, -1, -1, -1)  # weights per (c, tau, j)
+            onehot = torch.zeros(B, C, L, E).scatter_add_(3, ex, copy)
+            outs.append(logits + onehot.sum(1))
+        return torch.stack(outs, 1)  # [B, H, L, E]
+
+    def inputs_from(self, cases: dict) -> dict[str, torch.Tensor]:
+        return {n: torch.as_tensor(cases[n]) for n in self.input_names if n in cases}
+
+    def logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self(inputs["context"], inputs.get("tokens"), inputs.get("future"))
+
+    scores = logits
+
+    def predict(self, inputs: dict[str, torch.Tensor], k: int | None = None) -> torch.Tensor:
+        return self.scores(inputs).topk(k or self.K, dim=-1).indices
+
+
 def _build(model: str, shape: dict, options: dict, weights: dict[str, torch.Tensor], prefix: str = "") -> nn.Module:
     if model == "interlayer":
         return InterLayerPredictor(shape, weights, prefix)
@@ -328,7 +382,7 @@ def _build(model: str, shape: dict, options: dict, weights: dict[str, torch.Tens
     if model == "attention":
         return AttentionPredictor(shape, weights, options, prefix)
     if model == "sequence":
-        return SequencePredictor(shape, weights)
+        return NextTokensPredictor(shape, weights) if shape.get("taskKind") == "tokens" else SequencePredictor(shape, weights)
     raise ValueError(f"model {model!r} is not supported by this module")
 
 

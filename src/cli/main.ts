@@ -17,7 +17,8 @@ import { readTraceSet } from '../core/trace/read';
 import { classifyFile, detectFormat, IMPORT_FORMATS, importFilesAsync, SNIFF_BYTES, type ImportFormat, type LogFormat, type RawFile } from '../core/trace/importers';
 import { filterDatasets } from '../core/experiment/datasets';
 import { describeSplit, splitForRun } from '../core/tasks/split';
-import { checkTask, DEFAULT_TASK, type TaskSpec } from '../core/tasks/task';
+import { checkTask, DEFAULT_TASK, TASK_KINDS, VISIBILITIES, type TaskSpec } from '../core/tasks/task';
+import { modelTaskProblem } from '../core/experiment/modelConfig';
 import { parseManifest } from '../core/trace/manifest';
 import { TraceError, type Manifest, type TraceSet } from '../core/trace/types';
 import { dirSource, isDirectory, writeTraceSet } from './fsTrace';
@@ -45,8 +46,14 @@ const HELP = `speclab <command> [options]        (speclab <command> --help print
       Per-layer utilisation entropy, temporal reuse and expert-load balance (busiest expert's share, active
       fraction, coefficient of variation, normalised entropy) of a trace set; --csv: one row per layer.
   eval <train-dir> (--test <test-dir> | --test-fraction F) [--dataset NAME,...] [--predictor LIST|all]
-       [--context C] [--horizon H] [--seed S] [--epochs N] [--backend B] [--model-config JSON] [--json]
-      Fit predictors on the training set and score them on the test set, per horizon step.
+       [--task layers|tokens] [--visibility decode|prefill] [--context C] [--horizon H] [--seed S] [--epochs N]
+       [--backend B] [--model-config JSON] [--json]
+      Fit predictors on the training set and score them on the test set, per horizon step. --task layers
+      (default): from a token's layers l-C+1..l predict its layers l+1..l+H; --task tokens: from the last C
+      tokens' routing predict every layer of tokens t+1..t+H. --visibility decode (default): a prediction sees
+      the tokens so far; prefill: also every token identity of the prompt (and, for layers, the layers up to l
+      of every prompt token). The sequence model and the baselines predict every task; the other learned
+      models next layers in decode (all leaves them out of other tasks).
       Predictors: ${BASELINE_NAMES.join(', ')} (baselines; lookahead: the trace's lookahead gate, where it has
       lookahead_logits); all = every baseline and learned one the trace allows.
 ${LEARNED_CLI_HELP}
@@ -163,6 +170,12 @@ function intOption(v: string | undefined, name: string, def: number, min: number
   return Number(v);
 }
 
+function enumOption<const V extends string>(v: string | undefined, name: string, values: readonly V[], def: V): V {
+  if (v === undefined) return def;
+  if (!(values as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${values.join(', ')} (got "${v}")`);
+  return v as V;
+}
+
 /** Reads a trace set folder; `before` checks options against its manifest before any shard is read. */
 async function withTraceSet<T>(dir: string, fn: (set: TraceSet) => T | Promise<T>, before?: (m: Manifest) => void): Promise<T> {
   if (!(await isDirectory(dir))) throw new TraceError('not a folder (expected a trace set: manifest.json and shards)', resolve(dir));
@@ -218,10 +231,12 @@ async function collectInputs(paths: string[], format: ImportFormat, io: CliIo, s
   return out;
 }
 
-function printEvalTable(results: Record<string, PredictorResult>): string {
+function printEvalTable(results: Record<string, PredictorResult>, task: TaskSpec): string {
   const rows: string[] = [];
   const H = Object.values(results)[0]?.recallAtK.length ?? 0;
-  const head = ['predictor', 'kind', ...Array.from({ length: H }, (_, h) => `recall@k l+${h + 1}`), ...Array.from({ length: H }, (_, h) => `exact l+${h + 1}`), 'top1', 'top3', 'top5'];
+  // Steps are layers l+h of the token, or tokens t+h (every layer) in the next-tokens task.
+  const step = (h: number) => `${task.kind === 'tokens' ? 't' : 'l'}+${h + 1}`;
+  const head = ['predictor', 'kind', ...Array.from({ length: H }, (_, h) => `recall@k ${step(h)}`), ...Array.from({ length: H }, (_, h) => `exact ${step(h)}`), 'top1', 'top3', 'top5'];
   rows.push(head.join('\t'));
   for (const [name, r] of Object.entries(results))
     rows.push([name, r.kind, ...r.recallAtK.map((v) => v.toFixed(4)), ...r.exact.map((v) => v.toFixed(4)), r.top1[0].toFixed(4), r.top3[0].toFixed(4), r.top5[0].toFixed(4)].join('\t'));
@@ -329,6 +344,8 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         test: { type: 'string' },
         'test-fraction': { type: 'string' },
         predictor: { type: 'string', default: 'frequency,markov,temporal' },
+        task: { type: 'string' },
+        visibility: { type: 'string' },
         context: { type: 'string' },
         horizon: { type: 'string' },
         seed: { type: 'string' },
@@ -339,11 +356,24 @@ async function main(argv: string[], io: CliIo): Promise<void> {
       if (!v.test === (v['test-fraction'] === undefined)) throw new UsageError('eval needs exactly one of --test <dir> or --test-fraction F');
       const testFraction = fractionOption(v['test-fraction'] as string | undefined, 'test-fraction');
       const datasets = datasetList(v.dataset);
-      const task = { context: intOption(v.context as string | undefined, 'context', DEFAULT_TASK.context, 1), horizon: intOption(v.horizon as string | undefined, 'horizon', DEFAULT_TASK.horizon, 1) };
+      const task: TaskSpec = {
+        kind: enumOption(v.task as string | undefined, 'task', TASK_KINDS, 'layers'),
+        context: intOption(v.context as string | undefined, 'context', DEFAULT_TASK.context, 1),
+        horizon: intOption(v.horizon as string | undefined, 'horizon', DEFAULT_TASK.horizon, 1),
+        visibility: enumOption(v.visibility as string | undefined, 'visibility', VISIBILITIES, 'decode'),
+      };
       const seed = intOption(v.seed as string | undefined, 'seed', 0, 0);
       const known = [...BASELINE_NAMES, ...LEARNED_PREDICTORS];
       const names = (v.predictor as string) === 'all' ? known : (v.predictor as string).split(',').map((s) => s.trim());
       for (const n of names) if (!known.includes(n)) throw new UsageError(`unknown predictor "${n}" (known: ${known.join(', ')}, all)`);
+      // `all` keeps the learned models that predict this task (and says which it left out); naming another fails.
+      for (const n of [...names]) {
+        const problem = isLearned(n) ? modelTaskProblem(n, task) : undefined;
+        if (!problem) continue;
+        if ((v.predictor as string) !== 'all') throw new UsageError(`--predictor ${n}: ${problem} (--task, --visibility)`);
+        names.splice(names.indexOf(n), 1);
+        io.err(`${n}: left out: ${problem}\n`);
+      }
       // Bad model options fail before any reading.
       if (names.some(isLearned)) {
         try {
@@ -373,7 +403,7 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         const log = (line: string) => void io.err(line);
         // `all` leaves out what cannot run on this trace (token-aware without tokens) and says so; naming it fails.
         const tokenless = tokenlessReason(train);
-        if ((v.predictor as string) === 'all' && tokenless) {
+        if ((v.predictor as string) === 'all' && tokenless && names.includes('token-aware')) {
           names.splice(names.indexOf('token-aware'), 1);
           log(`token-aware: left out: ${tokenless}\n`);
         }
@@ -395,7 +425,7 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         addLookaheadCurve(results, test, task);
         return results;
       }, usable);
-      await emit(v.json as boolean, results, () => printEvalTable(results) + lookaheadCurveText(results));
+      await emit(v.json as boolean, results, () => printEvalTable(results, task) + lookaheadCurveText(results));
       return;
     }
     case 'cache': {

@@ -19,6 +19,15 @@ export function backendOrder(preferred: BackendName | 'auto' = 'auto'): BackendN
 export const LEARNED_PREDICTORS = ['interlayer', 'stats-aware', 'ensemble', 'joint', 'token-aware', 'attention', 'sequence'] as const;
 export type LearnedPredictorName = (typeof LEARNED_PREDICTORS)[number];
 
+/** Learned models that predict every task (next layers and next tokens, decode and prefill); the others predict next layers in decode. */
+export const EVERY_TASK_MODELS: readonly LearnedPredictorName[] = ['sequence'];
+
+/** Why `model` cannot predict the task, or undefined. */
+export function modelTaskProblem(model: LearnedPredictorName, task: { kind?: string; visibility?: string }): string | undefined {
+  if (EVERY_TASK_MODELS.includes(model) || ((task.kind ?? 'layers') === 'layers' && (task.visibility ?? 'decode') === 'decode')) return undefined;
+  return `${model} predicts only the next-layers task in decode (asked for next ${task.kind ?? 'layers'}, ${task.visibility ?? 'decode'}); ${EVERY_TASK_MODELS.join(', ')} predicts every task`;
+}
+
 /**
  * Training defaults. `lr`, `epochs`, `batchSize` and `earlyStoppingPatience` default to `auto`: chosen from the
  * data (src/ml/schedule.ts) under preset `auto`, or the reference design's settings (lr 1e-4, batch 16, 5 epochs,
@@ -38,8 +47,12 @@ const DEFAULTS = {
   dropout: 0.1,
   /** Context C: the token's layers l-C+1..l. */
   context: 3,
-  /** Horizon H: predict the top-k sets at l+1..l+H, one head per step. */
+  /** Horizon H: predict the top-k sets at l+1..l+H (next layers) or of tokens t+1..t+H (next tokens), one head per step. */
   horizon: 2,
+  /** The task (src/core/tasks/task.ts): next layers of the token, or every layer of the next tokens. */
+  taskKind: 'layers',
+  /** What a prediction may see: decode (tokens so far) or prefill (the whole prompt's identities, and more). */
+  visibility: 'decode',
   batchSize: 'auto',
   embeddingDim: 32,
   /** LSTM units (the reference used more; larger is slower on CPU/WASM). */
@@ -82,6 +95,8 @@ export const modelConfigSchema = z
     dropout: num(0, 0.9).default(DEFAULTS.dropout),
     context: int(1, 16).default(DEFAULTS.context),
     horizon: int(1, 8).default(DEFAULTS.horizon),
+    taskKind: z.enum(['layers', 'tokens']).default(DEFAULTS.taskKind),
+    visibility: z.enum(['decode', 'prefill']).default(DEFAULTS.visibility),
     batchSize: orAuto(int(1, 4096)).default(DEFAULTS.batchSize),
     embeddingDim: int(1, 1024).default(DEFAULTS.embeddingDim),
     hiddenUnits: int(1, 2048).default(DEFAULTS.hiddenUnits),

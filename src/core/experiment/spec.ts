@@ -47,13 +47,17 @@ const hyper = interLayerConfigSchema.shape;
 
 /** InterLayer hyperparameters without the fields the task and the seed already hold. */
 export const modelSchema = interLayerConfigSchema
-  .omit({ context: true, horizon: true, seed: true })
+  .omit({ context: true, horizon: true, taskKind: true, visibility: true, seed: true })
   .extend({ kind: z.enum(MODEL_KINDS).default('interlayer') })
   .strict();
 
 export const taskSchema = z
   .object({
-    /** Context C: layers l-C+1..l of the token. Same bounds and default as the model's. */
+    /** Next layers of the token, or every layer of the next tokens (src/core/tasks/task.ts). */
+    kind: hyper.taskKind,
+    /** What a prediction may see: decode or prefill. */
+    visibility: hyper.visibility,
+    /** Context C: layers l-C+1..l of the token (next tokens: tokens t-C+1..t). Same bounds and default as the model's. */
     context: hyper.context,
     /** Horizon H: predict layers l+1..l+H. */
     horizon: hyper.horizon,
@@ -113,11 +117,11 @@ export function parseSpec(input: unknown): { ok: true; spec: ExperimentSpec } | 
 }
 
 export function taskOf(spec: ExperimentSpec): TaskSpec {
-  return { context: spec.task.context, horizon: spec.task.horizon };
+  return { kind: spec.task.kind, context: spec.task.context, horizon: spec.task.horizon, visibility: spec.task.visibility };
 }
 
 /** The training worker's config: the model's hyperparameters with the task and the seed merged back in. */
 export function trainingConfigOf(spec: ExperimentSpec): InterLayerConfig {
   const { kind: _kind, ...hp } = spec.model;
-  return { ...hp, context: spec.task.context, horizon: spec.task.horizon, seed: spec.seed };
+  return { ...hp, context: spec.task.context, horizon: spec.task.horizon, taskKind: spec.task.kind, visibility: spec.task.visibility, seed: spec.seed };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_CONFIG as DEFAULT_INTERLAYER } from './modelConfig';
-import { defaultSpec, experimentSpecSchema, trainingConfigOf, type ExperimentSpec } from './spec';
+import { defaultSpec, experimentSpecSchema, taskOf, trainingConfigOf, type ExperimentSpec } from './spec';
 import { decodeSpecHash, encodeSpecHash, keyText, URL_KEYS, URL_LIMITS, withKeyValue } from './url';
 
 function leaves(o: unknown, prefix = ''): string[] {
@@ -60,7 +60,7 @@ describe('encode / decode', () => {
 
   it('writes readable keys and leaves paths and URLs legible', () => {
     const hash = encodeSpecHash({ ...defaultSpec(), trace: '/traces/demo' });
-    expect(hash).toMatch(/^v=1&trace=\/traces\/demo&ctx=3&hor=2&/);
+    expect(hash).toMatch(/^v=1&trace=\/traces\/demo&task=layers&vis=decode&ctx=3&hor=2&/);
     expect(hash).toContain('&preset=auto&lr=auto&');
     expect(hash).toContain('&batch=auto&');
     expect(hash).toContain('&seed=0&');
@@ -199,5 +199,19 @@ describe('one field at a time', () => {
     expect(ds.ok && ds.spec.datasets).toEqual(['a', 'b']);
     expect(keyText(custom(), 'lr')).toBe('0.00033');
     expect(keyText(custom(), 'ds')).toBe('gsm8k, a,b & c=d, ünïcode #1%');
+  });
+});
+
+describe('task keys', () => {
+  it('carry the task kind and visibility through a link, and refuse unknown ones by key', () => {
+    const spec = experimentSpecSchema.parse({ v: 1, task: { kind: 'tokens', visibility: 'prefill' } });
+    const back = decodeSpecHash(encodeSpecHash(spec));
+    expect(back.spec.task).toMatchObject({ kind: 'tokens', visibility: 'prefill' });
+    expect(taskOf(back.spec)).toEqual({ kind: 'tokens', context: 3, horizon: 2, visibility: 'prefill' });
+    // A link written before the keys existed opens as the next-layers task in decode.
+    expect(decodeSpecHash('v=1&ctx=3&hor=2').spec.task).toMatchObject({ kind: 'layers', visibility: 'decode' });
+    const bad = decodeSpecHash('v=1&task=sideways');
+    expect(bad.problems.task).toContain('sideways');
+    expect(bad.spec.task.kind).toBe('layers');
   });
 });

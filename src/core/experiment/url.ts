@@ -4,6 +4,7 @@
  * unknown keys, malformed or out-of-range values are reported (one message each) and replaced by defaults;
  * the caller decides what to do with `invalid` keys (e.g. not load a refused trace).
  */
+import { TASK_KINDS, VISIBILITIES } from '../tasks/task';
 import { modelConfigSchema as interLayerConfigSchema } from './modelConfig';
 import { BACKEND_PREFERENCES, defaultSpec, experimentSpecSchema, MAX_DATASET_FILTER, MAX_DATASET_NAME, MODEL_KINDS, PANELS, SPEC_VERSION, type ExperimentSpec } from './spec';
 import { MAX_TRACE_REF_LENGTH, quote } from './traceRef';
@@ -117,6 +118,8 @@ export const URL_KEYS = [
   k('v', 'v', intCodec as Codec<1>),
   k('trace', 'trace', strCodec(MAX_TRACE_REF_LENGTH)),
   k('ds', 'datasets', listCodec(MAX_DATASET_FILTER, MAX_DATASET_NAME)),
+  k('task', 'task.kind', enumCodec(TASK_KINDS)),
+  k('vis', 'task.visibility', enumCodec(VISIBILITIES)),
   k('ctx', 'task.context', intCodec),
   k('hor', 'task.horizon', intCodec),
   k('test', 'task.testFraction', numCodec),

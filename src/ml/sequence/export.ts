@@ -7,7 +7,8 @@ import { encodeSafetensors, type NamedTensor } from '../../core/export/safetenso
 import type { TraceSet } from '../../core/trace/types';
 import { DEFAULT_CASES, PREDICTOR_FORMAT, vocabularyOf, type ExportCases, type ExportedModel } from '../exportModel';
 import type { Vocabulary } from '../models/vocabulary';
-import { buildTokenInputs, TOKEN_HISTORY } from './inputs';
+import { buildTokenInputs, fillTokensWindow, hasTokensWindow, TOKEN_HISTORY } from './inputs';
+import type { NextTokensNet } from './tokensNet';
 import type { NetShape, SequenceNet } from './net';
 
 export const SEQUENCE_INPUTS: Record<string, string> = {
@@ -90,5 +91,44 @@ export function exportSequence(
   return {
     safetensors: encodeSafetensors(tensors, { format: 'pt', producer: 'speclab' }),
     description: { format: PREDICTOR_FORMAT, version: 1, model: 'sequence', weights: `${name}.safetensors`, shape: net.shape, inputs: SEQUENCE_INPUTS, ...extra },
+  };
+}
+
+export const TOKENS_INPUTS: Record<string, string> = {
+  context: 'int [B, C, L, K]: experts of tokens t, t-1, ..., t-C+1 per MoE layer (c = 0 is the current token)',
+  tokens: 'int [B, 3]: vocabulary indices of tokens t, t-1, t-2 (0: unknown or none); ignored when vocab is 0',
+  future: 'int [B, H]: vocabulary indices of tokens t+1..t+H (prefill; zeros and ignored in decode)',
+  output: 'logits [B, H, L, E]: every layer of tokens t+1..t+H',
+};
+
+/** The next-tokens sequence model's export (shape.taskKind 'tokens'); cases from the first windows of `sample`. */
+export function tokensExportModel(net: NextTokensNet, vocabulary: Vocabulary | null, sample?: { set: TraceSet; count?: number }): ExportedModel {
+  const tensors: Record<string, NamedTensor> = {};
+  for (const [k, t] of Object.entries(net.tensors())) tensors[k] = { shape: t.dims, data: t.data.slice() };
+  const { numLayers: L, numExperts: E, topK: K, context: C, horizon: H } = net.shape;
+  let cases: ExportCases | undefined;
+  if (sample) {
+    const x = buildTokenInputs(sample.set, vocabulary);
+    const rows = Array.from({ length: x.n }, (_, r) => r).filter((r) => hasTokensWindow(x, r, C, H)).slice(0, Math.max(4, sample.count ?? DEFAULT_CASES));
+    const win = { context: new Int16Array(C * L * K), tokens: new Int32Array(1 + TOKEN_HISTORY), future: new Int32Array(H) };
+    const out = new Float32Array(H * L * E);
+    const c: { context: number[][][][]; tokens: number[][]; future: number[][]; output: number[] } = { context: [], tokens: [], future: [], output: [] };
+    for (const r of rows) {
+      fillTokensWindow(x, r, L, K, C, H, net.shape.future, win, null);
+      net.predict(win, out);
+      c.context.push(Array.from({ length: C }, (_, ci) => Array.from({ length: L }, (_, l) => Array.from(win.context.subarray((ci * L + l) * K, (ci * L + l + 1) * K)))));
+      c.tokens.push(Array.from(win.tokens));
+      c.future.push(Array.from(win.future));
+      c.output.push(...out);
+    }
+    cases = { unit: 'tokens', outputKind: 'logits', ...c };
+  }
+  return {
+    model: 'sequence',
+    shape: { ...net.shape, taskKind: 'tokens' },
+    tensors,
+    ...(vocabulary && { vocabulary: vocabularyOf(vocabulary) }),
+    inputs: TOKENS_INPUTS,
+    ...(cases && { cases }),
   };
 }

@@ -12,7 +12,7 @@ import type { LearnedPredictor } from '../interLayerPredictor';
 import { buildVocabulary, type Vocabulary } from '../models/vocabulary';
 import type { TrainingHooks, TrainingSummary } from '../trainingSession';
 import type { ExportSample } from '../exportModel';
-import { sequenceExportModel } from './export';
+import { sequenceExportModel, tokensExportModel } from './export';
 import { buildTokenInputs, TOKEN_HISTORY, type TokenInputs } from './inputs';
 import { NextTokensNet, type TokensWindow } from './tokensNet';
 import { SequenceTrainer } from './trainer';
@@ -100,7 +100,7 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
     async exportModel(sample?: ExportSample) {
       const net = trainer?.net;
       if (!net) throw new Error(`${name}: exportModel() before fit()`);
-      if (net instanceof NextTokensNet) throw new Error(`${name}: the next-tokens model does not export yet (the next-layers one does)`);
+      if (net instanceof NextTokensNet) return tokensExportModel(net, vocabulary, sample);
       return sequenceExportModel(net, vocabulary, sample);
     },
     score(ctx: PredictionContext, target: number, scores: Float64Array) {

@@ -3,7 +3,12 @@
  * its gradient, that it sees only what each task allows (data it may not see changed changes nothing), and that at
  * default settings it is at or above every baseline on validation.
  */
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { packageExport } from '../exportModel';
 import { describe, expect, it } from 'vitest';
 import { BASELINES } from '../../core/predictors/baselines';
 import { scorePredictor } from '../../core/predictors/evaluate';
@@ -113,4 +118,28 @@ describe('sequence predictor, every task', () => {
     for (const [name, r] of Object.entries(chosen!.candidates))
       if (name !== 'sequence') for (let h = 0; h < 2; h++) expect(chosen!.candidates.sequence[h], `step ${h + 1} vs ${name}`).toBeGreaterThanOrEqual(r[h]);
   });
+});
+
+describe('next-tokens sequence model export', () => {
+  for (const visibility of ['decode', 'prefill'] as const)
+    it(`PyTorch (collector/speclab_collect/predictor.py) reproduces its logits (${visibility})`, { timeout: 120_000 }, async () => {
+      const set = deepseek(1, 4);
+      const { train, test } = splitBySequence(set, 0.25, 0);
+      const config = parseInterLayerConfig({ seed: 0, epochs: 2, hiddenUnits: 16 });
+      const p = sequencePredictor(set.manifest, { config });
+      const task = { ...TOKENS, visibility };
+      await p.fit(train, task);
+      const m = await p.exportModel!({ set: test, task });
+      expect(m.shape).toMatchObject({ taskKind: 'tokens', future: visibility === 'prefill' });
+      expect(Object.keys(m.tensors)).toContain(visibility === 'prefill' ? 'fut' : 'copy');
+      const dir = mkdtempSync(join(tmpdir(), 'speclab-tokens-export-'));
+      const { files } = packageExport(m, 'sequence');
+      for (const [f, b] of Object.entries(files)) writeFileSync(join(dir, f), b);
+      const { stdout } = await promisify(execFile)('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, 'sequence.json')]);
+      const r = JSON.parse(stdout);
+      expect(r.samples).toBeGreaterThanOrEqual(4);
+      expect(r.maxAbsDiff).toBeLessThan(1e-4);
+      expect(r.sameTopK).toBe(true);
+      expect(r.vocabularyMatches).toBe(true);
+    });
 });
