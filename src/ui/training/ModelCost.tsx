@@ -20,7 +20,8 @@ export function ModelCost() {
   const cost = useNotebook((s) => s.training.cost ?? null);
   const done = useNotebook((s) => s.training.status === 'done' && s.training.result !== null);
   const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
-  if (!done) return null;
+  // Only a run trained in this page has a cost (a kept run opened from the list has none): the worker holds its model.
+  if (!done || !cost) return null;
   const exportModel = async () => {
     setState({ busy: true, error: null });
     try {
@@ -33,11 +34,9 @@ export function ModelCost() {
   };
   return (
     <div className="model-cost" data-testid="model-cost">
-      {cost && (
-        <p className="muted small" data-testid="cost-sentence">
-          {costSentence(cost)}
-        </p>
-      )}
+      <p className="muted small" data-testid="cost-sentence">
+        {costSentence(cost)}
+      </p>
       <button
         type="button"
         data-testid="export-model"
