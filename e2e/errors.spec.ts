@@ -76,7 +76,7 @@ test('hostile compressed links are refused as a whole, with a message, and the p
     await expect(page.getByTestId('link-problems').locator('script, img')).toHaveCount(0);
     // Refused as a whole: the default experiment, on the demo.
     await expect(page.getByTestId('trace-summary')).toBeVisible();
-    await expect(page).toHaveURL(/#v=1&trace=demo&ctx=3&/);
+    await expect(page).toHaveURL(/#v=1&trace=demo&task=layers&vis=decode&ctx=3&/);
   }
 });
 

@@ -3,6 +3,7 @@
  * the InterLayer model on a training split with progress callbacks, stop and resume, and score the model on the
  * test split with src/core's metrics. src/workers/training.worker.ts exposes one instance through comlink.
  */
+import { DEFAULT_TASK, taskOfConfig, type TaskSpec } from '../core/tasks/task';
 import type { PredictorResult } from '../core/predictors/evaluate';
 import { scorePredictor } from '../core/predictors/evaluate';
 import type { TraceSet } from '../core/trace/types';
@@ -52,6 +53,9 @@ export class TrainingService {
   private running: Promise<TrainingOutcome> | null = null;
   private cost: PredictorCost | null = null;
 
+  /** The task of the current job (from its config). */
+  private task: TaskSpec = DEFAULT_TASK;
+
   constructor(private readonly backendOptions: BackendOptions = {}) {}
 
   /** Starts a new run, ending any previous one. Resolves when it is done or stopped. */
@@ -68,7 +72,8 @@ export class TrainingService {
     this.backend = await initBackend(backendOrder(job.backend), this.backendOptions);
     const hooks = delivered(cb);
     hooks.onBackend(this.backend);
-    const task = { context: config.context, horizon: config.horizon };
+    const task = taskOfConfig(config);
+    this.task = task;
     this.predictor = LEARNED[job.model ?? 'interlayer'](job.train.manifest, config.seed, { config, hooks });
     return this.track(this.predictor.fit(job.train, task).then(() => this.outcome(hooks)));
   }
@@ -92,7 +97,7 @@ export class TrainingService {
   async results(): Promise<PredictorResult> {
     const p = this.predictor;
     if (!p?.session || !this.job) throw new Error('no trained model: start a training job first');
-    const task = { context: p.session.config.context, horizon: p.session.config.horizon };
+    const task = this.task;
     await p.prepare(this.job.test, task);
     const result = scorePredictor(p, this.job.test, task);
     // The model alone too (prepared by the wrapper's prepare): what a regression of the model itself shows in.
@@ -106,7 +111,7 @@ export class TrainingService {
     const p = this.predictor;
     if (!p?.session || !this.job || p.session.state !== 'done') throw new Error('no trained model to export: run a training job to the end first');
     if (!p.exportModel) throw new Error(`${p.name}: this model cannot export`);
-    const task = { context: p.session.config.context, horizon: p.session.config.horizon };
+    const task = this.task;
     const m = this.job.train.manifest;
     const name = this.job.model ?? 'interlayer';
     return packageExport(await p.exportModel({ set: this.job.test, task }), name, {
@@ -139,7 +144,7 @@ export class TrainingService {
     const result = done ? await this.results() : null;
     // Timed after scoring: it prepares the predictor on a few test tokens (results() prepares it again).
     const p = this.predictor!;
-    this.cost = done && p.exportModel ? await measureCost(p, this.job!.test, { context: p.session!.config.context, horizon: p.session!.config.horizon }, { backend: inferenceBackend(p, this.backend!.backend) }) : null;
+    this.cost = done && p.exportModel ? await measureCost(p, this.job!.test, this.task, { backend: inferenceBackend(p, this.backend!.backend) }) : null;
     return { state: done ? 'done' : 'stopped', summary, result, cost: this.cost, backend: this.backend! };
   }
 }

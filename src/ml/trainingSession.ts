@@ -18,7 +18,7 @@ import type { ModelFactory } from './models/speculationModel';
 import { activeWebGpuBackend, FusedInterLayerTrainer } from './fused/fusedTrainer';
 import { resolveSchedule, type Schedule } from './schedule';
 import { scheduleConfigOf } from './config';
-import { windowsPerToken } from '../core/tasks/task';
+import { taskOfConfig, windowsPerToken } from '../core/tasks/task';
 import type { TrainingRun } from './trainingRun';
 
 export interface EpochMetrics {
@@ -195,7 +195,7 @@ export class TrainingSession implements TrainingRun {
   constructor(trainSet: TraceSet, config: InterLayerConfigInput, opts: SessionOptions = {}) {
     this.config = parseInterLayerConfig(config);
     const c = this.config;
-    const task: TaskSpec = { context: c.context, horizon: c.horizon };
+    const task: TaskSpec = taskOfConfig(c);
     const { numLayers, numExperts, topK } = trainSet.manifest;
     this.split = validationSplit(trainSet, c.valFraction, c.seed);
     const windows = opts.windows ?? buildWindows;

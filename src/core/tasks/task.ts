@@ -30,6 +30,11 @@ export interface TaskSpec {
 export const DEFAULT_TASK: TaskSpec = { kind: 'layers', context: 3, horizon: 2, visibility: 'decode' };
 
 export const taskKind = (t: TaskSpec): TaskKind => t.kind ?? 'layers';
+
+/** The task a model config (src/core/experiment/modelConfig.ts) carries. */
+export function taskOfConfig(c: { taskKind?: TaskKind; context: number; horizon: number; visibility?: Visibility }): TaskSpec {
+  return { kind: c.taskKind ?? 'layers', context: c.context, horizon: c.horizon, visibility: c.visibility ?? 'decode' };
+}
 export const visibilityOf = (t: TaskSpec): Visibility => t.visibility ?? 'decode';
 
 /** E.g. "next layers (C 3, H 2, decode)". */

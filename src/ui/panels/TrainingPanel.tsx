@@ -18,6 +18,7 @@ export function TrainingPanel() {
   const training = useNotebook((s) => s.training);
   const stale = useNotebook((s) => s.runKey !== null && (!s.current || s.runKey !== runKeyOf(s.spec, s.current.id)));
   const horizon = useNotebook((s) => s.spec.task.horizon);
+  const taskKind = useNotebook((s) => s.spec.task.kind);
   // The model that trained the shown result (its key), not the one chosen since.
   const modelKind = useNotebook((s) => (s.training.result && s.runKey ? (s.training.model ?? s.spec.model.kind) : null));
   const topK = useNotebook((s) => s.current?.info.manifest.topK ?? 0);
@@ -59,6 +60,7 @@ export function TrainingPanel() {
           <ResultsTable
             rows={rows}
             horizon={shownHorizon}
+            stepUnit={taskKind}
             topK={topK}
             labels={modelKind ? { [modelKind]: modelInfo(modelKind).title } : undefined}
             costs={modelKind ? { [modelKind]: training.cost } : undefined}

@@ -22,6 +22,8 @@ interface Props {
   labels?: Record<string, string>;
   /** What each learned predictor costs at inference (size, time per token), by row name: adds those columns. */
   costs?: Record<string, PredictorCost | null | undefined>;
+  /** The task's unit of a horizon step: layers l+h of the token (default) or tokens t+h (every layer). */
+  stepUnit?: 'layers' | 'tokens';
 }
 
 /** Milliseconds with three significant digits, e.g. 0.0123 ms, 4.56 ms. */
@@ -30,7 +32,7 @@ export function formatMs(ms: number): string {
 }
 
 /** Every predictor beside the others, per horizon step: recall@k, exact top-k set, and top-1/3/5 of the first choice. */
-export function ResultsTable({ rows, horizon, topK, labels, costs }: Props) {
+export function ResultsTable({ rows, horizon, topK, labels, costs, stepUnit = 'layers' }: Props) {
   const steps = Array.from({ length: horizon }, (_, h) => h);
   const withCost = rows.some(([name]) => costs?.[name]);
   return (
@@ -40,8 +42,8 @@ export function ResultsTable({ rows, horizon, topK, labels, costs }: Props) {
           <tr>
             <th rowSpan={2}>predictor</th>
             {steps.map((h) => (
-              <th key={h} colSpan={METRICS.length} className="group">
-                layer l+{h + 1}
+              <th key={h} colSpan={METRICS.length} className="group" data-testid="results-step">
+                {stepUnit === 'tokens' ? `token t+${h + 1} (every layer)` : `layer l+${h + 1}`}
               </th>
             ))}
             <th rowSpan={2}>windows</th>
