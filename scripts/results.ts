@@ -1,10 +1,11 @@
 /**
  * Regenerates docs/results.md: every predictor of `speclab eval --predictor all` at DEFAULT settings on the shared
- * real traces, per horizon step, with the one command that reproduces each table, its wall time, and per learned
- * predictor how it trained. Answers are kept under $RESULTS_DIR (default /tmp/speclab-results) and reused unless
- * --fresh.
+ * real traces, for both tasks (next layers, next tokens) in decode and in prefill, per horizon step, with the one
+ * command that reproduces each table, its wall time, and per learned predictor how it trained. Answers are kept
+ * under $RESULTS_DIR (default /tmp/speclab-results) and reused unless --fresh; --trace / --task / --visibility run
+ * only those (several such runs can go side by side; a last run without them writes the file from the answers).
  *
- *   npx tsx scripts/results.ts [--fresh] [--trace mixtral|deepseek]
+ *   npx tsx scripts/results.ts [--fresh] [--trace mixtral|deepseek] [--task layers|tokens] [--visibility decode|prefill]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,22 @@ const SHARED = '../shared/traces-real';
 const DIR = process.env.RESULTS_DIR ?? '/tmp/speclab-results';
 const args = process.argv.slice(2);
 const fresh = args.includes('--fresh');
-const only = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : null;
+const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
+const only = opt('--trace');
+const onlyTask = opt('--task');
+const onlyVis = opt('--visibility');
+
+interface TaskRun {
+  task: 'layers' | 'tokens';
+  visibility: 'decode' | 'prefill';
+  title: string;
+}
+const TASKS: TaskRun[] = [
+  { task: 'layers', visibility: 'decode', title: 'next layers, decode (C 3 layers of the token, H 2: layers l+1, l+2)' },
+  { task: 'layers', visibility: 'prefill', title: 'next layers, prefill (also every prompt token\'s identity and its layers up to l)' },
+  { task: 'tokens', visibility: 'decode', title: 'next tokens, decode (C 3 tokens, H 2: every layer of tokens t+1, t+2)' },
+  { task: 'tokens', visibility: 'prefill', title: 'next tokens, prefill (also the identities of the later prompt tokens)' },
+];
 
 interface TraceRun {
   key: string;
@@ -67,10 +83,12 @@ interface Answer {
   results: Record<string, Result>;
 }
 
-function run(t: TraceRun): Answer {
+const fileOf = (t: TraceRun, k: TaskRun) => join(DIR, `${t.key}-${k.task}-${k.visibility}.json`);
+
+function run(t: TraceRun, k: TaskRun): Answer {
   mkdirSync(DIR, { recursive: true });
-  const file = join(DIR, `${t.key}-all.json`);
-  const argv = ['eval', t.dir, ...t.evalArgs, '--predictor', 'all', '--json'];
+  const file = fileOf(t, k);
+  const argv = ['eval', t.dir, ...t.evalArgs, '--task', k.task, '--visibility', k.visibility, '--predictor', 'all', '--json'];
   const command = `npm run --silent speclab -- ${argv.map(quote).join(' ')}`;
   if (!fresh && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Answer;
   if (!existsSync(join(t.dir, 'manifest.json'))) execFileSync('bash', ['-c', t.importCmd], { stdio: 'inherit' });
@@ -81,16 +99,17 @@ function run(t: TraceRun): Answer {
   return answer;
 }
 
-function render(t: TraceRun, a: Answer): string {
+function render(t: TraceRun, k: TaskRun, a: Answer): string {
   const rows = Object.entries(a.results);
   const H = rows[0]?.[1].recallAtK.length ?? 2;
   const steps = Array.from({ length: H }, (_, h) => h + 1);
   const f = (x: number) => x.toFixed(4);
-  const head = ['predictor', 'kind', ...steps.map((h) => `recall@k l+${h}`), ...steps.map((h) => `exact l+${h}`), 'validation recall@k', 'training', 'test windows'];
+  const u = k.task === 'tokens' ? 't' : 'l';
+  const head = ['predictor', 'kind', ...steps.map((h) => `recall@k ${u}+${h}`), ...steps.map((h) => `exact ${u}+${h}`), 'validation recall@k', 'training', 'test windows'];
   const best = (kind: string) => rows.filter(([, r]) => r.kind === kind).sort((x, y) => y[1].recallAtK[0] - x[1].recallAtK[0])[0];
   const bb = best('baseline');
   const bl = best('learned');
-  const lines = [`## ${t.title}`, '', `${t.split}`, '', '```sh', t.importCmd, a.command, '```', '', `Whole command: ${(a.seconds / 60).toFixed(1)} minutes.`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  const lines = [`### ${k.title}`, '', '```sh', a.command, '```', '', `Whole command: ${(a.seconds / 60).toFixed(1)} minutes.`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const [name, r] of rows) {
     const mark = r === bl?.[1] || r === bb?.[1] ? '**' : '';
     // A blend that gives the model no weight at any step scores the residual baselines alone (the model was weaker on validation).
@@ -101,30 +120,46 @@ function render(t: TraceRun, a: Answer): string {
     );
   }
   lines.push('');
-  if (bb && bl)
+  if (bb && bl) {
+    // Per step against that step's best baseline.
+    const bestAt = (h: number) => rows.filter(([, r]) => r.kind === 'baseline').sort((x, y) => y[1].recallAtK[h - 1] - x[1].recallAtK[h - 1])[0];
     lines.push(
-      `Best learned: **${bl[0]}**, ${steps.map((h) => `recall@k l+${h} ${f(bl[1].recallAtK[h - 1])} vs ${f(bb[1].recallAtK[h - 1])} (${((bl[1].recallAtK[h - 1] - bb[1].recallAtK[h - 1]) * 100).toFixed(1)} points)`).join(', ')} above the best baseline, **${bb[0]}**.`,
+      `Best learned: **${bl[0]}**, ` +
+        steps
+          .map((h) => {
+            const b = bestAt(h);
+            const d = (bl[1].recallAtK[h - 1] - b[1].recallAtK[h - 1]) * 100;
+            return `recall@k ${u}+${h} ${f(bl[1].recallAtK[h - 1])} vs ${f(b[1].recallAtK[h - 1])} of ${b[0]} (${d >= 0 ? '+' : ''}${d.toFixed(1)} points)`;
+          })
+          .join(', ') +
+        ' against the best baseline of each step.',
       '',
     );
+  }
   return lines.join('\n');
 }
 
 const parts: string[] = [];
 for (const t of TRACES) {
-  const file = join(DIR, `${t.key}-all.json`);
-  if (only && t.key !== only) {
-    if (existsSync(file)) parts.push(render(t, JSON.parse(readFileSync(file, 'utf8')) as Answer));
-    continue;
+  parts.push(`## ${t.title}`, '', t.split, '', '```sh', t.importCmd, '```', '');
+  for (const k of TASKS) {
+    const file = fileOf(t, k);
+    const selected = (!only || t.key === only) && (!onlyTask || k.task === onlyTask) && (!onlyVis || k.visibility === onlyVis);
+    if (selected) parts.push(render(t, k, run(t, k)));
+    else if (existsSync(file)) parts.push(render(t, k, JSON.parse(readFileSync(file, 'utf8')) as Answer));
+    else parts.push(`### ${k.title}`, '', `Not measured in this run (npx tsx scripts/results.ts --trace ${t.key} --task ${k.task} --visibility ${k.visibility}).`, '');
   }
-  parts.push(render(t, run(t)));
 }
 const doc = `# Speculation results on the shared real traces
 
 Every predictor of \`speclab eval --predictor all\` at **default settings** (no \`--model-config\`: learning rate,
 batch size, epochs and early stopping chosen from the data, src/ml/schedule.ts) on held-out sequences of the
 shared traces in \`../shared/traces-real/\`, per horizon step: recall@k (mean share of the true top-k among the
-predicted top-k) and exact (the predicted top-k set equals the true one). Task: next layers, decode (context C = 3
-layers of the token, horizon H = 2: layers l+1 and l+2). Every learned model carries the Markov and temporal
+predicted top-k) and exact (the predicted top-k set equals the true one), for both tasks of src/core/tasks/task.ts:
+next layers (from a token's layers l-2..l, its layers l+1, l+2) and next tokens (from the last 3 tokens' routing,
+every layer of tokens t+1, t+2), each in decode (a prediction sees the tokens so far) and prefill (also every
+token identity of the prompt; in the next-layers task also the layers up to l of every prompt token). The tfjs
+models predict next layers in decode only, so \`all\` leaves them out of the other three. Every learned model carries the Markov and temporal
 baselines as residual logits weighted on the validation split (src/ml/blend.ts); "validation recall@k" is what the
 predictor scored on the held-out training sequences, which is how \`eval\` chooses one (never on the test split).
 

@@ -273,19 +273,28 @@ class SequencePredictor(nn.Module):
     """
 
     output_kind = "logits"
-    input_names = ("experts", "prevExperts", "hasPrev", "tokens")
+    input_names = ("experts", "prevExperts", "hasPrev", "tokens", "nextExperts", "hasNext")
 
     def __init__(self, shape: dict, weights: dict[str, torch.Tensor]) -> None:
         super().__init__()
         self.L, self.E, self.K = int(shape["numLayers"]), int(shape["numExperts"]), int(shape["topK"])
         self.C, self.H, self.V = int(shape["context"]), int(shape["horizon"]), int(shape["vocab"])
-        names = ("ctx", "pre", "prev", "b", "W", "bias") + (("tok",) if self.V > 0 else ())
+        self.has_next = bool(shape.get("next"))
+        names = ("ctx", "pre", "prev", "b", "W", "bias") + (("tok",) if self.V > 0 else ()) + (("next",) if self.has_next else ())
         for name, t in _need(weights, "", names).items():
             self.register_buffer(name, t)
         self.first, self.last = self.C - 1, self.L - 1 - self.H
 
     @torch.no_grad()
-    def forward(self, experts: torch.Tensor, prev_experts: torch.Tensor, has_prev: torch.Tensor, tokens: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        experts: torch.Tensor,
+        prev_experts: torch.Tensor,
+        has_prev: torch.Tensor,
+        tokens: torch.Tensor | None = None,
+        next_experts: torch.Tensor | None = None,
+        has_next: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         B = experts.shape[0]
         L, E, K = self.L, self.E, self.K
         off = (torch.arange(L) * E).view(1, L, 1)
@@ -299,6 +308,11 @@ class SequencePredictor(nn.Module):
         if self.V > 0 and tokens is not None:
             z = z + sum(self.tok[q][tokens[:, q].long()] for q in range(self.tok.shape[0])).unsqueeze(1)
         pad = torch.full_like(lex, L * E)
+        if self.has_next:
+            if next_experts is None or has_next is None:
+                raise ValueError("this prefill model takes nextExperts and hasNext")
+            nx = torch.where(has_next.bool().view(B, 1, 1), next_experts.long() + off, pad)
+            z = z + self.next[nx[:, ls]].mean(2)
         pv = torch.where(has_prev.bool().view(B, 1, 1), prev_experts.long() + off, pad)
         outs = []
         for h in range(self.H):
@@ -311,7 +325,7 @@ class SequencePredictor(nn.Module):
         return {n: torch.as_tensor(cases[n]) for n in self.input_names if n in cases}
 
     def logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self(inputs["experts"], inputs["prevExperts"], inputs["hasPrev"], inputs.get("tokens"))
+        return self(inputs["experts"], inputs["prevExperts"], inputs["hasPrev"], inputs.get("tokens"), inputs.get("nextExperts"), inputs.get("hasNext"))
 
     scores = logits
 

@@ -15,6 +15,8 @@ export const SEQUENCE_INPUTS: Record<string, string> = {
   experts: "int [B, L, K]: the token's top-k expert ids per MoE layer (only layers <= l are read for window l)",
   prevExperts: 'int [B, L, K]: the previous token of the sequence (position p-1), any values where hasPrev is false',
   hasPrev: 'bool [B]',
+  nextExperts: 'int [B, L, K]: prefill models (shape.next) only: the next token of the sequence (position p+1), any values where hasNext is false',
+  hasNext: 'bool [B]: prefill models only',
   tokens: 'int [B, 3]: vocabulary indices of tokens t, t-1, t-2 (0: unknown or none); ignored when vocab is 0',
   output: 'logits [B, W, H, E] for the windows l = context-1 .. numLayers-1-horizon, target layer l+1+h',
 };
@@ -43,6 +45,11 @@ function sequenceCases(net: SequenceNet, set: TraceSet, vocabulary: Vocabulary |
     hasPrev: rows.map((r) => x.prev[r] >= 0),
     output,
   };
+  if (net.shape.next) {
+    // Prefill: the next token of the sequence (only layer l is read for window l).
+    cases.nextExperts = rows.map((r) => routing(x.next[r] >= 0 ? x.next[r] : r));
+    cases.hasNext = rows.map((r) => x.next[r] >= 0);
+  }
   if (vocabulary) {
     cases.tokens = rows.map((r) => Array.from(x.tokens.subarray(r * Q, (r + 1) * Q)));
     const keys: (number | string | null)[] = [];

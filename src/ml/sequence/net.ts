@@ -7,7 +7,8 @@
  *   z = b + Σ_c mean_j Ctx_c[(l-c, e_{l-c,j})] + mean_{s≤l, j} Pre[(s, e_{s,j})] + Σ_q Tok_q[token t-q]
  * and for each horizon step h (target layer τ = l+h)
  *   a = relu(z + mean_j Prev_h[(τ, e'_{τ,j})]),  logits = W_hᵀ a + Bias[τ]
- * where e' are the previous token's experts (a padding row when the sequence has none). Ctx and Prev are keyed by
+ * where e' are the previous token's experts (a padding row when the sequence has none). In prefill (shape.next) z also
+ * has mean_j Next[(l, e''_{l,j})], the next token's experts at layer l (a padding row when there is none). Ctx and Prev are keyed by
  * (layer, expert), so every layer has its own experts; Bias starts at the training split's log-frequency per layer,
  * so an untrained net scores like the frequency baseline. The loss is softmax cross-entropy against the true top-k
  * set (1/K on each of its experts).
@@ -23,6 +24,8 @@ export interface NetShape extends TraceShape {
   hidden: number;
   /** Vocabulary size (0: the trace has no token identities). */
   vocab: number;
+  /** Prefill: the next token's experts at layer l are an input (its layers up to l are routed with the current one's). */
+  next?: boolean;
 }
 
 
@@ -30,7 +33,7 @@ export class SequenceNet {
   readonly params: Float32Array;
   readonly grads: Float32Array;
   private readonly opt: LazyAdamW;
-  private readonly blocks: Record<'ctx' | 'pre' | 'prev' | 'tok' | 'b' | 'W' | 'bias', Block>;
+  private readonly blocks: Record<'ctx' | 'pre' | 'prev' | 'tok' | 'next' | 'b' | 'W' | 'bias', Block>;
   private readonly z: Float32Array;
   /** Running sum of Pre rows of the token's layers 0..l (unscaled), and each window's dz (backward of Pre). */
   private readonly pre: Float32Array;
@@ -56,6 +59,7 @@ export class SequenceNet {
       pre: L * E * d,
       prev: H * (L * E + 1) * d,
       tok: V > 0 ? (1 + TOKEN_HISTORY) * V * d : 0,
+      next: shape.next ? (L * E + 1) * d : 0,
       b: d,
       W: H * d * E,
       bias: L * E,
@@ -77,6 +81,8 @@ export class SequenceNet {
     uniform(this.blocks.prev, 0.1 * Math.sqrt(3));
     for (let h = 0; h < H; h++) this.params.fill(0, this.blocks.prev.offset + (h * (L * E + 1) + L * E) * d, this.blocks.prev.offset + (h + 1) * (L * E + 1) * d);
     uniform(this.blocks.tok, 0.1 * Math.sqrt(3));
+    uniform(this.blocks.next, 0.1 * Math.sqrt(3));
+    this.params.fill(0, this.blocks.next.offset + this.blocks.next.size - (shape.next ? d : 0), this.blocks.next.offset + this.blocks.next.size);
     uniform(this.blocks.W, Math.sqrt(6 / (d + E)));
     if (logFrequency.length !== L * E) throw new Error(`internal: log-frequency of ${logFrequency.length} values for ${L}x${E}`);
     this.params.set(logFrequency, this.blocks.bias.offset);
@@ -102,6 +108,7 @@ export class SequenceNet {
       pre: { data: view(this.blocks.pre), dims: [L * E, d] },
       prev: { data: view(this.blocks.prev), dims: [H, L * E + 1, d] },
       ...(V > 0 && { tok: { data: view(this.blocks.tok), dims: [1 + TOKEN_HISTORY, V, d] } }),
+      ...(this.shape.next && { next: { data: view(this.blocks.next), dims: [L * E + 1, d] } }),
       b: { data: view(this.blocks.b), dims: [d] },
       W: { data: view(this.blocks.W), dims: [H, d, E] },
       bias: { data: view(this.blocks.bias), dims: [L, E] },
@@ -153,6 +160,19 @@ export class SequenceNet {
         for (let i = 0; i < d; i++) z[i] += p[o + i];
       }
     }
+    if (this.shape.next)
+      for (let j = 0; j < K; j++) {
+        const o = this.nextRow(x, r, l, j);
+        for (let i = 0; i < d; i++) z[i] += inv * p[o + i];
+      }
+  }
+
+  /** Row offset in Next for layer l's rank-j expert of the next token (padding row when none). */
+  private nextRow(x: TokenInputs, r: number, l: number, j: number): number {
+    const { numLayers: L, numExperts: E, topK: K, hidden: d } = this.shape;
+    const nr = x.next[r];
+    const id = nr >= 0 ? l * E + x.experts[(nr * L + l) * K + j] : L * E;
+    return this.blocks.next.offset + id * d;
   }
 
   /** Row offset in Prev_h for target layer τ's rank-j expert of the previous token (padding row when none). */
@@ -281,6 +301,12 @@ export class SequenceNet {
           for (let i = 0; i < d; i++) g[o + i] += dz[i];
         }
       }
+      if (this.shape.next)
+        for (let j = 0; j < K; j++) {
+          const o = this.nextRow(x, r, l, j);
+          this.touch(o);
+          for (let i = 0; i < d; i++) g[o + i] += inv * dz[i];
+        }
     }
     // Pre rows of layer s get the windows l ≥ s: a suffix sum of dz_l / ((l+1)K), once per token.
     const run = this.pre;

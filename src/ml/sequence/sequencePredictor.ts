@@ -39,7 +39,8 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
   let cached = -1;
   let kind: TaskKind = 'layers';
   let fitted: TaskSpec | null = null;
-  const scratch: TokenInputs = { n: 2, experts: new Int16Array(2 * LK), prev: Int32Array.of(-1, 0), next: Int32Array.of(1, -1), tokens: new Int32Array(2 * Q), chunkStart: [0] };
+  // Rows: the previous token, the current one, the next one (prefill); only what the window may see is filled in.
+  const scratch: TokenInputs = { n: 3, experts: new Int16Array(3 * LK), prev: Int32Array.of(-1, 0, 1), next: Int32Array.of(1, -1, -1), tokens: new Int32Array(3 * Q), chunkStart: [0] };
   let win: TokensWindow = { context: new Int16Array(0), tokens: new Int32Array(Q), future: new Int32Array(0) };
 
   /** The next-tokens window of `row` from what the context shows: tokens t..t-C+1 (all layers), identities. */
@@ -121,10 +122,13 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
       if (l < net.first || l > net.last) throw new Error(`${name}: layer ${l} is outside the windows the model predicts from (${net.first}..${net.last})`);
       const key = row * L + l;
       if (cached !== key) {
-        // A two-token input: the previous token (fully routed) and the current one with its hidden layers at -1.
+        // Up to three tokens: the previous one (fully routed), the current one with its hidden layers at -1 and, in prefill, the next one at layer l.
         scratch.experts.set(ctx.token, LK);
         if (ctx.prev) scratch.experts.set(ctx.prev, 0);
         scratch.prev[1] = ctx.prev ? 0 : -1;
+        const next = net.shape.next ? ctx.view?.experts(1, l) : null;
+        if (next) scratch.experts.set(next, 2 * LK + l * K);
+        scratch.next[1] = next ? 2 : -1;
         if (test.tokens.length) scratch.tokens.set(test.tokens.subarray(row * Q, (row + 1) * Q), Q);
         net.predict(scratch, 1, l, buf);
         cached = key;

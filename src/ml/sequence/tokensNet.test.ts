@@ -22,6 +22,7 @@ import { chooseOnValidation } from '../evaluatePredictors';
 import { buildVocabulary } from '../models/vocabulary';
 import { buildTokenInputs, fillTokensWindow, hasTokensWindow } from './inputs';
 import { sequencePredictor } from './sequencePredictor';
+import { SequenceNet } from './net';
 import { NextTokensNet } from './tokensNet';
 
 const REAL = new URL('../../../../shared/traces-real/', import.meta.url).pathname;
@@ -120,18 +121,19 @@ describe('sequence predictor, every task', () => {
   });
 });
 
-describe('next-tokens sequence model export', () => {
-  for (const visibility of ['decode', 'prefill'] as const)
-    it(`PyTorch (collector/speclab_collect/predictor.py) reproduces its logits (${visibility})`, { timeout: 120_000 }, async () => {
+describe('sequence model export, every task', () => {
+  const cases: TaskSpec[] = [TOKENS, { ...TOKENS, visibility: 'prefill' }, { kind: 'layers', context: 3, horizon: 2, visibility: 'prefill' }];
+  for (const task of cases)
+    it(`PyTorch (collector/speclab_collect/predictor.py) reproduces its logits (${task.kind}/${task.visibility})`, { timeout: 120_000 }, async () => {
       const set = deepseek(1, 4);
       const { train, test } = splitBySequence(set, 0.25, 0);
       const config = parseInterLayerConfig({ seed: 0, epochs: 2, hiddenUnits: 16 });
       const p = sequencePredictor(set.manifest, { config });
-      const task = { ...TOKENS, visibility };
       await p.fit(train, task);
       const m = await p.exportModel!({ set: test, task });
-      expect(m.shape).toMatchObject({ taskKind: 'tokens', future: visibility === 'prefill' });
-      expect(Object.keys(m.tensors)).toContain(visibility === 'prefill' ? 'fut' : 'copy');
+      if (task.kind === 'tokens') expect(m.shape).toMatchObject({ taskKind: 'tokens', future: task.visibility === 'prefill' });
+      else expect(m.shape).toMatchObject({ next: true });
+      expect(Object.keys(m.tensors)).toContain(task.kind === 'layers' ? 'next' : task.visibility === 'prefill' ? 'fut' : 'copy');
       const dir = mkdtempSync(join(tmpdir(), 'speclab-tokens-export-'));
       const { files } = packageExport(m, 'sequence');
       for (const [f, b] of Object.entries(files)) writeFileSync(join(dir, f), b);
@@ -142,4 +144,45 @@ describe('next-tokens sequence model export', () => {
       expect(r.sameTopK).toBe(true);
       expect(r.vocabularyMatches).toBe(true);
     });
+});
+
+describe('SequenceNet in prefill', () => {
+  it('has the gradient of its loss with the next token as an input, and uses that input', () => {
+    const set = deepseek(1, 1);
+    const vocab = buildVocabulary(set, 64);
+    const x = buildTokenInputs(set, vocab);
+    const { numLayers: L, numExperts: E, topK: K } = set.manifest;
+    const net = new SequenceNet({ numLayers: L, numExperts: E, topK: K, context: 3, horizon: 2, hidden: 8, vocab: vocab.size, next: true }, 1, new Float32Array(L * E).fill(Math.log(1 / E)));
+    const rows = [1, 2, x.n - 1];
+    const loss = () => rows.reduce((a, r) => a + net.accumulate(x, r, 0, null), 0);
+    net.grads.fill(0);
+    for (const r of rows) net.accumulate(x, r, 1, null);
+    const analytic = net.grads.slice();
+    net.grads.fill(0);
+    const t = net.tensors();
+    const nextFrom = t.next.data.byteOffset / 4 - net.params.byteOffset / 4;
+    const used = [...analytic.keys()].filter((i) => Math.abs(analytic[i]) > 1e-4);
+    const inNext = used.filter((i) => i >= nextFrom && i < nextFrom + t.next.data.length);
+    expect(inNext.length).toBeGreaterThan(20);
+    const eps = 1e-2;
+    for (const i of [...Array.from({ length: 20 }, (_, k) => used[Math.floor((k * used.length) / 20)]), ...inNext.slice(0, 10)]) {
+      const p0 = net.params[i];
+      net.params[i] = p0 + eps;
+      const up = loss();
+      net.params[i] = p0 - eps;
+      const down = loss();
+      net.params[i] = p0;
+      net.grads.fill(0);
+      const numeric = (up - down) / (2 * eps);
+      expect(Math.abs(numeric - analytic[i]), `param ${i}: numeric ${numeric}, analytic ${analytic[i]}`).toBeLessThan(0.02 * Math.max(1, Math.abs(analytic[i])));
+    }
+    // The next token's experts at layer l change the prediction (what prefill adds over decode).
+    const out = new Float32Array(2 * E);
+    net.predict(x, 5, 6, out);
+    const before = Array.from(out);
+    const changed = { ...x, experts: x.experts.slice() };
+    for (let j = 0; j < K; j++) changed.experts[(6 * L + 6) * K + j] = (changed.experts[(6 * L + 6) * K + j] + 5) % E;
+    net.predict(changed, 5, 6, out);
+    expect(Array.from(out)).not.toEqual(before);
+  });
 });

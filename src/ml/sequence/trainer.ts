@@ -106,7 +106,7 @@ export class SequenceTrainer implements TrainingRun {
     this.valRows = val;
     const common = { numLayers: L, numExperts: E, topK: K, context: task.context, horizon: task.horizon, hidden: config.hiddenUnits, vocab: vocabulary?.size ?? 0 };
     const freq = logFrequency(this.inputs, this.trainRows, L, E, K);
-    const net = taskKind(task) === 'tokens' ? new NextTokensNet({ ...common, future: visibilityOf(task) === 'prefill' }, config.seed, freq) : new SequenceNet(common, config.seed, freq);
+    const net = taskKind(task) === 'tokens' ? new NextTokensNet({ ...common, future: visibilityOf(task) === 'prefill' }, config.seed, freq) : new SequenceNet({ ...common, next: visibilityOf(task) === 'prefill' }, config.seed, freq);
     this.win = { context: new Int16Array(task.context * L * K), tokens: new Int32Array(1 + TOKEN_HISTORY), future: new Int32Array(task.horizon) };
     this.targets = new Int16Array(task.horizon * L * K);
     this.net = net;
