@@ -8,6 +8,7 @@
  */
 import { frequencyPredictor, lastRoutedAtTarget, markovPredictor, temporalPredictor } from '../core/predictors/baselines';
 import { forEachWindow, indexTokens } from '../core/predictors/window';
+import { lookaheadPredictor, lookaheadProblem, type PreparedPredictor } from '../core/predictors/lookahead';
 import type { PredictionContext, Predictor } from '../core/predictors/types';
 import { keptRuns, type TaskSpec } from '../core/tasks/task';
 import type { TraceChunk, TraceSet, TraceShape } from '../core/trace/types';
@@ -20,6 +21,8 @@ export interface BlendWeights {
   model: number;
   markov: number;
   temporal: number;
+  /** The lookahead gate's log-probabilities (traces with lookahead_logits, next-layers task); absent: 0. */
+  gate?: number;
 }
 
 export interface BlendReport {
@@ -47,6 +50,19 @@ const GRID: BlendWeights[] = (() => {
     g.push({ model: 0, markov, temporal });
   return g;
 })();
+
+/** The grid with the lookahead gate's weights too: the gate alone, and the gate added to each entry. */
+const GATE_GRID: BlendWeights[] = (() => {
+  const g: BlendWeights[] = [];
+  for (const gate of [0, 0.5, 1, 2]) for (const w of GRID) g.push({ ...w, gate });
+  g.push({ model: 0, markov: 0, temporal: 0, gate: 1 });
+  return g;
+})();
+
+function gridOf(withGate: boolean): BlendWeights[] {
+  return withGate ? GATE_GRID : GRID;
+}
+
 
 function logSoftmax(s: ArrayLike<number>, out: Float32Array, off: number, E: number): void {
   let max = -Infinity;
@@ -89,24 +105,42 @@ export function validationParts(train: TraceSet, valFraction: number, seed: numb
   return { fitPart: subset(train, split.train), valPart: { manifest: train.manifest, chunks } };
 }
 
-/** The baselines' parts, fitted on one set. */
+/** Residual parts per (window, target): markov, temporal, frequency, lookahead gate; E values each. */
+const PARTS = 4;
+
+/** The baselines' parts, fitted on one set; the lookahead gate prepared on the set being scored, where it has one. */
 class Parts {
   readonly markov: Predictor;
   readonly temporal: Predictor;
   readonly frequency: Predictor;
+  private readonly gate: PreparedPredictor;
+  gateReady = false;
   constructor(shape: TraceShape, seed: number) {
     this.markov = markovPredictor(shape, seed);
     this.temporal = temporalPredictor(shape, seed);
     this.frequency = frequencyPredictor(shape, seed);
+    this.gate = lookaheadPredictor(shape);
   }
   fit(train: TraceSet, task: TaskSpec): void {
     this.markov.fit(train, task);
     this.frequency.fit(train, task);
     this.temporal.fit(train, task);
   }
+  /** Prepares the gate on the set to be scored; false (and no gate part) where the set or task has none. */
+  prepareGate(set: TraceSet, task: TaskSpec): boolean {
+    this.gateReady = !lookaheadProblem(set, task);
+    if (this.gateReady) this.gate.prepare(set, task);
+    return this.gateReady;
+  }
+  scoreGate(ctx: PredictionContext, target: number, out: Float64Array): void {
+    this.gate.score(ctx, target, out);
+  }
 }
 
-/** Writes the three residual parts of (ctx, target) into parts[0..3E): markov log-prob, temporal indicator, log frequency. */
+/**
+ * Writes the residual parts of (ctx, target) into parts[0..4E): markov log-prob, temporal indicator, log
+ * frequency, and the lookahead gate's log-softmax (zeros without a gate).
+ */
 function baselineParts(p: Parts, ctx: PredictionContext, target: number, tmp: Float64Array, parts: Float32Array, E: number, K: number): void {
   p.markov.score(ctx, target, tmp);
   logCounts(tmp, parts, 0, E);
@@ -115,10 +149,15 @@ function baselineParts(p: Parts, ctx: PredictionContext, target: number, tmp: Fl
   if (last) for (let j = 0; j < K; j++) parts[E + last[j]] = 1;
   p.frequency.score(ctx, target, tmp);
   for (let e = 0; e < E; e++) parts[2 * E + e] = Math.log(tmp[e] + 1e-3);
+  if (p.gateReady) {
+    p.scoreGate(ctx, target, tmp);
+    logSoftmax(tmp, parts, 3 * E, E);
+  } else parts.fill(0, 3 * E, 4 * E);
 }
 
 function combine(w: BlendWeights, model: Float32Array, mo: number, parts: Float32Array, po: number, out: Float32Array | Float64Array, E: number): void {
-  for (let e = 0; e < E; e++) out[e] = w.model * model[mo + e] + w.markov * parts[po + e] + w.temporal * parts[po + E + e] + TIE * parts[po + 2 * E + e];
+  const g = w.gate ?? 0;
+  for (let e = 0; e < E; e++) out[e] = w.model * model[mo + e] + w.markov * parts[po + e] + w.temporal * parts[po + E + e] + TIE * parts[po + 2 * E + e] + g * parts[po + 3 * E + e];
 }
 
 /** Wraps a learned predictor so that its scores carry the baselines' (see the file comment). */
@@ -131,7 +170,7 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
   let task: TaskSpec | null = null;
   const tmp = new Float64Array(E);
   const modelBuf = new Float32Array(E);
-  const partBuf = new Float32Array(3 * E);
+  const partBuf = new Float32Array(PARTS * E);
 
   async function chooseWeights(): Promise<void> {
     if (!train || !task || inner.session?.state !== 'done') return;
@@ -147,6 +186,7 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
     const { fitPart, valPart } = vp;
     parts = new Parts(shape, config.seed);
     parts.fit(fitPart, task);
+    const withGate = parts.prepareGate(valPart, task);
     await inner.prepare(valPart, task);
     const rows: { model: Float32Array; parts: Float32Array }[] = [];
     // Every (window, target) of the validation part, per step: the model's log-probabilities, the baselines'
@@ -157,7 +197,7 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
     forEachWindow(valPart, k, (_ctx, _target, step) => {
       if (step === 0) count++;
     }, ix);
-    for (let h = 0; h < H; h++) rows.push({ model: new Float32Array(count * E), parts: new Float32Array(count * 3 * E) });
+    for (let h = 0; h < H; h++) rows.push({ model: new Float32Array(count * E), parts: new Float32Array(count * PARTS * E) });
     const filled = new Int32Array(H);
     const truth = Array.from({ length: H }, () => new Int16Array(count * K));
     forEachWindow(valPart, k, (ctx, target, h, tr, off) => {
@@ -165,7 +205,7 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
       inner.score(ctx, target, tmp);
       logSoftmax(tmp, rows[h].model, i * E, E);
       baselineParts(parts, ctx, target, tmp, partBuf, E, K);
-      rows[h].parts.set(partBuf, i * 3 * E);
+      rows[h].parts.set(partBuf, i * PARTS * E);
       truth[h].set(tr.subarray(off, off + K), i * K);
     }, ix);
     const steps: BlendReport['steps'] = [];
@@ -176,14 +216,15 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
       const recall = (w: BlendWeights) => {
         let s = 0;
         for (let n = 0; n < count; n++) {
-          combine(w, rows[h].model, n * E, rows[h].parts, n * 3 * E, out, E);
+          combine(w, rows[h].model, n * E, rows[h].parts, n * PARTS * E, out, E);
           s += topKHits(out, tr, n * K, K) / K;
         }
         return count ? s / count : 0;
       };
-      let best = GRID[0];
+      const grid = gridOf(withGate);
+      let best = grid[0];
       let bestRecall = -1;
-      for (const w of GRID) {
+      for (const w of grid) {
         const r = recall(w);
         if (r > bestRecall + 1e-9) {
           bestRecall = r;
@@ -196,7 +237,7 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
     report = { steps, windows: count };
     log?.(
       `${inner.name}: residual baselines chosen on ${count} validation windows: ` +
-        steps.map((s, h) => `l+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)})`).join('; ') +
+        steps.map((s, h) => `l+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal}${withGate ? `, lookahead gate ${s.weights.gate ?? 0}` : ''} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)})`).join('; ') +
         '\n',
     );
     // Scoring uses baselines fitted on the whole training split, like the baselines' own rows.
@@ -244,6 +285,11 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
       if (!weights && train && task) {
         // A stopped run is scored as the model alone.
         weights = Array.from({ length: k.horizon }, () => ({ model: 1, markov: 0, temporal: 0 }));
+      }
+      // The gate's part comes from the set being scored; a set without one scores the blend without it.
+      if (!parts.prepareGate(test, k) && weights?.some((w) => (w.gate ?? 0) > 0)) {
+        log?.(`${inner.name}: the scored set has no lookahead gate; the blend goes on without its part\n`);
+        weights = weights.map((w) => ({ ...w, gate: 0 }));
       }
       await inner.prepare(test, k);
     },
