@@ -59,15 +59,19 @@ function split(req: SplitRequest): { train: TraceSet; test: TraceSet; split: Spl
   return { train, test, split };
 }
 
-/** Only the routing columns, copied, so they can be transferred without detaching this worker's trace. */
+/** The columns training uses (routing, token identities, lookahead gate), copied, so they can be transferred without detaching this worker's trace. */
 function routingOnly(set: TraceSet): { set: TraceSet; buffers: ArrayBuffer[] } {
   const buffers: ArrayBuffer[] = [];
   const chunks = set.chunks.map((c): TraceChunk => {
-    const out = { tokens: c.tokens, seq: c.seq.slice(), pos: c.pos.slice(), dataset: c.dataset.slice(), experts: c.experts.slice() };
-    buffers.push(out.seq.buffer, out.pos.buffer, out.dataset.buffer, out.experts.buffer);
+    const out: TraceChunk = { tokens: c.tokens, seq: c.seq.slice(), pos: c.pos.slice(), dataset: c.dataset.slice(), experts: c.experts.slice() };
+    buffers.push(...[out.seq, out.pos, out.dataset, out.experts].map((a) => a.buffer as ArrayBuffer));
+    // Token identities (the sequence and token-aware models' vocabulary) and the lookahead gate (the blend's part).
+    if (c.tokenId) buffers.push((out.tokenId = c.tokenId.slice()).buffer as ArrayBuffer);
+    if (c.tokenText) out.tokenText = c.tokenText.slice();
+    if (c.lookahead) buffers.push((out.lookahead = c.lookahead.slice()).buffer as ArrayBuffer);
     return out;
   });
-  const manifest = { ...set.manifest, hasWeights: false, hasLogits: false, hasTokenIds: false, hasTokenText: false, lookaheadHorizon: undefined };
+  const manifest = { ...set.manifest, hasWeights: false, hasLogits: false };
   return { set: { manifest, chunks }, buffers };
 }
 
