@@ -15,7 +15,8 @@ const READY: Record<Panel, string> = {
   overview: 'utilisation-chart',
   coactivation: 'coactivation-heatmap',
   transitions: 'transition-heatmap',
-  reuse: 'token-row',
+  reuse: 'reuse-chart',
+  tokens: 'token-row',
   training: 'training-panel',
 };
 
@@ -60,7 +61,7 @@ test('every view of the shared DeepSeek-V2-Lite set (puffin 1-100), at 1280 and 
   await expect(page.getByTestId('trace-url')).toHaveText('local:puffin-1-100');
   await expect(page.getByTestId('summary-sequences')).toHaveText('100');
   // The token view carries the hook CSVs' token text: the first prompt starts with the begin-of-sentence token.
-  await page.getByTestId('tab-reuse').click();
+  await page.getByTestId('tab-tokens').click();
   await expect(page.locator('[data-testid="token-row"][data-row="0"]').getByTestId('token-text')).toContainText('begin');
   const names = await shootAll(page, 'deepseek');
   expect(names).toHaveLength(PANELS.length * WIDTHS.length * SCHEMES.length);

@@ -18,7 +18,7 @@ test('the demo: a sequence as text with its experts, exact at the cursor, follow
   const all = indexSequences(demo, null);
   const first = tokenWindow(demo, all, { sequence: 0, start: 0, count: 4096 });
 
-  await page.goto('/#panel=reuse');
+  await page.goto('/#panel=tokens');
   const view = page.getByTestId('token-view');
   await expect(view).toBeVisible();
   const scroll = page.getByTestId('token-scroll');
@@ -90,7 +90,7 @@ test('a 100k-token set: only the rows in view are rendered, and scrolling reache
     await expect(page.getByTestId('trace-summary')).toBeVisible();
     await page.getByTestId('folder-input').setInputFiles(dir);
     await expect(page.getByTestId('summary-tokens')).toHaveText('100,000');
-    await page.getByTestId('tab-reuse').click();
+    await page.getByTestId('tab-tokens').click();
     await page.getByTestId('tokens-all').check();
     const scroll = page.getByTestId('token-scroll');
     await expect(scroll).toHaveAttribute('data-rows', '100000');
@@ -114,7 +114,7 @@ test('a 100k-token set: only the rows in view are rendered, and scrolling reache
 
 test('a crashed trace worker: the token view says why instead of going blank, and reading works again once the set is reopened', async ({ page }) => {
   await page.addInitScript(() => localStorage.setItem('speclab.faultInjection', '1'));
-  await page.goto('/#panel=reuse');
+  await page.goto('/#panel=tokens');
   await expect(page.locator('[data-testid="token-row"][data-row="0"]')).toBeVisible();
   expect(await page.evaluate(() => (window as unknown as { speclab: { injectFault(k: string): Promise<boolean> } }).speclab.injectFault('trace-worker'))).toBe(true);
   await page.getByTestId('tokens-next').click();

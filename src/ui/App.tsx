@@ -12,6 +12,7 @@ import { CollectPanel } from './collect/CollectPanel';
 import { CoactivationPanel } from './panels/CoactivationPanel';
 import { OverviewPanel } from './panels/OverviewPanel';
 import { ReusePanel } from './panels/ReusePanel';
+import { TokenView } from './panels/TokenView';
 import { RunsSection } from './runs/RunsSection';
 import { PrefsBar } from './shortcuts/Shortcuts';
 import { AnalysisStatus } from './progress/AnalysisStatus';
@@ -24,6 +25,7 @@ const VIEWS: Record<Panel, () => React.JSX.Element | null> = {
   coactivation: CoactivationPanel,
   transitions: TransitionsPanel,
   reuse: ReusePanel,
+  tokens: TokenView,
   training: TrainingPanel,
 };
 

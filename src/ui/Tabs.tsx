@@ -5,7 +5,8 @@ const TITLES: Record<Panel, string> = {
   overview: 'Overview',
   coactivation: 'Co-activation',
   transitions: 'Transitions',
-  reuse: 'Reuse and tokens',
+  reuse: 'Reuse',
+  tokens: 'Tokens',
   training: 'Speculation model',
 };
 

@@ -16,7 +16,7 @@ import { formatTraceRef, parseTraceRef } from './traceRef';
 export const SPEC_VERSION = 1;
 
 /** The page's views, in tab order. */
-export const PANELS = ['overview', 'coactivation', 'transitions', 'reuse', 'training'] as const;
+export const PANELS = ['overview', 'coactivation', 'transitions', 'reuse', 'tokens', 'training'] as const;
 export type Panel = (typeof PANELS)[number];
 
 /** `auto` tries the backends best first (webgpu, webgl, wasm, cpu); a named one is tried first, then the rest. */

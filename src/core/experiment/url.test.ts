@@ -127,7 +127,7 @@ describe('hostile and malformed links', () => {
     const text = d.messages.join('\n');
     expect(text).toContain('"ctx" must be an integer, got "abc"');
     expect(text).toContain('"lr" must be a decimal number, got "0x10"');
-    expect(text).toContain('"panel" must be one of overview, coactivation, transitions, reuse, training; got "<script>"');
+    expect(text).toContain('"panel" must be one of overview, coactivation, transitions, reuse, tokens, training; got "<script>"');
     expect(text).toMatch(/"seed" Too small/);
   });
 

@@ -1,7 +1,6 @@
 import { LineChart } from '../charts/LineChart';
 import { formatPct } from '../format';
 import { useAnalysis, useManifest } from '../hooks';
-import { TokenView } from './TokenView';
 
 /** Chance that two independent uniform top-k sets of E experts overlap: 1 - C(E-K, K) / C(E, K). */
 function chanceAny(E: number, K: number): number {
@@ -51,7 +50,6 @@ export function ReusePanel() {
           testId="reuse-chart"
         />
       </section>
-      <TokenView />
     </>
   );
 }
