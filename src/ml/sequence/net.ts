@@ -243,20 +243,7 @@ export class SequenceNet {
       for (let h = 0; h < H; h++) {
         const tau = l + 1 + h;
         this.head(x, r, l, h, lg);
-        let max = -Infinity;
-        for (let e = 0; e < E; e++) if (lg[e] > max) max = lg[e];
-        let sum = 0;
-        for (let e = 0; e < E; e++) {
-          lg[e] = Math.exp(lg[e] - max);
-          sum += lg[e];
-        }
-        const tOff = (r * L + tau) * K;
-        if (hits) hits[h] += topKHits(lg, ex, tOff, K) / K;
-        for (let e = 0; e < E; e++) lg[e] /= sum;
-        for (let j = 0; j < K; j++) loss -= inv * Math.log(lg[ex[tOff + j]] + 1e-30);
-        // dlogits = softmax - y, scaled.
-        for (let e = 0; e < E; e++) lg[e] *= scale;
-        for (let j = 0; j < K; j++) lg[ex[tOff + j]] -= inv * scale;
+        loss += softmaxCrossEntropy(lg, ex, (r * L + tau) * K, K, scale, hits, h);
         const bo = this.blocks.bias.offset + tau * E;
         for (let e = 0; e < E; e++) g[bo + e] += lg[e];
         const wo = this.blocks.W.offset + h * d * E;
@@ -348,6 +335,29 @@ export class SequenceNet {
   restore(s: Float32Array): void {
     this.params.set(s);
   }
+}
+
+/**
+ * Softmax cross-entropy of logits `lg` (length E) against the true top-k set ex[off..off+K) (1/K on each): returns
+ * the unscaled loss, adds the top-k hits / K to hits[h], and leaves in `lg` the gradient (softmax - y) · scale.
+ */
+export function softmaxCrossEntropy(lg: Float32Array, ex: ArrayLike<number>, off: number, K: number, scale: number, hits: Float64Array | null, h: number): number {
+  const E = lg.length;
+  let max = -Infinity;
+  for (let e = 0; e < E; e++) if (lg[e] > max) max = lg[e];
+  let sum = 0;
+  for (let e = 0; e < E; e++) {
+    lg[e] = Math.exp(lg[e] - max);
+    sum += lg[e];
+  }
+  if (hits) hits[h] += topKHits(lg, ex, off, K) / K;
+  for (let e = 0; e < E; e++) lg[e] /= sum;
+  const inv = 1 / K;
+  let loss = 0;
+  for (let j = 0; j < K; j++) loss -= inv * Math.log(lg[ex[off + j]] + 1e-30);
+  for (let e = 0; e < E; e++) lg[e] *= scale;
+  for (let j = 0; j < K; j++) lg[ex[off + j]] -= inv * scale;
+  return loss;
 }
 
 /** How many of the true experts ex[off..off+K) are among the K highest scores. */

@@ -12,6 +12,7 @@ import { createRng } from '../../core/experiment/rng';
 import { decodeSafetensors } from '../../core/export/safetensors';
 import { exportSequence } from './export';
 import { describe, expect, it } from 'vitest';
+import { expectFiniteDifferences } from './testGradient';
 import { BASELINES } from '../../core/predictors/baselines';
 import { scorePredictor } from '../../core/predictors/evaluate';
 import type { PredictionContext } from '../../core/predictors/types';
@@ -55,18 +56,7 @@ describe('SequenceNet', () => {
     const used = [...analytic.keys()].filter((i) => Math.abs(analytic[i]) > 1e-3);
     expect(used.length).toBeGreaterThan(100);
     const picks = Array.from({ length: 40 }, (_, i) => used[Math.floor((i * used.length) / 40)]);
-    const eps = 1e-2;
-    for (const i of picks) {
-      const p0 = net.params[i];
-      net.params[i] = p0 + eps;
-      const up = loss();
-      net.params[i] = p0 - eps;
-      const down = loss();
-      net.params[i] = p0;
-      net.grads.fill(0);
-      const numeric = (up - down) / (2 * eps);
-      expect(Math.abs(numeric - analytic[i]), `param ${i}: numeric ${numeric}, analytic ${analytic[i]}`).toBeLessThan(0.02 * Math.max(1, Math.abs(analytic[i])));
-    }
+    expectFiniteDifferences(net.params, net.grads, analytic, loss, picks);
   });
 
   it('warms up linearly, then anneals by cosine to zero', () => {

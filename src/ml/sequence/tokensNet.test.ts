@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { packageExport } from '../exportModel';
 import { describe, expect, it } from 'vitest';
+import { expectFiniteDifferences } from './testGradient';
 import { BASELINES } from '../../core/predictors/baselines';
 import { scorePredictor } from '../../core/predictors/evaluate';
 import { poisoned, scoresAt } from '../../core/predictors/testVisibility';
@@ -59,18 +60,7 @@ describe('NextTokensNet', () => {
     // Every block has a gradient, the copy weights (the last block) included.
     const t = net.tensors();
     expect(Object.keys(t)).toEqual(['ctx', 'pre', 'tok', 'fut', 'b', 'W', 'bias', 'copy']);
-    const eps = 1e-2;
-    for (const i of Array.from({ length: 40 }, (_, k) => used[Math.floor((k * used.length) / 40)]).concat(used.slice(-5))) {
-      const p0 = net.params[i];
-      net.params[i] = p0 + eps;
-      const up = loss();
-      net.params[i] = p0 - eps;
-      const down = loss();
-      net.params[i] = p0;
-      net.grads.fill(0);
-      const numeric = (up - down) / (2 * eps);
-      expect(Math.abs(numeric - analytic[i]), `param ${i}: numeric ${numeric}, analytic ${analytic[i]}`).toBeLessThan(0.02 * Math.max(1, Math.abs(analytic[i])));
-    }
+    expectFiniteDifferences(net.params, net.grads, analytic, loss, Array.from({ length: 40 }, (_, k) => used[Math.floor((k * used.length) / 40)]).concat(used.slice(-5)));
   });
 });
 
@@ -164,18 +154,7 @@ describe('SequenceNet in prefill', () => {
     const used = [...analytic.keys()].filter((i) => Math.abs(analytic[i]) > 1e-4);
     const inNext = used.filter((i) => i >= nextFrom && i < nextFrom + t.next.data.length);
     expect(inNext.length).toBeGreaterThan(20);
-    const eps = 1e-2;
-    for (const i of [...Array.from({ length: 20 }, (_, k) => used[Math.floor((k * used.length) / 20)]), ...inNext.slice(0, 10)]) {
-      const p0 = net.params[i];
-      net.params[i] = p0 + eps;
-      const up = loss();
-      net.params[i] = p0 - eps;
-      const down = loss();
-      net.params[i] = p0;
-      net.grads.fill(0);
-      const numeric = (up - down) / (2 * eps);
-      expect(Math.abs(numeric - analytic[i]), `param ${i}: numeric ${numeric}, analytic ${analytic[i]}`).toBeLessThan(0.02 * Math.max(1, Math.abs(analytic[i])));
-    }
+    expectFiniteDifferences(net.params, net.grads, analytic, loss, [...Array.from({ length: 20 }, (_, k) => used[Math.floor((k * used.length) / 20)]), ...inNext.slice(0, 10)]);
     // The next token's experts at layer l change the prediction (what prefill adds over decode).
     const out = new Float32Array(2 * E);
     net.predict(x, 5, 6, out);

@@ -17,7 +17,7 @@ import { createRng } from '../../core/experiment/rng';
 import type { TraceShape } from '../../core/trace/types';
 import { layoutBlocks, LazyAdamW, type Block } from './adam';
 import { TOKEN_HISTORY } from './inputs';
-import { topKHits } from './net';
+import { softmaxCrossEntropy } from './net';
 
 export interface TokensNetShape extends TraceShape {
   context: number;
@@ -212,19 +212,7 @@ export class NextTokensNet {
       this.dzh.fill(0);
       for (let tau = 0; tau < L; tau++) {
         this.head(w, h, tau, lg);
-        let max = -Infinity;
-        for (let e = 0; e < E; e++) if (lg[e] > max) max = lg[e];
-        let sum = 0;
-        for (let e = 0; e < E; e++) {
-          lg[e] = Math.exp(lg[e] - max);
-          sum += lg[e];
-        }
-        const tOff = (h * L + tau) * K;
-        if (hits) hits[h] += topKHits(lg, targets, tOff, K) / K;
-        for (let e = 0; e < E; e++) lg[e] /= sum;
-        for (let j = 0; j < K; j++) loss -= inv * Math.log(lg[targets[tOff + j]] + 1e-30);
-        for (let e = 0; e < E; e++) lg[e] *= scale;
-        for (let j = 0; j < K; j++) lg[targets[tOff + j]] -= inv * scale;
+        loss += softmaxCrossEntropy(lg, targets, (h * L + tau) * K, K, scale, hits, h);
         const bo = this.blocks.bias.offset + tau * E;
         for (let e = 0; e < E; e++) g[bo + e] += lg[e];
         for (let c = 0; c < C; c++) for (let j = 0; j < K; j++) g[this.copyIndex(h, c, tau, j)] += lg[w.context[(c * L + tau) * K + j]];
