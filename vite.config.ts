@@ -63,7 +63,9 @@ function tracesPlugin(tracesDir: string): Plugin {
     res.setHeader('Content-Length', String(file.size));
     res.setHeader('Cache-Control', 'no-cache');
     if (req.method === 'HEAD') return res.end();
-    createReadStream(file.path).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file.path)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
   return {
     name: 'speclab:traces',
@@ -151,21 +153,18 @@ function devCspPlugin(): Plugin {
     name: 'speclab:dev-csp',
     apply: 'serve',
     transformIndexHtml(html) {
-      return html.replace(
-        /(<meta\s+http-equiv="Content-Security-Policy"\s+content=")([^"]*)(")/,
-        (_m, open: string, policy: string, close: string) => {
-          const relaxed = policy
-            .split(';')
-            .map((d) => d.trim())
-            .filter(Boolean)
-            .map((d) => {
-              const name = d.split(/\s+/)[0];
-              return extra[name] ? `${d} ${extra[name].join(' ')}` : d;
-            })
-            .join('; ');
-          return open + relaxed + close;
-        },
-      );
+      return html.replace(/(<meta\s+http-equiv="Content-Security-Policy"\s+content=")([^"]*)(")/, (_m, open: string, policy: string, close: string) => {
+        const relaxed = policy
+          .split(';')
+          .map((d) => d.trim())
+          .filter(Boolean)
+          .map((d) => {
+            const name = d.split(/\s+/)[0];
+            return extra[name] ? `${d} ${extra[name].join(' ')}` : d;
+          })
+          .join('; ');
+        return open + relaxed + close;
+      });
     },
   };
 }

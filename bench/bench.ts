@@ -68,7 +68,11 @@ async function startApp(build: boolean): Promise<{ url: string; close(): Promise
  * On a loaded machine the wall time of a task includes time its thread waited for a core; the CPU time does not.
  */
 function mainThreadTasks(trace: Buffer): { wall: number; cpu: number }[] {
-  const events = (JSON.parse(trace.toString('utf8')) as { traceEvents: { name: string; ph: string; pid: number; tid: number; dur?: number; tdur?: number; args?: { name?: string } }[] }).traceEvents;
+  const events = (
+    JSON.parse(trace.toString('utf8')) as {
+      traceEvents: { name: string; ph: string; pid: number; tid: number; dur?: number; tdur?: number; args?: { name?: string } }[];
+    }
+  ).traceEvents;
   const main = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}/${e.tid}`));
   return events
     .filter((e) => e.ph === 'X' && (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask') && main.has(`${e.pid}/${e.tid}`))
@@ -105,17 +109,14 @@ const figures = (page: Page) => page.evaluate(() => (window as unknown as { spec
 async function analysisFor(page: Page, key: string, timeoutMs: number) {
   const t0 = Date.now();
   for (;;) {
-    const f = await page.evaluate(
-      (k) => {
-        const s = (window as unknown as { speclab: { ready: boolean; figures: AutomationFigures | null } }).speclab;
-        const f = s.figures;
-        if (!s.ready || !f?.analysis || f.analysis.datasetsKey !== k) return null;
-        // The position-weighted checksums numpy prints (no named functions here: the bundler would wrap them).
-        const sums = [f.analysis.coactivation, f.analysis.transitions].map((a) => a.reduce((acc, c, i) => acc + ((c * i) % 1000003), 0));
-        return { ...f, analysis: { ...f.analysis, coactivation: sums[0], transitions: sums[1] } };
-      },
-      key,
-    );
+    const f = await page.evaluate((k) => {
+      const s = (window as unknown as { speclab: { ready: boolean; figures: AutomationFigures | null } }).speclab;
+      const f = s.figures;
+      if (!s.ready || !f?.analysis || f.analysis.datasetsKey !== k) return null;
+      // The position-weighted checksums numpy prints (no named functions here: the bundler would wrap them).
+      const sums = [f.analysis.coactivation, f.analysis.transitions].map((a) => a.reduce((acc, c, i) => acc + ((c * i) % 1000003), 0));
+      return { ...f, analysis: { ...f.analysis, coactivation: sums[0], transitions: sums[1] } };
+    }, key);
     if (f) return f;
     const err = (await page.getByTestId('load-error').count()) ? await page.getByTestId('load-error').textContent() : null;
     if (err) throw new Error(`the page reported: ${err}`);
@@ -151,8 +152,10 @@ function agree(what: string, a: { stats: unknown; coactivation: number; transiti
     ...s.reuseFirst.map((v, l) => Math.abs(v - np.reuseFirst[l])),
     ...s.reuseAny.map((v, l) => Math.abs(v - np.reuseAny[l])),
   );
-  if (s.tokens !== np.tokens || s.sequences !== np.sequences || s.consecutivePairs !== np.consecutivePairs) throw new Error(`${what}: token, sequence or pair counts differ from numpy`);
-  if (a.coactivation !== np.coactivationChecksum || a.transitions !== np.transitionsChecksum) throw new Error(`${what}: co-activation or transition counts differ from numpy`);
+  if (s.tokens !== np.tokens || s.sequences !== np.sequences || s.consecutivePairs !== np.consecutivePairs)
+    throw new Error(`${what}: token, sequence or pair counts differ from numpy`);
+  if (a.coactivation !== np.coactivationChecksum || a.transitions !== np.transitionsChecksum)
+    throw new Error(`${what}: co-activation or transition counts differ from numpy`);
   if (!(diff < 1e-9)) throw new Error(`${what}: statistics differ from numpy by ${diff}`);
   return diff;
 }
@@ -186,11 +189,21 @@ async function browserBench(build: boolean) {
     const rss = () => renderers.map((pid) => procMemory(pid)).filter((m) => m !== null);
     const base = rss().reduce((n, m) => n + m.rss, 0);
     let peak = base;
-    const sampler = setInterval(() => (peak = Math.max(peak, rss().reduce((n, m) => n + m.rss, 0))), 100);
+    const sampler = setInterval(
+      () =>
+        (peak = Math.max(
+          peak,
+          rss().reduce((n, m) => n + m.rss, 0),
+        )),
+      100,
+    );
     const pageCdp = await page.context().newCDPSession(page);
     let heapPeak = 0;
     const heapSampler = setInterval(() => {
-      pageCdp.send('Runtime.getHeapUsage').then((h) => (heapPeak = Math.max(heapPeak, h.usedSize)), () => {});
+      pageCdp.send('Runtime.getHeapUsage').then(
+        (h) => (heapPeak = Math.max(heapPeak, h.usedSize)),
+        () => {},
+      );
     }, 250);
 
     const load0 = loadavg()[0];
@@ -244,7 +257,11 @@ async function browserBench(build: boolean) {
     await step('stop');
     if (training.status === 'running') {
       await page.getByTestId('stop').dispatchEvent('click');
-      await page.waitForFunction(() => (window as unknown as { speclab: { figures: AutomationFigures } }).speclab.figures.training.status !== 'stopping', null, { timeout: 300_000 });
+      await page.waitForFunction(
+        () => (window as unknown as { speclab: { figures: AutomationFigures } }).speclab.figures.training.status !== 'stopping',
+        null,
+        { timeout: 300_000 },
+      );
     }
     training = (await figures(page))!.training;
     await step('done');
@@ -252,7 +269,10 @@ async function browserBench(build: boolean) {
     const load1 = loadavg()[0];
     clearInterval(sampler);
     clearInterval(heapSampler);
-    peak = Math.max(peak, rss().reduce((n, m) => n + m.rss, 0));
+    peak = Math.max(
+      peak,
+      rss().reduce((n, m) => n + m.rss, 0),
+    );
     const tasks = await page.evaluate(() => (window as unknown as { __longTasks: LongTask[] }).__longTasks);
     const scaleTasks = tasks.filter((t) => t.during !== 'startup');
     const longest = scaleTasks.reduce<LongTask | null>((a, t) => (!a || t.duration > a.duration ? t : a), null);
@@ -264,7 +284,10 @@ async function browserBench(build: boolean) {
     log('numpy ...');
     const nodeMs = nodeDecodeMs(dir);
     const npFull = numpy(dir, null);
-    const npFiltered = numpy(dir, FILTER.map((d) => SCALE_DATASETS.indexOf(d)));
+    const npFiltered = numpy(
+      dir,
+      FILTER.map((d) => SCALE_DATASETS.indexOf(d)),
+    );
     const diff = Math.max(agree('unfiltered analysis', full.analysis!, npFull), agree('filtered analysis', filtered.analysis!, npFiltered));
 
     const decodeTokS = full.decodeMs ? TOKENS / (full.decodeMs / 1000) : NaN;
@@ -274,28 +297,61 @@ async function browserBench(build: boolean) {
     const longMs = longest?.duration ?? 0;
     const longCpu = cpuTasks.reduce((a, t) => Math.max(a, t.cpu), 0);
     const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
-    const checks = [decodeTokS >= TARGET.decodeTokS, ratio <= TARGET.analysisRatio, ratioF <= TARGET.analysisRatio, longMs <= TARGET.longTaskMs, grown <= TARGET.memoryFactor * shardBytes];
+    const checks = [
+      decodeTokS >= TARGET.decodeTokS,
+      ratio <= TARGET.analysisRatio,
+      ratioF <= TARGET.analysisRatio,
+      longMs <= TARGET.longTaskMs,
+      grown <= TARGET.memoryFactor * shardBytes,
+    ];
     const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
     const rows: [string, string][] = [
-      ['machine', `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}, numpy ${npFull.numpy}`],
+      [
+        'machine',
+        `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}, numpy ${npFull.numpy}`,
+      ],
       ['load average (1 min)', `${load0.toFixed(1)} when loading started, ${load1.toFixed(1)} after training (${cpus().length} cores)`],
-      ['trace', `${TOKENS} tokens x ${manifest.numLayers} layers, ${manifest.numExperts} experts top-${manifest.topK}, ${manifest.datasets.length} datasets, ${manifest.shards.length} shards, ${mb(shardBytes)}`],
+      [
+        'trace',
+        `${TOKENS} tokens x ${manifest.numLayers} layers, ${manifest.numExperts} experts top-${manifest.topK}, ${manifest.datasets.length} datasets, ${manifest.shards.length} shards, ${mb(shardBytes)}`,
+      ],
       ['load + first analysis (wall)', `${loadSeconds.toFixed(1)} s (fetch, IndexedDB cache, SHA-256, decode, analysis)`],
       ['decode in the page', `${full.decodeMs?.toFixed(0)} ms = ${(decodeTokS / 1e6).toFixed(2)} M tokens/s (target >= 2 M)  ${pass(checks[0])}`],
       ['decode in Node (same run)', `${nodeMs.toFixed(0)} ms = ${(TOKENS / nodeMs / 1e3).toFixed(2)} M tokens/s (decodeShard from memory, one thread)`],
-      ['analyses, page (all datasets)', `${fullMs.toFixed(0)} ms on ${full.analysis!.threads} thread(s) (best of 2: ${full.analysis!.ms.toFixed(0)} ms after loading, ${again.analysis!.ms.toFixed(0)} ms after the filter)`],
-      ['analyses, numpy (all datasets)', `${(npFull.analysisSeconds * 1000).toFixed(0)} ms (best of 2; pyarrow read ${(npFull.decodeSeconds * 1000).toFixed(0)} ms)`],
+      [
+        'analyses, page (all datasets)',
+        `${fullMs.toFixed(0)} ms on ${full.analysis!.threads} thread(s) (best of 2: ${full.analysis!.ms.toFixed(0)} ms after loading, ${again.analysis!.ms.toFixed(0)} ms after the filter)`,
+      ],
+      [
+        'analyses, numpy (all datasets)',
+        `${(npFull.analysisSeconds * 1000).toFixed(0)} ms (best of 2; pyarrow read ${(npFull.decodeSeconds * 1000).toFixed(0)} ms)`,
+      ],
       ['ratio page / numpy', `${ratio.toFixed(3)} (target <= 0.5)  ${pass(checks[1])}`],
       [`analyses, page (${FILTER.join(',')})`, `${filtered.analysis!.ms.toFixed(0)} ms on ${filtered.analysis!.threads} thread(s)`],
       [`analyses, numpy (${FILTER.join(',')})`, `${(npFiltered.analysisSeconds * 1000).toFixed(0)} ms`],
       ['ratio page / numpy (filtered)', `${ratioF.toFixed(3)} (target <= 0.5)  ${pass(checks[2])}`],
       ['results agree with numpy', `max |difference| ${diff.toExponential(1)}; token, pair, co-activation and transition counts equal`],
       ['training', `${training.status} after ${training.step} of ${training.totalSteps} steps (stopped after ${TRAIN_SECONDS} s of training)`],
-      ['longest main-thread task', `${longMs} ms${longest ? ` (during ${longest.during})` : ''}; ${scaleTasks.filter((t) => t.duration > 50).length} tasks over 50 ms (target <= 100 ms)  ${pass(checks[3])}`],
-      ['longest main-thread task, CPU', `${longCpu.toFixed(0)} ms of the thread's CPU time (${cpuTasks.length} tasks traced; the wall time above includes waiting for a core)`],
-      ['renderer memory (page + workers)', `peak ${mb(peak)}, ${mb(grown)} above the demo page = ${(grown / shardBytes).toFixed(2)} x shard bytes (target <= 2 x)  ${pass(checks[4])}`],
+      [
+        'longest main-thread task',
+        `${longMs} ms${longest ? ` (during ${longest.during})` : ''}; ${scaleTasks.filter((t) => t.duration > 50).length} tasks over 50 ms (target <= 100 ms)  ${pass(checks[3])}`,
+      ],
+      [
+        'longest main-thread task, CPU',
+        `${longCpu.toFixed(0)} ms of the thread's CPU time (${cpuTasks.length} tasks traced; the wall time above includes waiting for a core)`,
+      ],
+      [
+        'renderer memory (page + workers)',
+        `peak ${mb(peak)}, ${mb(grown)} above the demo page = ${(grown / shardBytes).toFixed(2)} x shard bytes (target <= 2 x)  ${pass(checks[4])}`,
+      ],
       ['main-thread JS heap', `peak ${mb(heapPeak)}`],
-      ['main-thread tasks over 50 ms', scaleTasks.filter((t) => t.duration > 50).map((t) => `${t.duration} ms (${t.during})`).join(', ') || 'none'],
+      [
+        'main-thread tasks over 50 ms',
+        scaleTasks
+          .filter((t) => t.duration > 50)
+          .map((t) => `${t.duration} ms (${t.during})`)
+          .join(', ') || 'none',
+      ],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);

@@ -38,7 +38,9 @@ async function main() {
   const bytes = files.reduce((a, f) => a + f.length, 0);
 
   // Decode from bytes already in memory (what the page's worker does after a fetch), all checks included.
-  const decode = best(REPEAT, () => files.map((f, i) => decodeShard(new Uint8Array(f.buffer, f.byteOffset, f.length), manifest, manifest.shards[i].file, manifest.shards[i].tokens)));
+  const decode = best(REPEAT, () =>
+    files.map((f, i) => decodeShard(new Uint8Array(f.buffer, f.byteOffset, f.length), manifest, manifest.shards[i].file, manifest.shards[i].tokens)),
+  );
   // The whole path from disk: read, SHA-256, decode, cross-shard order checks.
   let fullMs = Infinity;
   let set = await readTraceSet(dirSource(dir));
@@ -65,7 +67,10 @@ async function main() {
   const tokS = (ms: number) => TOKENS / (ms / 1000);
   const rows: [string, string][] = [
     ['machine', `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, Node ${process.version}`],
-    ['trace', `${TOKENS} tokens x ${SHAPE.numLayers} layers, ${SHAPE.numExperts} experts top-${SHAPE.topK}, ${manifest.shards.length} shards, ${(bytes / 1e6).toFixed(1)} MB`],
+    [
+      'trace',
+      `${TOKENS} tokens x ${SHAPE.numLayers} layers, ${SHAPE.numExperts} experts top-${SHAPE.topK}, ${manifest.shards.length} shards, ${(bytes / 1e6).toFixed(1)} MB`,
+    ],
     ['decode (in memory)', `${decode.ms.toFixed(1)} ms = ${(tokS(decode.ms) / 1e6).toFixed(2)} M tokens/s (target >= 2 M)`],
     ['read + sha256 + decode', `${fullMs.toFixed(1)} ms = ${(tokS(fullMs) / 1e6).toFixed(2)} M tokens/s`],
     ['numpy read + decode', `${(np.decodeSeconds * 1000).toFixed(1)} ms`],

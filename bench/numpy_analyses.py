@@ -11,6 +11,7 @@ layers l, l+1 and of consecutive tokens at layer l) and derives every statistic 
 both sides run the same algorithm and the time ratio compares the implementations. Other shapes count pairs
 of expert ids directly.
 """
+
 import argparse
 import json
 import math
@@ -34,12 +35,14 @@ def load(folder):
         with pa.memory_map(os.path.join(folder, s["file"])) as src:
             t = ipc.open_file(src).read_all()
         ex = t.column("experts").combine_chunks()
-        shards.append((
-            t.column("seq").to_numpy(),
-            t.column("pos").to_numpy(),
-            t.column("dataset").to_numpy(),
-            ex.values.to_numpy().reshape(-1, L, K),
-        ))
+        shards.append(
+            (
+                t.column("seq").to_numpy(),
+                t.column("pos").to_numpy(),
+                t.column("dataset").to_numpy(),
+                ex.values.to_numpy().reshape(-1, L, K),
+            )
+        )
     return m, shards
 
 
@@ -103,19 +106,36 @@ def analyze(m, shards, keep=None):
         else:
             exi = ex.astype(np.int32)
             layer = offL[:, :, None]
-            c.sel += np.bincount((layer * E + exi).ravel(), minlength=L * E).reshape(L, E)
+            c.sel += np.bincount((layer * E + exi).ravel(), minlength=L * E).reshape(
+                L, E
+            )
             jj, qq = np.triu_indices(K, 1)
-            up = np.bincount(((layer * E + exi[:, :, jj]) * E + exi[:, :, qq]).ravel(), minlength=L * E * E).reshape(L, E, E)
+            up = np.bincount(
+                ((layer * E + exi[:, :, jj]) * E + exi[:, :, qq]).ravel(),
+                minlength=L * E * E,
+            ).reshape(L, E, E)
             c.co += up + up.transpose(0, 2, 1)
             lay1 = offL[:, :-1, None, None]
-            c.tr += np.bincount(((lay1 * E + exi[:, :-1, :, None]) * E + exi[:, 1:, None, :]).ravel(), minlength=max(0, L - 1) * E * E).reshape(-1, E, E)
+            c.tr += np.bincount(
+                ((lay1 * E + exi[:, :-1, :, None]) * E + exi[:, 1:, None, :]).ravel(),
+                minlength=max(0, L - 1) * E * E,
+            ).reshape(-1, E, E)
             cur, prv = ex2[idx + 1], ex2[idx]
             c.rf += (cur[:, :, 0] == prv[:, :, 0]).sum(axis=0)
-            c.ra += (cur[:, :, :, None] == prv[:, :, None, :]).any(axis=(2, 3)).sum(axis=0)
+            c.ra += (
+                (cur[:, :, :, None] == prv[:, :, None, :]).any(axis=(2, 3)).sum(axis=0)
+            )
         prev = (seq[-1], pos[-1], ex[-1])
     if pair:
-        T5 = T.reshape(-1, E, E, E, E)  # [l, a, b, c, d]: (a, b) at layer l, (c, d) at l + 1
-        c.tr += T5.sum(axis=(2, 4)) + T5.sum(axis=(2, 3)) + T5.sum(axis=(1, 4)) + T5.sum(axis=(1, 3))
+        T5 = T.reshape(
+            -1, E, E, E, E
+        )  # [l, a, b, c, d]: (a, b) at layer l, (c, d) at l + 1
+        c.tr += (
+            T5.sum(axis=(2, 4))
+            + T5.sum(axis=(2, 3))
+            + T5.sum(axis=(1, 4))
+            + T5.sum(axis=(1, 3))
+        )
         marg = np.concatenate((T5.sum(axis=(3, 4)), last.reshape(1, E, E)))  # [l, a, b]
         c.co += marg + marg.transpose(0, 2, 1)
         c.sel += marg.sum(axis=2) + marg.sum(axis=1)
@@ -138,9 +158,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("folder")
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--datasets", default="", help="comma-separated dataset indices to keep (default: all)")
+    ap.add_argument(
+        "--datasets",
+        default="",
+        help="comma-separated dataset indices to keep (default: all)",
+    )
     args = ap.parse_args()
-    keep = np.array([int(x) for x in args.datasets.split(",")], np.uint16) if args.datasets else None
+    keep = (
+        np.array([int(x) for x in args.datasets.split(",")], np.uint16)
+        if args.datasets
+        else None
+    )
     read_s, analyze_s = math.inf, math.inf
     for _ in range(args.repeat):
         t0 = time.perf_counter()
@@ -163,8 +191,12 @@ def main():
         "reuseFirst": [float(x) / pairs if pairs else 0.0 for x in c.rf],
         "reuseAny": [float(x) / pairs if pairs else 0.0 for x in c.ra],
         "selectionsSum": int(c.sel.sum()),
-        "coactivationChecksum": int((co * np.arange(co.size, dtype=np.int64) % 1000003).sum()),
-        "transitionsChecksum": int((tr * np.arange(tr.size, dtype=np.int64) % 1000003).sum()),
+        "coactivationChecksum": int(
+            (co * np.arange(co.size, dtype=np.int64) % 1000003).sum()
+        ),
+        "transitionsChecksum": int(
+            (tr * np.arange(tr.size, dtype=np.int64) % 1000003).sum()
+        ),
     }
     print(json.dumps(out))
 

@@ -35,14 +35,19 @@ export async function ensureScaleTrace(o: ScaleOptions, log: (s: string) => void
     const manifest = parseManifest(readFileSync(path, 'utf8'), path);
     if (manifest.shards.reduce((n, s) => n + s.tokens, 0) === o.tokens && manifest.shards.every((s) => existsSync(join(dir, s.file)))) {
       // Kept only if it reads back whole (a set written by an older, broken writer is written again).
-      const whole = await verifyWrittenSet(dir, manifest).then(() => true, (e: Error) => (log(`rewriting ${dir}: ${e.message}\n`), false));
+      const whole = await verifyWrittenSet(dir, manifest).then(
+        () => true,
+        (e: Error) => (log(`rewriting ${dir}: ${e.message}\n`), false),
+      );
       if (whole) return { dir, manifest };
     }
   }
   const syn = scaleOptions(o.tokens);
   const shards = Math.ceil(o.tokens / o.shardTokens);
   const t0 = performance.now();
-  const manifest = await writeTraceChunks(dir, syntheticManifest(syn), syntheticChunks(syn, o.shardTokens), (i) => log(`\rwriting ${dir}: shard ${i + 1}/${shards}`));
+  const manifest = await writeTraceChunks(dir, syntheticManifest(syn), syntheticChunks(syn, o.shardTokens), (i) =>
+    log(`\rwriting ${dir}: shard ${i + 1}/${shards}`),
+  );
   log(` (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   return { dir, manifest };
 }

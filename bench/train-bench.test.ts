@@ -3,9 +3,52 @@ import { fastestPath, parseTrainArgs, runTrainBench, steadyRate, UsageError } fr
 
 describe('bench --train arguments', () => {
   it('takes every option, with defaults for the rest', () => {
-    const a = parseTrainArgs(['--train', '--device', 'gpu', '--model', 'interlayer', '--windows', '1000', '--epochs', '3', '--batch', '64', '--hidden', '128', '--layers', '26', '--experts', '64', '--topk', '6', '--json']);
-    expect(a).toMatchObject({ device: 'gpu', model: 'interlayer', windows: 1000, epochs: 3, batch: 64, hidden: 128, layers: 26, experts: 64, topk: 6, json: true });
-    expect(parseTrainArgs(['--device', 'cpu', '--model', 'sequence'])).toMatchObject({ windows: 51_200, epochs: 4, batch: 256, hidden: 256, layers: 32, experts: 8, topk: 2, context: 3, horizon: 2, json: false });
+    const a = parseTrainArgs([
+      '--train',
+      '--device',
+      'gpu',
+      '--model',
+      'interlayer',
+      '--windows',
+      '1000',
+      '--epochs',
+      '3',
+      '--batch',
+      '64',
+      '--hidden',
+      '128',
+      '--layers',
+      '26',
+      '--experts',
+      '64',
+      '--topk',
+      '6',
+      '--json',
+    ]);
+    expect(a).toMatchObject({
+      device: 'gpu',
+      model: 'interlayer',
+      windows: 1000,
+      epochs: 3,
+      batch: 64,
+      hidden: 128,
+      layers: 26,
+      experts: 64,
+      topk: 6,
+      json: true,
+    });
+    expect(parseTrainArgs(['--device', 'cpu', '--model', 'sequence'])).toMatchObject({
+      windows: 51_200,
+      epochs: 4,
+      batch: 256,
+      hidden: 256,
+      layers: 32,
+      experts: 8,
+      topk: 2,
+      context: 3,
+      horizon: 2,
+      json: false,
+    });
   });
 
   it.each([

@@ -219,7 +219,9 @@ export async function trainBenchMain(argv: readonly string[]): Promise<void> {
   }
   try {
     const r = await runTrainBench(a, (l) => process.stderr.write(l));
-    const text = a.json ? JSON.stringify(r) : `${r.model} on ${r.device} (${r.path}, ${r.backend}${r.adapter ? `, ${r.adapter}` : ''}): ${Math.round(r.samplesPerSecond)} samples/s`;
+    const text = a.json
+      ? JSON.stringify(r)
+      : `${r.model} on ${r.device} (${r.path}, ${r.backend}${r.adapter ? `, ${r.adapter}` : ''}): ${Math.round(r.samplesPerSecond)} samples/s`;
     await new Promise<void>((ok) => process.stdout.write(text + '\n', () => ok()));
     process.exit(0);
   } catch (e) {
@@ -229,5 +231,5 @@ export async function trainBenchMain(argv: readonly string[]): Promise<void> {
 }
 
 // Run directly (the bundle of bench/cli-bundle.sh): `node bench.mjs --train ...`.
-const self = typeof process !== 'undefined' ? process.argv[1] ?? '' : '';
+const self = typeof process !== 'undefined' ? (process.argv[1] ?? '') : '';
 if (/train-bench\.(ts|mjs)$|[/\\]bench\.mjs$/.test(self)) await trainBenchMain(process.argv.slice(2));

@@ -54,7 +54,10 @@ async function main() {
   let check: Awaited<ReturnType<typeof fusedEquivalence>> | null = null;
   if (a.check === '1') {
     check = await fusedEquivalence();
-    const worst = Math.max(...check.gradients.flatMap((g) => Object.values(g.errors)), ...check.training.flatMap((t) => [...Object.values(t.weights), t.trainLoss, t.valLoss]));
+    const worst = Math.max(
+      ...check.gradients.flatMap((g) => Object.values(g.errors)),
+      ...check.training.flatMap((t) => [...Object.values(t.weights), t.trainLoss, t.valLoss]),
+    );
     console.error(`fused vs tfjs on ${backend.adapter}: largest relative error ${worst.toExponential(2)}`);
   }
   const config = {
@@ -82,7 +85,9 @@ async function main() {
       trainLoss: summary.history.map((m) => m.trainLoss),
     };
     s.dispose();
-    console.error(`${p}: ${results[p].samplesPerSecond.toFixed(0)} samples/s (epochs ${rates.map((r) => r.toFixed(0)).join(', ')}; loss ${results[p].trainLoss.map((x) => x.toFixed(4)).join(', ')})`);
+    console.error(
+      `${p}: ${results[p].samplesPerSecond.toFixed(0)} samples/s (epochs ${rates.map((r) => r.toFixed(0)).join(', ')}; loss ${results[p].trainLoss.map((x) => x.toFixed(4)).join(', ')})`,
+    );
   }
   const out = {
     adapter: backend.adapter ?? backend.backend,

@@ -51,23 +51,37 @@ def run(args, mode):
         torch.backends.cudnn.allow_tf32 = tf32
     dev = torch.device(args.device)
     g = torch.Generator(device="cpu").manual_seed(0)
-    n, C, K, H, E, L = args.windows, args.context, args.topk, args.horizon, args.experts, args.layers
+    n, C, K, H, E, L = (
+        args.windows,
+        args.context,
+        args.topk,
+        args.horizon,
+        args.experts,
+        args.layers,
+    )
     ctx_e = torch.randint(0, E, (n, C, K), generator=g).to(dev)
     ctx_l = torch.randint(0, L, (n, C), generator=g).to(dev)
     tgt = torch.randint(0, E, (n, H, K), generator=g).to(dev)
     torch.manual_seed(0)
     model = InterLayer(L, E, K, H, args.embedding, args.hidden, 0.1).to(dev)
-    is_decay = lambda name: name.endswith("weight") and "lstm" in name or name == "head.weight"  # noqa: E731
+    is_decay = lambda name: (
+        name.endswith("weight") and "lstm" in name or name == "head.weight"
+    )  # noqa: E731
     decay = [p for name, p in model.named_parameters() if is_decay(name)]
     rest = [p for name, p in model.named_parameters() if not is_decay(name)]
-    groups = [{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": 0.01},
+        {"params": rest, "weight_decay": 0.0},
+    ]
     opt = torch.optim.AdamW(groups, lr=1e-3, capturable=mode == "graph")
     loss_fn = nn.BCEWithLogitsLoss()
     B = args.batch
     ones = torch.ones(B, H, K, device=dev)
 
     def loss_of(e, l, t):
-        labels = torch.zeros(t.shape[0], H, E, device=dev).scatter_add_(2, t, ones[: t.shape[0]])
+        labels = torch.zeros(t.shape[0], H, E, device=dev).scatter_add_(
+            2, t, ones[: t.shape[0]]
+        )
         return loss_fn(model(e, l), labels)
 
     forward = torch.compile(loss_of) if mode == "compile" else loss_of
@@ -86,7 +100,9 @@ def run(args, mode):
         static_idx = torch.arange(B, device=dev)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up outside the graph (cuDNN plans, AdamW state)
+        with torch.cuda.stream(
+            side
+        ):  # warm-up outside the graph (cuDNN plans, AdamW state)
             for _ in range(3):
                 step(static_idx)
         torch.cuda.current_stream().wait_stream(side)
@@ -124,7 +140,13 @@ def run(args, mode):
         rates.append(per_epoch / (time.perf_counter() - t0))
     r = sorted(rates[1:])
     m = len(r) // 2
-    return {"mode": mode, "samplesPerSecond": r[m] if len(r) % 2 else (r[m - 1] + r[m]) / 2, "epochs": rates, "trainLoss": losses, "tf32": tf32}
+    return {
+        "mode": mode,
+        "samplesPerSecond": r[m] if len(r) % 2 else (r[m - 1] + r[m]) / 2,
+        "epochs": rates,
+        "trainLoss": losses,
+        "tf32": tf32,
+    }
 
 
 MODE_NAMES = {
@@ -145,25 +167,69 @@ def speclab_rows(path):
                 continue
             j = json.loads(line)
             if j.get("bench") == "train":
-                rows.append((f"SpecLab {j['model']} {j['path']} ({j['backend']}{', ' + j['adapter'] if j.get('adapter') else ''})", j["samplesPerSecond"]))
+                rows.append(
+                    (
+                        f"SpecLab {j['model']} {j['path']} ({j['backend']}{', ' + j['adapter'] if j.get('adapter') else ''})",
+                        j["samplesPerSecond"],
+                    )
+                )
             else:
                 for p, r in j.get("results", {}).items():
-                    rows.append((f"SpecLab tfjs WebGPU {p} ({j['adapter']})", r["samplesPerSecond"]))
+                    rows.append(
+                        (
+                            f"SpecLab tfjs WebGPU {p} ({j['adapter']})",
+                            r["samplesPerSecond"],
+                        )
+                    )
     return rows
 
 
 def main():
     p = argparse.ArgumentParser()
-    for name, default in [("windows", 256 * 200), ("batch", 256), ("hidden", 256), ("embedding", 32), ("context", 3), ("horizon", 2), ("experts", 8), ("layers", 32), ("topk", 2), ("epochs", 4)]:
+    for name, default in [
+        ("windows", 256 * 200),
+        ("batch", 256),
+        ("hidden", 256),
+        ("embedding", 32),
+        ("context", 3),
+        ("horizon", 2),
+        ("experts", 8),
+        ("layers", 32),
+        ("topk", 2),
+        ("epochs", 4),
+    ]:
         p.add_argument(f"--{name}", type=int, default=default)
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
-    p.add_argument("--threads", type=int, default=0, help="CPU: torch threads (0: PyTorch's default)")
-    p.add_argument("--modes", default="", help="comma-separated of eager,tf32,graph,compile (default: all on cuda, eager on cpu)")
-    p.add_argument("--tfjs", "--speclab", dest="speclab", action="append", default=[], help="SpecLab JSON to compare (repeatable)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="CPU: torch threads (0: PyTorch's default)",
+    )
+    p.add_argument(
+        "--modes",
+        default="",
+        help="comma-separated of eager,tf32,graph,compile (default: all on cuda, eager on cpu)",
+    )
+    p.add_argument(
+        "--tfjs",
+        "--speclab",
+        dest="speclab",
+        action="append",
+        default=[],
+        help="SpecLab JSON to compare (repeatable)",
+    )
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    modes = [m for m in (args.modes or ("eager,tf32,graph,compile" if args.device == "cuda" else "eager")).split(",") if m]
+    modes = [
+        m
+        for m in (
+            args.modes
+            or ("eager,tf32,graph,compile" if args.device == "cuda" else "eager")
+        ).split(",")
+        if m
+    ]
     for m in modes:
         if m not in MODE_NAMES or (args.device == "cpu" and m in ("tf32", "graph")):
             p.error(f"mode {m!r} is not available on {args.device}")
@@ -171,23 +237,53 @@ def main():
     for m in modes:
         try:
             results[m] = run(args, m)
-        except Exception as e:  # one mode failing (e.g. no compiler) still reports the others
+        except (
+            Exception
+        ) as e:  # one mode failing (e.g. no compiler) still reports the others
             results[m] = {"mode": m, "error": f"{type(e).__name__}: {e}"}
-        print(f"{m}: {results[m].get('samplesPerSecond', results[m].get('error'))}", file=sys.stderr, flush=True)
+        print(
+            f"{m}: {results[m].get('samplesPerSecond', results[m].get('error'))}",
+            file=sys.stderr,
+            flush=True,
+        )
     out = {
-        "device": torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+        "device": torch.cuda.get_device_name()
+        if args.device == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)",
         "torch": torch.__version__,
-        "shape": {k: getattr(args, k) for k in ("layers", "experts", "topk", "context", "horizon", "batch", "hidden", "embedding", "windows")},
+        "shape": {
+            k: getattr(args, k)
+            for k in (
+                "layers",
+                "experts",
+                "topk",
+                "context",
+                "horizon",
+                "batch",
+                "hidden",
+                "embedding",
+                "windows",
+            )
+        },
         "results": results,
     }
     print(json.dumps(out))
-    refs = [(m, r["samplesPerSecond"]) for m, r in results.items() if "samplesPerSecond" in r]
+    refs = [
+        (m, r["samplesPerSecond"])
+        for m, r in results.items()
+        if "samplesPerSecond" in r
+    ]
     rows = [(MODE_NAMES[m], v) for m, v in refs]
     for f in args.speclab:
         rows += speclab_rows(f)
-    print(f"\n{'path':64s} {'samples/s':>12s} " + " ".join(f"{'x ' + m:>10s}" for m, _ in refs))
+    print(
+        f"\n{'path':64s} {'samples/s':>12s} "
+        + " ".join(f"{'x ' + m:>10s}" for m, _ in refs)
+    )
     for name, v in rows:
-        print(f"{name:64s} {v:12.0f} " + " ".join(f"{v / ref:10.3f}" for _, ref in refs))
+        print(
+            f"{name:64s} {v:12.0f} " + " ".join(f"{v / ref:10.3f}" for _, ref in refs)
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,12 @@ test('utilisation centred on uniform use: bars up and down from 1/E, sorted busi
   for (const bar of layer0) await expect(chart.locator(`[data-expert="${bar.expert}"]`)).toHaveClass(bar.ratio >= 1 ? 'bar over' : 'bar under');
 
   await page.getByTestId('utilisation-order').selectOption('share');
-  await expect(chart).toHaveAttribute('data-order', utilisationBars(stats.utilisation[0], 'share').map((b) => b.expert).join(','));
+  await expect(chart).toHaveAttribute(
+    'data-order',
+    utilisationBars(stats.utilisation[0], 'share')
+      .map((b) => b.expert)
+      .join(','),
+  );
   // The layer selector is the shared one: layer 2's numbers, sorted.
   await page.getByTestId('utilisation-layer').selectOption('2');
   await expect(page).toHaveURL(/[#&]layer=2(&|$)/);
@@ -55,7 +60,13 @@ test('utilisation centred on uniform use: bars up and down from 1/E, sorted busi
   await page.mouse.move(to.x + to.width / 2, midY, { steps: 4 });
   await page.mouse.up();
   await expect(chart.getByTestId('utilisation-bar')).toHaveCount(3);
-  await expect(chart).toHaveAttribute('data-order', sorted2.slice(0, 3).map((b) => b.expert).join(','));
+  await expect(chart).toHaveAttribute(
+    'data-order',
+    sorted2
+      .slice(0, 3)
+      .map((b) => b.expert)
+      .join(','),
+  );
   await expect(page.getByTestId('utilisation-range')).toContainText(`ranks 1–3 of ${E}`);
   await page.getByTestId('utilisation-zoom-reset').click();
   await expect(chart.getByTestId('utilisation-bar')).toHaveCount(E);
@@ -69,7 +80,12 @@ test('utilisation centred on uniform use: bars up and down from 1/E, sorted busi
   const hb = (await heat.boundingBox())!;
   await heat.click({ position: { x: hb.width / 2, y: (hb.height * 3.5) / demo.manifest.numLayers } });
   await expect(page.getByTestId('utilisation-layer')).toHaveValue('3');
-  await expect(chart).toHaveAttribute('data-order', utilisationBars(stats.utilisation[3], 'share').map((b) => b.expert).join(','));
+  await expect(chart).toHaveAttribute(
+    'data-order',
+    utilisationBars(stats.utilisation[3], 'share')
+      .map((b) => b.expert)
+      .join(','),
+  );
 });
 
 test('every chart shows the exact value at the cursor', async ({ page }) => {

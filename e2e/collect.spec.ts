@@ -14,8 +14,23 @@ const TOKEN = 'e2e-collect-token-0123456789';
 async function startServer(work: string, origin: string): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(
     join(ROOT, '.venv/bin/python'),
-    ['-m', 'speclab_collect', 'serve', '--port', '0', '--out-root', join(work, 'runs'), '--token', TOKEN, '--model-root', MODEL, '--data-root', work,
-      '--allow-origin', origin],
+    [
+      '-m',
+      'speclab_collect',
+      'serve',
+      '--port',
+      '0',
+      '--out-root',
+      join(work, 'runs'),
+      '--token',
+      TOKEN,
+      '--model-root',
+      MODEL,
+      '--data-root',
+      work,
+      '--allow-origin',
+      origin,
+    ],
     // A pause after each batch keeps the job running for a few seconds, long enough to show its progress.
     { cwd: ROOT, env: { ...process.env, SPECLAB_COLLECT_TEST_DELAY: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -43,7 +43,15 @@ test('a hostile experiment link lists its problems as text and runs nothing', as
   const box = page.getByTestId('link-problems');
   await expect(box).toBeVisible();
   const text = await box.innerText();
-  for (const k of ['"ctx" must be an integer, got "<script>alert(1)</script>"', '"epochs"', '"lr"', '"panel" must be one of', 'unknown key "__proto__"', '"hidden"', 'unknown key "foo"'])
+  for (const k of [
+    '"ctx" must be an integer, got "<script>alert(1)</script>"',
+    '"epochs"',
+    '"lr"',
+    '"panel" must be one of',
+    'unknown key "__proto__"',
+    '"hidden"',
+    'unknown key "foo"',
+  ])
     expect(text).toContain(k);
   await expect(box.locator('script, img')).toHaveCount(0);
   // Valid values were taken, refused ones replaced by defaults; the demo loaded and nothing trained.

@@ -10,7 +10,11 @@ import { expect, test } from './fixtures';
 const CHARTS: { tab: string; id: string; needs: RegExp[] }[] = [
   { tab: 'overview', id: 'entropy-chart', needs: [/>layer<\/text>/, />entropy \(bits\)<\/text>/] },
   { tab: 'overview', id: 'utilisation-heatmap', needs: [/>Expert utilisation per layer<\/text>/] },
-  { tab: 'overview', id: 'utilisation-chart', needs: [/>Expert utilisation at layer \d+ against uniform use \([\d.]+% each\)<\/text>/, />share ÷ uniform \(log₂\)<\/text>/] },
+  {
+    tab: 'overview',
+    id: 'utilisation-chart',
+    needs: [/>Expert utilisation at layer \d+ against uniform use \([\d.]+% each\)<\/text>/, />share ÷ uniform \(log₂\)<\/text>/],
+  },
   { tab: 'coactivation', id: 'coactivation-heatmap', needs: [/>Co-activation of expert pairs at layer \d+<\/text>/] },
   { tab: 'transitions', id: 'transition-heatmap', needs: [/>Transitions from layer \d+ to the next<\/text>/] },
   { tab: 'reuse', id: 'reuse-chart', needs: [/>share of pairs<\/text>/, />any shared, uniform chance<\/text>/] },
@@ -43,7 +47,8 @@ async function measure(page: Page, svg: string): Promise<{ view: Box; texts: Box
   });
 }
 
-const overlap = (a: Box, b: Box) => Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)) * Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+const overlap = (a: Box, b: Box) =>
+  Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)) * Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
 
 test.describe.configure({ timeout: 180_000 });
 

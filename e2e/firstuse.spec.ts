@@ -14,9 +14,11 @@ test.describe.configure({ timeout: 300_000 });
 
 /** Each wide table fits its card or scrolls with a drawn scrollbar (scrollbar height > 0). */
 async function tablesReachable(page: Page) {
-  const boxes = await page.locator('.table-scroll').evaluateAll((els) =>
-    els.map((e) => ({ fits: e.scrollWidth <= e.clientWidth + 1, bar: (e as HTMLElement).offsetHeight - e.clientHeight, w: e.clientWidth })),
-  );
+  const boxes = await page
+    .locator('.table-scroll')
+    .evaluateAll((els) =>
+      els.map((e) => ({ fits: e.scrollWidth <= e.clientWidth + 1, bar: (e as HTMLElement).offsetHeight - e.clientHeight, w: e.clientWidth })),
+    );
   expect(boxes.length).toBeGreaterThan(0);
   for (const b of boxes) expect(b.fits || b.bar > 0, JSON.stringify(b)).toBe(true);
   return boxes;
@@ -102,7 +104,9 @@ test('a run stopped before its first epoch keeps the baselines in the comparison
   await expect(page.getByTestId('field-batch')).toHaveValue('1');
 });
 
-test('the default run on the real Mixtral trace (2 sequences) finishes; the notebook and its runs stay after a reload with a prompt to reopen the file', async ({ page }) => {
+test('the default run on the real Mixtral trace (2 sequences) finishes; the notebook and its runs stay after a reload with a prompt to reopen the file', async ({
+  page,
+}) => {
   await page.goto('/');
   await expect(page.getByTestId('trace-summary')).toBeVisible();
   await page.getByTestId('file-input').setInputFiles(MIXTRAL);
@@ -188,7 +192,11 @@ test('64-expert heatmaps use the width: at 1920 px each expert gets 10 px or mor
   await expect(page.getByTestId('summary-sequences')).toHaveText('3');
   // Hook CSVs carry no weights: the expert lists' order is said not to be weight order.
   await expect(page.getByTestId('weight-order-warning')).toContainText('need not be weight order');
-  const cell = async (id: string) => page.getByTestId(id).locator('canvas').evaluate((c) => c.getBoundingClientRect().width / (c as HTMLCanvasElement).width);
+  const cell = async (id: string) =>
+    page
+      .getByTestId(id)
+      .locator('canvas')
+      .evaluate((c) => c.getBoundingClientRect().width / (c as HTMLCanvasElement).width);
   expect(await cell('utilisation-heatmap')).toBeGreaterThanOrEqual(10);
   // 640-unit charts are not blown up to the page's width (their labels would be twice their size).
   expect(await page.getByTestId('entropy-chart').evaluate((e) => e.getBoundingClientRect().width)).toBeLessThanOrEqual(52 * 16 + 1);

@@ -12,7 +12,13 @@ const REGRESSIONS = new URL('../src/core/trace/fixtures/regressions/', import.me
 const DEMO = new URL('../traces/demo/', import.meta.url).pathname;
 
 /** Findings of the mutation fuzzer: apache-arrow's reader looped for > 40 s (hang) or failed inside (unclear, crash). */
-const REGRESSION_FILES = ['fuzz-s1-c318-hang.arrow', 'fuzz-s1-c2932-hang.arrow', 'fuzz-s1-c1044-hang.arrow', 'fuzz-s1-c290-unclear.arrow', 'fuzz-s2-c36409-crash.arrow'];
+const REGRESSION_FILES = [
+  'fuzz-s1-c318-hang.arrow',
+  'fuzz-s1-c2932-hang.arrow',
+  'fuzz-s1-c1044-hang.arrow',
+  'fuzz-s1-c290-unclear.arrow',
+  'fuzz-s2-c36409-crash.arrow',
+];
 /**
  * From ../shared/arrow-fuzz: the five that kept apache-arrow's tableFromIPC busiest here (docs/reliability.md).
  * Those in Arrow's current framing (file magic or stream continuation marker) are decoded and refused for
@@ -65,7 +71,10 @@ test('hostile files dropped on a loaded page are each rejected by name; the demo
   const hang = readFileSync(`${REGRESSIONS}fuzz-s1-c2932-hang.arrow`);
   const meta = JSON.parse(readFileSync(`${REGRESSIONS}fuzz-s1-c2932-hang.json`, 'utf8')) as { tokens: number; manifest: object };
   const manifest = { ...meta.manifest, shards: [{ file: 'shard-00000.arrow', tokens: meta.tokens, sha256: createHash('sha256').update(hang).digest('hex') }] };
-  const files = [{ name: 'manifest.json', bytes: Buffer.from(JSON.stringify(manifest)) }, { name: 'shard-00000.arrow', bytes: hang }];
+  const files = [
+    { name: 'manifest.json', bytes: Buffer.from(JSON.stringify(manifest)) },
+    { name: 'shard-00000.arrow', bytes: hang },
+  ];
   expect(await rejected(page, files, 'shard-00000.arrow')).toMatch(STRUCTURAL);
 
   // Still the demo, same numbers; its trace worker still answers a filter change.

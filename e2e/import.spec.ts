@@ -13,7 +13,10 @@ const digits = async (page: import('@playwright/test').Page, id: string) => Numb
 test('imports real DeepSeek-V2-Lite hook CSVs through the file chooser', async ({ page }) => {
   const names = ['prompt_1_data.csv', 'prompt_2_data.csv', 'prompt_10_data.csv'];
   // What the importers make of the same files in Node: the page must show the same set.
-  const expected = importFiles(names.map((name) => ({ name, data: readFileSync(DEEPSEEK + name, 'utf8') })), 'auto');
+  const expected = importFiles(
+    names.map((name) => ({ name, data: readFileSync(DEEPSEEK + name, 'utf8') })),
+    'auto',
+  );
   await page.goto('/');
   await expect(page.getByTestId('trace-summary')).toBeVisible();
   await page.getByTestId('file-input').setInputFiles(names.map((n) => DEEPSEEK + n));

@@ -21,5 +21,11 @@ test('opens the shared Mixtral folder by the folder picker and shows its load ba
   await expect(page.getByTestId('load-balance-summary')).toContainText(`${(lb.maxShare[worst] * 100).toFixed(1)}% of layer ${worst}'s selections`);
   const rows = page.getByTestId('load-balance-table').locator('tbody tr');
   await expect(rows).toHaveCount(32);
-  await expect(rows.nth(3).locator('td')).toHaveText(['3', `${(lb.maxShare[3] * 100).toFixed(1)}%`, `${(lb.activeFraction[3] * 100).toFixed(1)}%`, lb.cv[3].toFixed(2), lb.normalizedEntropy[3].toFixed(3)]);
+  await expect(rows.nth(3).locator('td')).toHaveText([
+    '3',
+    `${(lb.maxShare[3] * 100).toFixed(1)}%`,
+    `${(lb.activeFraction[3] * 100).toFixed(1)}%`,
+    lb.cv[3].toFixed(2),
+    lb.normalizedEntropy[3].toFixed(3),
+  ]);
 });

@@ -13,7 +13,8 @@ test('the notebook shows the lookahead gate and its curve by distance beside the
   const row = page.locator('[data-testid="result-row"][data-name="lookahead"]');
   await expect(row).toHaveCount(1);
   await expect(row).toContainText('baseline');
-  const pct = async (name: string) => Number((await page.locator(`[data-testid="result-row"][data-name="${name}"] [data-metric="recallAtK@1"]`).innerText()).replace('%', ''));
+  const pct = async (name: string) =>
+    Number((await page.locator(`[data-testid="result-row"][data-name="${name}"] [data-metric="recallAtK@1"]`).innerText()).replace('%', ''));
   expect(await pct('lookahead')).toBeGreaterThan((await pct('frequency')) + 10);
 
   // The chart: the gate over its 2 layers (past the task's horizon of 1), the sequence model and the best other baseline.

@@ -54,5 +54,8 @@ test('no main-thread task over 100 ms while loading the demo, showing every view
   const startup = tasks.filter((t) => t.start < start);
   const after = tasks.filter((t) => t.start >= start).map((t) => ({ ...t, during: during(t) }));
   test.info().annotations.push({ type: 'long tasks', description: `startup: ${JSON.stringify(startup)}; after start: ${JSON.stringify(after)}` });
-  expect(after.filter((t) => t.duration > 100), 'main-thread tasks over 100 ms while loading and training').toEqual([]);
+  expect(
+    after.filter((t) => t.duration > 100),
+    'main-thread tasks over 100 ms while loading and training',
+  ).toEqual([]);
 });

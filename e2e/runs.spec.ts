@@ -27,7 +27,10 @@ async function cells(page: Page, id: string): Promise<Record<string, { value: nu
 
 test.describe.configure({ timeout: 360_000 });
 
-test('runs are kept, overlaid, compared with a pinned run, renamed, annotated and deleted; a link plus a run file reproduce them elsewhere', async ({ page, browser }) => {
+test('runs are kept, overlaid, compared with a pinned run, renamed, annotated and deleted; a link plus a run file reproduce them elsewhere', async ({
+  page,
+  browser,
+}) => {
   await page.goto(`/#${TINY}`);
   await expect(page.getByTestId('runs-empty')).toBeVisible();
   await runAndWait(page, 1);
@@ -59,7 +62,10 @@ test('runs are kept, overlaid, compared with a pinned run, renamed, annotated an
   // The table's recall@k at step 1 is the list's recall (mean over steps) only when H=1; here they agree on the run order at least.
   const listRecall = await page.getByTestId('run-recall').evaluateAll((tds) => tds.map((t) => Number((t as HTMLElement).dataset.value)));
   const steps = Object.keys(base).filter((k) => k.startsWith('recallAtK@')).length;
-  const meanOf = (c: typeof base) => Object.entries(c).filter(([k]) => k.startsWith('recallAtK@')).reduce((s, [, v]) => s + v.value, 0) / steps;
+  const meanOf = (c: typeof base) =>
+    Object.entries(c)
+      .filter(([k]) => k.startsWith('recallAtK@'))
+      .reduce((s, [, v]) => s + v.value, 0) / steps;
   expect(meanOf(base)).toBeCloseTo(listRecall[0], 10);
   expect(meanOf(other)).toBeCloseTo(listRecall[1], 10);
 
@@ -111,7 +117,9 @@ test('runs are kept, overlaid, compared with a pinned run, renamed, annotated an
   }
   await expect(fresh.locator(`[data-testid="comparison-row"][data-id="${rerun}"] [data-testid="comparison-changed"]`)).toHaveText('same settings');
   // A damaged file is refused with what to do, and nothing changes.
-  await fresh.getByTestId('runs-import-input').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"speclab-runs","version":1,"runs":[{"id":"x"}]}') });
+  await fresh
+    .getByTestId('runs-import-input')
+    .setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"speclab-runs","version":1,"runs":[{"id":"x"}]}') });
   await expect(fresh.getByTestId('runs-note')).toHaveAttribute('data-kind', 'error');
   await expect(fresh.getByTestId('runs-note')).toContainText('broken.json: runs.0.name');
   await expect(fresh.getByTestId('runs-note')).toContainText('Nothing was imported');
@@ -140,7 +148,9 @@ async function modelRow(page: Page, kind: string) {
   return { row, recall: await row.locator('td[data-metric="recallAtK@1"]').innerText(), label: await row.locator('th').innerText() };
 }
 
-test('two models trained one after the other: Open on each kept run shows its own model and numbers; a run file from before results were keyed by model opens with its kinds', async ({ page }) => {
+test('two models trained one after the other: Open on each kept run shows its own model and numbers; a run file from before results were keyed by model opens with its kinds', async ({
+  page,
+}) => {
   await page.goto(`/#${TINY}&model=interlayer`);
   await runAndWait(page, 1);
   const first = await modelRow(page, 'interlayer');

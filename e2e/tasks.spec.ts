@@ -19,7 +19,8 @@ test('trains the sequence model in the next-tokens task, chosen in the form, aga
   await page.getByTestId('run').click();
   await expect(page.getByTestId('training-status')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
   await expect(page.getByTestId('results-step').first()).toContainText('token t+1');
-  for (const name of ['sequence', 'frequency', 'markov', 'temporal']) await expect(page.locator(`[data-testid="result-row"][data-name="${name}"]`)).toHaveCount(1);
+  for (const name of ['sequence', 'frequency', 'markov', 'temporal'])
+    await expect(page.locator(`[data-testid="result-row"][data-name="${name}"]`)).toHaveCount(1);
   // The gate predicts layers of the same token: no row in the next-tokens task.
   await expect(page.locator('[data-testid="result-row"][data-name="lookahead"]')).toHaveCount(0);
   expect(await pct(page, 'sequence')).toBeGreaterThan(await pct(page, 'frequency'));

@@ -116,7 +116,9 @@ test('a crashed trace worker: the token view says why instead of going blank, an
   await page.addInitScript(() => localStorage.setItem('speclab.faultInjection', '1'));
   await page.goto('/#panel=tokens');
   await expect(page.locator('[data-testid="token-row"][data-row="0"]')).toBeVisible();
-  expect(await page.evaluate(() => (window as unknown as { speclab: { injectFault(k: string): Promise<boolean> } }).speclab.injectFault('trace-worker'))).toBe(true);
+  expect(await page.evaluate(() => (window as unknown as { speclab: { injectFault(k: string): Promise<boolean> } }).speclab.injectFault('trace-worker'))).toBe(
+    true,
+  );
   await page.getByTestId('tokens-next').click();
   await expect(page.getByTestId('tokens-error')).toContainText('the trace worker failed');
   await expect(page.getByTestId('tokens-error')).toContainText('open it again');

@@ -20,11 +20,14 @@ async function runAndWait(page: Page) {
 /** The results table as text, row by row: what "the same numbers" means. */
 /** The results rows' text, without the measured inference time (a timing, not a result that a link replays). */
 async function tableText(page: Page): Promise<string[]> {
-  return page
-    .getByTestId('result-row')
-    .evaluateAll((rows) =>
-      rows.map((r) => [...r.querySelectorAll('td, th')].filter((c) => (c as HTMLElement).dataset.metric !== 'msPerToken').map((c) => (c as HTMLElement).innerText.replace(/\s+/g, ' ').trim()).join(' ')),
-    );
+  return page.getByTestId('result-row').evaluateAll((rows) =>
+    rows.map((r) =>
+      [...r.querySelectorAll('td, th')]
+        .filter((c) => (c as HTMLElement).dataset.metric !== 'msPerToken')
+        .map((c) => (c as HTMLElement).innerText.replace(/\s+/g, ' ').trim())
+        .join(' '),
+    ),
+  );
 }
 
 test.describe.configure({ timeout: 420_000 });
@@ -110,7 +113,8 @@ test('trains the sequence model at its default schedule beside the baselines, on
   await runAndWait(page);
   const row = page.locator('[data-testid="result-row"][data-name="sequence"]');
   await expect(row).toHaveCount(1);
-  const pct = async (name: string) => Number((await page.locator(`[data-testid="result-row"][data-name="${name}"] [data-metric="recallAtK@1"]`).innerText()).replace('%', ''));
+  const pct = async (name: string) =>
+    Number((await page.locator(`[data-testid="result-row"][data-name="${name}"] [data-metric="recallAtK@1"]`).innerText()).replace('%', ''));
   // At default settings the learned model is above the Markov and temporal baselines on the demo set's test sequences.
   const seq = await pct('sequence');
   expect(seq).toBeGreaterThan(await pct('markov'));

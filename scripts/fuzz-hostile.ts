@@ -21,8 +21,14 @@ const list = process.argv.includes('--list');
 const TMP = mkdtempSync(join(tmpdir(), 'speclab-hostile-'));
 
 const files = [
-  ...(existsSync(HOSTILE) ? readdirSync(HOSTILE).filter((f) => f.startsWith('arrow-ipc')).map((f) => join(HOSTILE, f)) : []),
-  ...readdirSync(REGRESSIONS).filter((f) => f.endsWith('.arrow')).map((f) => join(REGRESSIONS, f)),
+  ...(existsSync(HOSTILE)
+    ? readdirSync(HOSTILE)
+        .filter((f) => f.startsWith('arrow-ipc'))
+        .map((f) => join(HOSTILE, f))
+    : []),
+  ...readdirSync(REGRESSIONS)
+    .filter((f) => f.endsWith('.arrow'))
+    .map((f) => join(REGRESSIONS, f)),
 ].sort();
 
 interface Tally {
@@ -58,7 +64,12 @@ for (const path of files) {
   // Old-framing streams also go in rewritten to the current framing (src/fuzz/legacy.ts), to reach deeper.
   const modern = modernizeLegacyStream(original);
   if (modern) modernized++;
-  const variants: [Uint8Array, string][] = modern ? [[original, name], [modern, `${name} (current framing)`]] : [[original, name]];
+  const variants: [Uint8Array, string][] = modern
+    ? [
+        [original, name],
+        [modern, `${name} (current framing)`],
+      ]
+    : [[original, name]];
   for (const [bytes, label] of variants) {
     for (const job of [
       { kind: 'decode', id: 0, bytes: bytes.slice(), manifest: demo, where: label, tokens: 1024 },
@@ -70,7 +81,10 @@ for (const path of files) {
       const outcome = reply.ok ? 'accepted' : reply.fault ? 'fault' : isClearMessage(new TraceError(reply.message, reply.where)) ? 'clear' : 'unclear';
       count(page, ms, `${label} (${job.kind})`, outcome);
       if (!reply.ok) {
-        const reason = reply.message.replace(/\d+/g, 'N').replace(/^(message|record batch|dictionary batch) N at byte N: /, '$1: ').slice(0, 70);
+        const reason = reply.message
+          .replace(/\d+/g, 'N')
+          .replace(/^(message|record batch|dictionary batch) N at byte N: /, '$1: ')
+          .slice(0, 70);
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       }
       if (list && job.kind === 'decode') process.stdout.write(`${label}\t${bytes.length} B\t${ms.toFixed(1)} ms\t${reply.ok ? 'ACCEPTED' : reply.message}\n`);
@@ -95,7 +109,9 @@ await decoder.close();
 
 const line = (label: string, t: Tally) =>
   `${label}: ${t.accepted} accepted, ${t.clear} rejected with a clear message, ${t.unclear} unclear, ${t.faults} faults; slowest ${t.slowestMs.toFixed(1)} ms (${t.slowest})`;
-process.stdout.write(`${files.length} files (${files.filter((f) => f.startsWith(HOSTILE)).length} from ../shared/arrow-fuzz, the rest fuzz findings); ${modernized} old-framing streams also rewritten to the current framing\n`);
+process.stdout.write(
+  `${files.length} files (${files.filter((f) => f.startsWith(HOSTILE)).length} from ../shared/arrow-fuzz, the rest fuzz findings); ${modernized} old-framing streams also rewritten to the current framing\n`,
+);
 process.stdout.write(line('page worker path (runDecodeJob, shard of a trace set + lone shard)', page) + '\n');
 process.stdout.write(line(`CLI guarded path (validatePath, budget ${VALIDATE_BUDGET.baseMs} ms)`, cli) + '\n');
 process.stdout.write('most common rejections:\n');

@@ -11,8 +11,11 @@ PY="$VENV/bin/python"
 export PIP_RETRIES=0 PIP_TIMEOUT=3
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# ruff: the formatter npm test checks the collector with (pinned like the npm tools).
+RUFF=ruff==0.16.9
+
 deps_ok() {
-  [ -x "$PY" ] && "$PY" -c 'import torch, transformers, pyarrow, numpy, pytest' >/dev/null 2>&1
+  [ -x "$PY" ] && "$PY" -c 'import torch, transformers, pyarrow, numpy, pytest' >/dev/null 2>&1 && [ "$("$VENV/bin/ruff" --version 2>/dev/null)" = "ruff ${RUFF#ruff==}" ]
 }
 
 # Everything imports, and speclab_collect is installed editable from *this* checkout (not a stale copy or
@@ -20,7 +23,7 @@ deps_ok() {
 all_ok() {
   [ -x "$PY" ] && [ -x "$VENV/bin/speclab-collect" ] && "$PY" - "$ROOT/collector" >/dev/null 2>&1 <<'PY'
 import os, sys
-import torch, transformers, pyarrow, numpy, pytest, speclab_collect
+import torch, transformers, pyarrow, numpy, pytest, speclab_collect, ruff
 want = os.path.realpath(sys.argv[1]) + os.sep
 sys.exit(0 if os.path.realpath(speclab_collect.__file__).startswith(want) else 1)
 PY
@@ -42,8 +45,8 @@ if [ ! -x "$PY" ]; then
 fi
 
 if ! deps_ok; then
-  echo "py-env: installing torch, transformers, pyarrow, numpy, pytest" >&2
-  "$PY" -m pip install --upgrade setuptools torch transformers pyarrow numpy pytest
+  echo "py-env: installing torch, transformers, pyarrow, numpy, pytest, $RUFF" >&2
+  "$PY" -m pip install --upgrade setuptools torch transformers pyarrow numpy pytest "$RUFF"
 fi
 
 if ! optional_ok; then

@@ -28,7 +28,7 @@ interface TaskRun {
 }
 const TASKS: TaskRun[] = [
   { task: 'layers', visibility: 'decode', title: 'next layers, decode (C 3 layers of the token, H 2: layers l+1, l+2)' },
-  { task: 'layers', visibility: 'prefill', title: 'next layers, prefill (also every prompt token\'s identity and its layers up to l)' },
+  { task: 'layers', visibility: 'prefill', title: "next layers, prefill (also every prompt token's identity and its layers up to l)" },
   { task: 'tokens', visibility: 'decode', title: 'next tokens, decode (C 3 tokens, H 2: every layer of tokens t+1, t+2)' },
   { task: 'tokens', visibility: 'prefill', title: 'next tokens, prefill (also the identities of the later prompt tokens)' },
 ];
@@ -105,16 +105,39 @@ function render(t: TraceRun, k: TaskRun, a: Answer): string {
   const steps = Array.from({ length: H }, (_, h) => h + 1);
   const f = (x: number) => x.toFixed(4);
   const u = k.task === 'tokens' ? 't' : 'l';
-  const head = ['predictor', 'kind', ...steps.map((h) => `recall@k ${u}+${h}`), ...steps.map((h) => `exact ${u}+${h}`), 'validation recall@k', 'training', 'test windows'];
+  const head = [
+    'predictor',
+    'kind',
+    ...steps.map((h) => `recall@k ${u}+${h}`),
+    ...steps.map((h) => `exact ${u}+${h}`),
+    'validation recall@k',
+    'training',
+    'test windows',
+  ];
   const best = (kind: string) => rows.filter(([, r]) => r.kind === kind).sort((x, y) => y[1].recallAtK[0] - x[1].recallAtK[0])[0];
   const bb = best('baseline');
   const bl = best('learned');
-  const lines = [`### ${k.title}`, '', '```sh', a.command, '```', '', `Whole command: ${(a.seconds / 60).toFixed(1)} minutes.`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  const lines = [
+    `### ${k.title}`,
+    '',
+    '```sh',
+    a.command,
+    '```',
+    '',
+    `Whole command: ${(a.seconds / 60).toFixed(1)} minutes.`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+  ];
   for (const [name, r] of rows) {
     const mark = r === bl?.[1] || r === bb?.[1] ? '**' : '';
     // A blend that gives the model no weight at any step scores the residual baselines alone (the model was weaker on validation).
-    const alone = r.blend?.steps.every((s) => s.weights.model === 0) ? `; model alone ${r.blend.steps.map((s) => f(s.modelRecall)).join(' / ')} on validation, so the blend keeps only the baselines` : '';
-    const tr = r.training ? `${r.training.epochs} epochs × ${r.training.samples} windows, ${r.training.seconds.toFixed(0)} s (${Math.round(r.training.samplesPerSecond)}/s, ${r.training.path})${alone}` : '';
+    const alone = r.blend?.steps.every((s) => s.weights.model === 0)
+      ? `; model alone ${r.blend.steps.map((s) => f(s.modelRecall)).join(' / ')} on validation, so the blend keeps only the baselines`
+      : '';
+    const tr = r.training
+      ? `${r.training.epochs} epochs × ${r.training.samples} windows, ${r.training.seconds.toFixed(0)} s (${Math.round(r.training.samplesPerSecond)}/s, ${r.training.path})${alone}`
+      : '';
     lines.push(
       `| ${name}${r.chosen ? ' (chosen on validation)' : ''} | ${r.kind} | ${r.recallAtK.map((x) => mark + f(x) + mark).join(' | ')} | ${r.exact.map(f).join(' | ')} | ${r.validationRecallAtK?.map(f).join(' / ') ?? ''} | ${tr} | ${r.samples} |`,
     );
@@ -147,7 +170,13 @@ for (const t of TRACES) {
     const selected = (!only || t.key === only) && (!onlyTask || k.task === onlyTask) && (!onlyVis || k.visibility === onlyVis);
     if (selected) parts.push(render(t, k, run(t, k)));
     else if (existsSync(file)) parts.push(render(t, k, JSON.parse(readFileSync(file, 'utf8')) as Answer));
-    else parts.push(`### ${k.title}`, '', `Not measured in this run (npx tsx scripts/results.ts --trace ${t.key} --task ${k.task} --visibility ${k.visibility}).`, '');
+    else
+      parts.push(
+        `### ${k.title}`,
+        '',
+        `Not measured in this run (npx tsx scripts/results.ts --trace ${t.key} --task ${k.task} --visibility ${k.visibility}).`,
+        '',
+      );
   }
 }
 const doc = `# Speculation results on the shared real traces

@@ -40,8 +40,7 @@ export function specifiers(text: string, runtimeOnly = false): string[] {
 function resolveImport(from: string, spec: string): string | null {
   if (!spec.startsWith('.')) return null;
   const base = resolve(dirname(from), spec.replace(/\?.*$/, ''));
-  for (const c of [base, `${base}.ts`, `${base}.tsx`, join(base, 'index.ts'), join(base, 'index.tsx')])
-    if (existsSync(c) && statSync(c).isFile()) return c;
+  for (const c of [base, `${base}.ts`, `${base}.tsx`, join(base, 'index.ts'), join(base, 'index.tsx')]) if (existsSync(c) && statSync(c).isFile()) return c;
   return null;
 }
 
@@ -111,7 +110,9 @@ describe('import directions', () => {
 
   it('reads imports of every form', () => {
     expect(
-      specifiers(`import a from './a';\nimport { b,\n c } from "../b";\nexport * from './c';\nimport './d';\nconst e = await import('./e');\n// import x from './not';\n/* import y from './no' */`),
+      specifiers(
+        `import a from './a';\nimport { b,\n c } from "../b";\nexport * from './c';\nimport './d';\nconst e = await import('./e');\n// import x from './not';\n/* import y from './no' */`,
+      ),
     ).toEqual(['./a', '../b', './c', './d', './e']);
     expect(specifiers(`import type { A } from './a';\nexport type { B } from './b';\nimport { type C, d } from './c';`, true)).toEqual(['./c']);
     expect(graph.size).toBeGreaterThan(100);
@@ -126,7 +127,10 @@ describe('import directions', () => {
       for (const d of deps) if (banned.includes(partOf(d))) wrong.push(`${rel(f)} → ${rel(d)}`);
     }
     expect(wrong.filter((w) => !PENDING.has(w))).toEqual([]);
-    expect([...PENDING].filter((p) => !wrong.includes(p)), 'imports already moved: remove them from PENDING').toEqual([]);
+    expect(
+      [...PENDING].filter((p) => !wrong.includes(p)),
+      'imports already moved: remove them from PENDING',
+    ).toEqual([]);
   });
 
   it('finds a circle when there is one', () => {

@@ -11,6 +11,7 @@ rounds' spread. Prints one JSON object per shape.
 `--recorder MODULE[,MODULE]` times other recorder modules with the same interface (e.g. an earlier capture.py copied
 into the package as speclab_collect._capture_prev) beside the current one, in the same interleaved rounds.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -62,8 +62,15 @@ def demo_options(out_dir: str | Path, model_dir: Path | None = None, lookahead: 
         description=demo_description(card),
         model_name=card["name"],
         model_revision=card["weights"]["sha256"][:12],
-        extra={"demoModel": {"card": f"speclab_collect/{rel}/card.json", "weightsSha256": card["weights"]["sha256"],
-                             "steps": card["steps"], "seed": card["seed"], "summary": card["summary"]}},
+        extra={
+            "demoModel": {
+                "card": f"speclab_collect/{rel}/card.json",
+                "weightsSha256": card["weights"]["sha256"],
+                "steps": card["steps"],
+                "seed": card["seed"],
+                "summary": card["summary"],
+            }
+        },
     )
     return opts, base
 

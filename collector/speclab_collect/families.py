@@ -20,8 +20,13 @@ FAMILIES: tuple[Family, ...] = (
     Family("olmoe", "OLMoE", "transformers.models.olmoe.modeling_olmoe", "OlmoeTopKRouter", "topk"),
     Family("qwen2_moe", "Qwen2-MoE", "transformers.models.qwen2_moe.modeling_qwen2_moe", "Qwen2MoeTopKRouter", "topk"),
     Family("qwen3_moe", "Qwen3-MoE", "transformers.models.qwen3_moe.modeling_qwen3_moe", "Qwen3MoeTopKRouter", "topk"),
-    Family("switch_transformers", "Switch Transformers", "transformers.models.switch_transformers.modeling_switch_transformers",
-           "SwitchTransformersTop1Router", "switch"),
+    Family(
+        "switch_transformers",
+        "Switch Transformers",
+        "transformers.models.switch_transformers.modeling_switch_transformers",
+        "SwitchTransformersTop1Router",
+        "switch",
+    ),
 )
 
 SUPPORTED_MODEL_TYPES = tuple(f.model_type for f in FAMILIES)

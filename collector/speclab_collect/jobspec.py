@@ -54,9 +54,29 @@ def _str(spec: dict[str, Any], key: str, choices: tuple[str, ...] | None = None)
     return v
 
 
-_KNOWN_KEYS = {"name", "model", "config", "revision", "seed", "tokenizer", "datasets", "seqLen", "batchSize", "dtype",
-               "quantization", "allowUnquantizedExperts", "gpuMemory", "cpuMemory", "lookahead", "shardTokens",
-               "logits", "tokenText", "trustRemoteCode", "threads", "description"}
+_KNOWN_KEYS = {
+    "name",
+    "model",
+    "config",
+    "revision",
+    "seed",
+    "tokenizer",
+    "datasets",
+    "seqLen",
+    "batchSize",
+    "dtype",
+    "quantization",
+    "allowUnquantizedExperts",
+    "gpuMemory",
+    "cpuMemory",
+    "lookahead",
+    "shardTokens",
+    "logits",
+    "tokenText",
+    "trustRemoteCode",
+    "threads",
+    "description",
+}
 
 
 def build_job(spec: Any, policy: Policy, config_dir: Path) -> tuple[str, list[str], dict[str, Any]]:
@@ -158,13 +178,14 @@ def _dataset_arg(d: Any, i: int, policy: Policy) -> str:
     if name not in HUB_DATASETS:
         p = Path(source)
         if not p.is_absolute() or not p.is_file():
-            raise JobError(f"datasets[{i}]: {source!r} is neither a known dataset ({', '.join(HUB_DATASETS)}) "
-                           "nor an existing local file (absolute path)")
+            raise JobError(
+                f"datasets[{i}]: {source!r} is neither a known dataset ({', '.join(HUB_DATASETS)}) "
+                "nor an existing local file (absolute path)"
+            )
         if not _under(p, policy.data_roots):
             raise JobError(f"datasets[{i}]: local files must be under {', '.join(map(str, policy.data_roots))}", 403)
     if budget is not None:
-        if isinstance(budget, bool) or not (isinstance(budget, int) and budget > 0 or
-                                            isinstance(budget, str) and _BUDGET_RE.match(budget)):
+        if isinstance(budget, bool) or not (isinstance(budget, int) and budget > 0 or isinstance(budget, str) and _BUDGET_RE.match(budget)):
             raise JobError(f"datasets[{i}].budget must be a positive token count (e.g. 200000 or '200k')")
     if label is not None and (not isinstance(label, str) or not LABEL_RE.match(label)):
         raise JobError(f"datasets[{i}].label must be 1-64 letters, digits, '.', '_' or '-'")

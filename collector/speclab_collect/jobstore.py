@@ -37,8 +37,9 @@ class JobStore:
         now = time.time()
         with self._lock:
             try:
-                self._db.execute("INSERT INTO jobs VALUES (?, ?, ?, 'queued', NULL, NULL, ?, ?)",
-                                 (name, json.dumps(spec), json.dumps(args), now, now))
+                self._db.execute(
+                    "INSERT INTO jobs VALUES (?, ?, ?, 'queued', NULL, NULL, ?, ?)", (name, json.dumps(spec), json.dumps(args), now, now)
+                )
             except sqlite3.IntegrityError:
                 raise JobError(f"a job named {name!r} exists already", 409) from None
             self._bump(name)
@@ -66,7 +67,7 @@ class JobStore:
             events = [(v, job) for v, job in hist if v > version]
             if version < 0:  # a new stream: the current run's snapshots, not those of a run that ended before it
                 ends = [i for i, (_, job) in enumerate(events[:-1]) if job["status"] in TERMINAL]
-                events = events[ends[-1] + 1:] if ends else events
+                events = events[ends[-1] + 1 :] if ends else events
             return events
         if version >= 0:
             return []
@@ -90,6 +91,13 @@ class JobStore:
     @staticmethod
     def _row(r: tuple[Any, ...]) -> dict[str, Any]:
         name, spec, _args, status, progress, error, created, updated = r
-        return {"name": name, "spec": json.loads(spec), "status": status,
-                "progress": json.loads(progress) if progress else None, "error": error,
-                "created": created, "updated": updated, "trace": f"/traces/{name}/manifest.json"}
+        return {
+            "name": name,
+            "spec": json.loads(spec),
+            "status": status,
+            "progress": json.loads(progress) if progress else None,
+            "error": error,
+            "created": created,
+            "updated": updated,
+            "trace": f"/traces/{name}/manifest.json",
+        }

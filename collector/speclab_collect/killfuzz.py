@@ -26,9 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TINY = {"model_type": "mixtral", "vocab_size": 300, "hidden_size": 32, "intermediate_size": 32,
-        "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "num_local_experts": 8,
-        "num_experts_per_tok": 2}
+TINY = {
+    "model_type": "mixtral",
+    "vocab_size": 300,
+    "hidden_size": 32,
+    "intermediate_size": 32,
+    "num_hidden_layers": 3,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "num_local_experts": 8,
+    "num_experts_per_tok": 2,
+}
 
 
 def write_inputs(folder: Path) -> Path:
@@ -43,10 +51,34 @@ def write_inputs(folder: Path) -> Path:
 
 
 def command(inputs: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "speclab_collect", "run", "--config-json", str(inputs / "tiny.json"), "--out", str(out),
-            "--dataset", f"{inputs / 'notes.jsonl'}:1200", "--dataset", f"essays={inputs / 'prose.txt'}:1k",
-            "--seq-len", "48", "--batch-size", "3", "--dtype", "fp32", "--shard-tokens", "300", "--lookahead", "1",
-            "--progress", "none", "--threads", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "speclab_collect",
+        "run",
+        "--config-json",
+        str(inputs / "tiny.json"),
+        "--out",
+        str(out),
+        "--dataset",
+        f"{inputs / 'notes.jsonl'}:1200",
+        "--dataset",
+        f"essays={inputs / 'prose.txt'}:1k",
+        "--seq-len",
+        "48",
+        "--batch-size",
+        "3",
+        "--dtype",
+        "fp32",
+        "--shard-tokens",
+        "300",
+        "--lookahead",
+        "1",
+        "--progress",
+        "none",
+        "--threads",
+        "1",
+    ]
 
 
 def _env(delay: float) -> dict[str, str]:
@@ -69,8 +101,13 @@ def fingerprint(out: Path) -> dict[str, Any]:
         h.update(data)
         shards.append((s["file"], s["tokens"], s["sha256"]))
     stray = sorted(p.name for p in out.iterdir() if p.name != "manifest.json" and p.name not in {s[0] for s in shards})
-    return {"complete": bool((m.get("source") or {}).get("complete")), "tokens": sum(s[1] for s in shards),
-            "shards": shards, "digest": h.hexdigest(), "stray": stray}
+    return {
+        "complete": bool((m.get("source") or {}).get("complete")),
+        "tokens": sum(s[1] for s in shards),
+        "shards": shards,
+        "digest": h.hexdigest(),
+        "stray": stray,
+    }
 
 
 @dataclass
@@ -109,8 +146,17 @@ def _wait_for_files(proc: subprocess.Popen, out: Path, timeout: float = 600) -> 
     return -1.0
 
 
-def run_trial(inputs: Path, out: Path, ref: dict[str, Any], rng: random.Random, span: float, write_span: float,
-              max_kills: int, delay: float, startup_fraction: float) -> Trial:
+def run_trial(
+    inputs: Path,
+    out: Path,
+    ref: dict[str, Any],
+    rng: random.Random,
+    span: float,
+    write_span: float,
+    max_kills: int,
+    delay: float,
+    startup_fraction: float,
+) -> Trial:
     """One to `max_kills` runs each SIGKILLed at a random moment: with probability `startup_fraction` anywhere in
     a whole run (mostly start-up), else while it writes (after its first file appeared); then reruns to the end."""
     t = Trial()
@@ -127,14 +173,14 @@ def run_trial(inputs: Path, out: Path, ref: dict[str, Any], rng: random.Random, 
             if proc.returncode != 0:
                 t.problem = f"run failed before its kill: {proc.stderr.read().decode()[-400:]}"
                 return t
-            t.kills.append({"at": round(at, 3), "phase": "startup" if in_startup else "writing", "killed": False,
-                            "shards": _published(out)})
+            t.kills.append(
+                {"at": round(at, 3), "phase": "startup" if in_startup else "writing", "killed": False, "shards": _published(out)}
+            )
             break  # finished before the kill: nothing to kill this time
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            t.kills.append({"at": round(at, 3), "phase": "startup" if in_startup else "writing", "killed": True,
-                            "shards": _published(out)})
+            t.kills.append({"at": round(at, 3), "phase": "startup" if in_startup else "writing", "killed": True, "shards": _published(out)})
         finally:
             if proc.stderr:
                 proc.stderr.close()
@@ -157,15 +203,15 @@ def run_trial(inputs: Path, out: Path, ref: dict[str, Any], rng: random.Random, 
     return t
 
 
-def fuzz(trials: int, seed: int = 1, max_kills: int = 3, delay: float = 0.1, startup_fraction: float = 0.2,
-         work: Path | None = None, log=None) -> dict[str, Any]:
+def fuzz(
+    trials: int, seed: int = 1, max_kills: int = 3, delay: float = 0.1, startup_fraction: float = 0.2, work: Path | None = None, log=None
+) -> dict[str, Any]:
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="speclab-killfuzz-")) if own else work
     try:
         inputs = write_inputs(work / "inputs")
         t0 = time.monotonic()
-        proc = subprocess.Popen(command(inputs, work / "ref"), env=_env(delay), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(command(inputs, work / "ref"), env=_env(delay), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         first_file = _wait_for_files(proc, work / "ref")
         _, err = proc.communicate(timeout=600)
         if proc.returncode != 0:
@@ -181,19 +227,31 @@ def fuzz(trials: int, seed: int = 1, max_kills: int = 3, delay: float = 0.1, sta
             shutil.rmtree(out, ignore_errors=True)
             if log:
                 t = results[-1]
-                log(f"trial {i + 1}/{trials}: {'ok' if t.ok else 'FAILED: ' + str(t.problem)}; kills at "
-                    f"{[k['at'] for k in t.kills if k['killed']]} s with {[k['shards'] for k in t.kills if k['killed']]} shards published")
+                log(
+                    f"trial {i + 1}/{trials}: {'ok' if t.ok else 'FAILED: ' + str(t.problem)}; kills at "
+                    f"{[k['at'] for k in t.kills if k['killed']]} s with {[k['shards'] for k in t.kills if k['killed']]} shards published"
+                )
         kills = [k for t in results for k in t.kills if k["killed"]]
-        stages = {"startup (anywhere in a run)": sum(1 for k in kills if k["phase"] == "startup"),
-                  "while writing": sum(1 for k in kills if k["phase"] == "writing"),
-                  "before any manifest": sum(1 for k in kills if k["shards"] < 0)}
+        stages = {
+            "startup (anywhere in a run)": sum(1 for k in kills if k["phase"] == "startup"),
+            "while writing": sum(1 for k in kills if k["phase"] == "writing"),
+            "before any manifest": sum(1 for k in kills if k["shards"] < 0),
+        }
         return {
-            "trials": trials, "seed": seed, "passed": sum(t.ok for t in results),
+            "trials": trials,
+            "seed": seed,
+            "passed": sum(t.ok for t in results),
             "failed": [{"trial": i, "problem": t.problem} for i, t in enumerate(results) if not t.ok],
-            "kills": len(kills), "killsByShardsPublished": _histogram([k["shards"] for k in kills]), "stages": stages,
-            "reruns": sum(t.reruns for t in results), "referenceSeconds": round(span, 2),
-            "referenceWritingSeconds": round(write_span, 2), "seconds": round(time.monotonic() - t0, 1),
-            "referenceShards": len(ref["shards"]), "referenceTokens": ref["tokens"], "referenceDigest": ref["digest"],
+            "kills": len(kills),
+            "killsByShardsPublished": _histogram([k["shards"] for k in kills]),
+            "stages": stages,
+            "reruns": sum(t.reruns for t in results),
+            "referenceSeconds": round(span, 2),
+            "referenceWritingSeconds": round(write_span, 2),
+            "seconds": round(time.monotonic() - t0, 1),
+            "referenceShards": len(ref["shards"]),
+            "referenceTokens": ref["tokens"],
+            "referenceDigest": ref["digest"],
         }
     finally:
         if own:
@@ -213,16 +271,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--max-kills", type=int, default=3, help="kills per trial, 1..N at random (default 3)")
     p.add_argument("--delay", type=float, default=0.1, help="seconds slept after each batch, to widen the writing phase (default 0.1)")
-    p.add_argument("--startup-fraction", type=float, default=0.2,
-                   help="share of kills drawn over a whole run (mostly start-up); the rest land while it writes (default 0.2)")
+    p.add_argument(
+        "--startup-fraction",
+        type=float,
+        default=0.2,
+        help="share of kills drawn over a whole run (mostly start-up); the rest land while it writes (default 0.2)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     a = p.parse_args(argv)
     summary = fuzz(a.trials, a.seed, a.max_kills, a.delay, a.startup_fraction, log=lambda s: print(s, file=sys.stderr, flush=True))
     if a.json:
         print(json.dumps(summary, indent=1))
     else:
-        print(f"{summary['passed']}/{summary['trials']} trials equal to the uninterrupted run after {summary['kills']} "
-              f"kill -9s ({summary['reruns']} reruns); kills by shards published: {summary['killsByShardsPublished']}")
+        print(
+            f"{summary['passed']}/{summary['trials']} trials equal to the uninterrupted run after {summary['kills']} "
+            f"kill -9s ({summary['reruns']} reruns); kills by shards published: {summary['killsByShardsPublished']}"
+        )
     return 0 if summary["passed"] == summary["trials"] else 1
 
 

@@ -118,8 +118,7 @@ def build_config(opts: LoadOptions) -> Any:
 def check_model_type(model_type: str, where: str) -> None:
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise ModelError(
-            f"{where}: model_type {model_type!r} is not supported for routing capture "
-            f"(supported: {', '.join(SUPPORTED_MODEL_TYPES)})"
+            f"{where}: model_type {model_type!r} is not supported for routing capture (supported: {', '.join(SUPPORTED_MODEL_TYPES)})"
         )
 
 

@@ -92,9 +92,7 @@ def plan_digest(plan: Sequence[PlannedSequence]) -> str:
     return h.hexdigest()
 
 
-def rank_batches(
-    plan: Sequence[PlannedSequence], batch_size: int, rank: int = 0, world: int = 1
-) -> list[list[PlannedSequence]]:
+def rank_batches(plan: Sequence[PlannedSequence], batch_size: int, rank: int = 0, world: int = 1) -> list[list[PlannedSequence]]:
     """This rank's sequences, length-bucketed into batches (see the module docstring)."""
     mine = [s for s in plan if s.seq % world == rank]
     mine.sort(key=lambda s: (-len(s.tokens), s.seq))

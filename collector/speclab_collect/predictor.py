@@ -25,6 +25,7 @@ Usage:
 `python -m speclab_collect.predictor check <export.json> [<cases.json>]` compares the module's outputs with the
 ones SpecLab computed for the same inputs (the cases file an export writes beside the description by default).
 """
+
 from __future__ import annotations
 
 import json
@@ -141,8 +142,18 @@ class StatsAwarePredictor(WindowModel):
 
     input_names = ("ctxIds", "tgt")
     names = (
-        "expertEmbedding", "layerEmbedding", "statsInputKernel", "lstmKernel", "lstmRecurrent", "lstmBias",
-        "statsHeadKernel", "headKernel", "headBias", "targetLayerOutBias", "priorWeight", "layerStats",
+        "expertEmbedding",
+        "layerEmbedding",
+        "statsInputKernel",
+        "lstmKernel",
+        "lstmRecurrent",
+        "lstmBias",
+        "statsHeadKernel",
+        "headKernel",
+        "headBias",
+        "targetLayerOutBias",
+        "priorWeight",
+        "layerStats",
     )
 
     def __init__(self, shape: dict, weights: dict[str, torch.Tensor], prefix: str = "") -> None:
@@ -179,7 +190,16 @@ class JointPredictor(WindowModel):
         super().__init__(shape)
         self.P = int(options["history"])
         self.V = int(options["vocabSize"])
-        names = ("layerExpertEmbedding", "hiddenKernel", "hiddenBias", "targetLayerHiddenBias", "outKernel", "outBias", "targetLayerOutBias", "wideContext")
+        names = (
+            "layerExpertEmbedding",
+            "hiddenKernel",
+            "hiddenBias",
+            "targetLayerHiddenBias",
+            "outKernel",
+            "outBias",
+            "targetLayerOutBias",
+            "wideContext",
+        )
         names += ("widePrevious",) if self.P > 0 else ()
         names += ("tokenEmbedding",) if self.V > 0 else ()
         self._buffers_from(_need(weights, prefix, names))
@@ -219,7 +239,18 @@ class AttentionPredictor(WindowModel):
         self.P = int(options["history"])
         self.V = int(options["vocabSize"])
         self.d = int(shape["embeddingDim"])
-        names = ("layerExpertEmbedding", "slotEmbedding", "targetLayerQuery", "keyKernel", "valueKernel", "hiddenKernel", "hiddenBias", "outKernel", "outBias", "targetLayerOutBias")
+        names = (
+            "layerExpertEmbedding",
+            "slotEmbedding",
+            "targetLayerQuery",
+            "keyKernel",
+            "valueKernel",
+            "hiddenKernel",
+            "hiddenBias",
+            "outKernel",
+            "outBias",
+            "targetLayerOutBias",
+        )
         names += ("tokenEmbedding",) if self.V > 0 else ()
         self._buffers_from(_need(weights, prefix, names))
 
@@ -325,7 +356,14 @@ class SequencePredictor(nn.Module):
         return {n: torch.as_tensor(cases[n]) for n in self.input_names if n in cases}
 
     def logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self(inputs["experts"], inputs["prevExperts"], inputs["hasPrev"], inputs.get("tokens"), inputs.get("nextExperts"), inputs.get("hasNext"))
+        return self(
+            inputs["experts"],
+            inputs["prevExperts"],
+            inputs["hasPrev"],
+            inputs.get("tokens"),
+            inputs.get("nextExperts"),
+            inputs.get("hasNext"),
+        )
 
     scores = logits
 

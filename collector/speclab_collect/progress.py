@@ -49,13 +49,13 @@ class Progress:
         self._last, self._printed = now, done
         eta = self.eta()
         if self.mode == "jsonl":
-            self.event("progress", tokens=done, total=self.total, tokensPerSec=round(self.rate(), 1),
-                       etaSec=None if eta is None else round(eta, 1))
+            self.event(
+                "progress", tokens=done, total=self.total, tokensPerSec=round(self.rate(), 1), etaSec=None if eta is None else round(eta, 1)
+            )
         elif self.mode == "bar":
             frac = done / self.total if self.total else 1.0
             bar = "#" * int(frac * 30)
-            text = (f"{bar:<30} {done:,}/{self.total:,} tokens {100 * frac:5.1f}%  "
-                    f"{self.rate():,.0f} tok/s  ETA {_fmt(eta)}")
+            text = f"{bar:<30} {done:,}/{self.total:,} tokens {100 * frac:5.1f}%  {self.rate():,.0f} tok/s  ETA {_fmt(eta)}"
             if self._tty:
                 print("\r" + text, end="", file=self.stream, flush=True)
             else:

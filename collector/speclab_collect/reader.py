@@ -51,7 +51,7 @@ def read_trace(path: str | Path, manifest_name: str = MANIFEST_NAME) -> tuple[di
         except pa.ArrowInvalid as e:
             raise TraceFormatError(f"{root / name}: not a readable Arrow IPC file: {e}") from None
         if (table.schema.metadata or {}).get(b"speclab.format") != b"1":
-            raise TraceFormatError(f"{root / name}: schema metadata speclab.format is not \"1\"")
+            raise TraceFormatError(f'{root / name}: schema metadata speclab.format is not "1"')
         for field in want:
             if field.name not in table.column_names:
                 raise TraceFormatError(f"{root / name}: missing column {field.name}")
@@ -79,11 +79,7 @@ def column(table: pa.Table, name: str, width: int | None = None) -> np.ndarray:
 def _same_type(got: pa.DataType, want: pa.DataType) -> bool:
     # Child-field names and nullability are not part of the format, only value type and list size.
     if pa.types.is_fixed_size_list(want):
-        return (
-            pa.types.is_fixed_size_list(got)
-            and got.list_size == want.list_size
-            and got.value_type.equals(want.value_type)
-        )
+        return pa.types.is_fixed_size_list(got) and got.list_size == want.list_size and got.value_type.equals(want.value_type)
     return got.equals(want)
 
 

@@ -34,9 +34,23 @@ from .writer import FORMAT_NAME, MANIFEST_NAME, TraceHeader, TraceWriter, check_
 DEFAULT_SHARD_TOKENS = 16384
 _RANK_MANIFEST_RE = re.compile(r"^manifest\.r(\d+)of(\d+)\.json$")
 # Header fields that must agree between the ranks of one run (everything but shards and counts).
-_HEADER_KEYS = ("format", "version", "model", "engine", "quantization", "numLayers", "numExperts", "topK",
-                "moeLayerIds", "datasets", "hasWeights", "hasLogits", "hasTokenIds", "hasTokenText",
-                "lookaheadHorizon")
+_HEADER_KEYS = (
+    "format",
+    "version",
+    "model",
+    "engine",
+    "quantization",
+    "numLayers",
+    "numExperts",
+    "topK",
+    "moeLayerIds",
+    "datasets",
+    "hasWeights",
+    "hasLogits",
+    "hasTokenIds",
+    "hasTokenText",
+    "lookaheadHorizon",
+)
 
 
 class RunError(ValueError):
@@ -172,12 +186,15 @@ def collect(opts: RunOptions) -> dict[str, Any]:
         old = _read_json(path)
         old_fp = (old.get("source") or {}).get("run", {}).get("fingerprint")
         if old_fp is None:
-            raise RunError(f"{out} already holds a trace set that `speclab-collect run` did not write; "
-                           "use another --out, or --overwrite to replace it")
+            raise RunError(
+                f"{out} already holds a trace set that `speclab-collect run` did not write; use another --out, or --overwrite to replace it"
+            )
         diff = sorted(k for k in set(fingerprint) | set(old_fp) if old_fp.get(k) != fingerprint.get(k))
         if diff:
-            raise RunError(f"{out} holds a run with different options ({', '.join(diff)}); rerun the same "
-                           "command to resume it, use another --out, or --overwrite to start again")
+            raise RunError(
+                f"{out} holds a run with different options ({', '.join(diff)}); rerun the same "
+                "command to resume it, use another --out, or --overwrite to start again"
+            )
         if (old.get("source") or {}).get("complete"):
             progress.event("done", message=f"{tag}{path} is already complete", tokens=planned, total=planned)
             merged = try_merge(out, world) if world > 1 else None
@@ -193,11 +210,21 @@ def collect(opts: RunOptions) -> dict[str, Any]:
 
     progress.event("loading", message=f"{tag}loading {opts.model or opts.config_json}")
     lopts = LoadOptions(
-        model=opts.model, config_json=opts.config_json, revision=opts.revision, seed=opts.seed, dtype=opts.dtype,
-        quantization=opts.quantization, allow_unquantized_experts=opts.allow_unquantized_experts,
-        device=opts.device, gpu_memory=opts.gpu_memory, cpu_memory=opts.cpu_memory,
-        offload_folder=opts.offload_folder, trust_remote_code=opts.trust_remote_code,
-        attn_implementation=opts.attn_implementation, local_rank=local_rank, all_gpus=opts.all_gpus,
+        model=opts.model,
+        config_json=opts.config_json,
+        revision=opts.revision,
+        seed=opts.seed,
+        dtype=opts.dtype,
+        quantization=opts.quantization,
+        allow_unquantized_experts=opts.allow_unquantized_experts,
+        device=opts.device,
+        gpu_memory=opts.gpu_memory,
+        cpu_memory=opts.cpu_memory,
+        offload_folder=opts.offload_folder,
+        trust_remote_code=opts.trust_remote_code,
+        attn_implementation=opts.attn_implementation,
+        local_rank=local_rank,
+        all_gpus=opts.all_gpus,
     )
     loaded = load_model(lopts)
     model = loaded.model
@@ -221,10 +248,8 @@ def collect(opts: RunOptions) -> dict[str, Any]:
             "padding": "right; position ids count real tokens only",
             "torch": torch.__version__,
             "transformers": transformers.__version__,
-            **({"decoderInput": "the encoder's tokens (teacher forcing on the input): row i is token i in both stacks"}
-               if enc_dec else {}),
-            **({"switchCapacity": "weight 0 = the token overflowed the chosen expert's capacity and skipped it"}
-               if enc_dec else {}),
+            **({"decoderInput": "the encoder's tokens (teacher forcing on the input): row i is token i in both stacks"} if enc_dec else {}),
+            **({"switchCapacity": "weight 0 = the token overflowed the chosen expert's capacity and skipped it"} if enc_dec else {}),
             **opts.extra,
         }
         header = TraceHeader(
@@ -277,8 +302,12 @@ def collect(opts: RunOptions) -> dict[str, Any]:
                 seq = np.asarray([s.seq for s in batch])[r.row]
                 ds = np.asarray([s.dataset for s in batch])[r.row]
                 writer.add_tokens(
-                    seq=seq[keep], pos=r.pos[keep], dataset=ds[keep], experts=r.experts[keep],
-                    weights=r.weights[keep], logits=r.logits[keep] if opts.logits else None,
+                    seq=seq[keep],
+                    pos=r.pos[keep],
+                    dataset=ds[keep],
+                    experts=r.experts[keep],
+                    weights=r.weights[keep],
+                    logits=r.logits[keep] if opts.logits else None,
                     token_id=r.token_id[keep],
                     token_text=tok.token_texts(r.token_id[keep]) if opts.token_text else None,
                     lookahead=r.lookahead[keep] if opts.lookahead else None,
@@ -290,10 +319,17 @@ def collect(opts: RunOptions) -> dict[str, Any]:
             writer.update_source(complete=True)
     progress.close()
     merged = try_merge(out, world) if world > 1 else None
-    progress.event("done", message=f"{tag}{planned:,} tokens in {len(writer.shards)} shards in {out}",
-                   tokens=planned, total=planned, merged=merged)
-    return {"tokens": planned, "planned": planned, "resumed": writer.resumed, "alreadyComplete": False,
-            "shards": len(writer.shards), "merged": merged}
+    progress.event(
+        "done", message=f"{tag}{planned:,} tokens in {len(writer.shards)} shards in {out}", tokens=planned, total=planned, merged=merged
+    )
+    return {
+        "tokens": planned,
+        "planned": planned,
+        "resumed": writer.resumed,
+        "alreadyComplete": False,
+        "shards": len(writer.shards),
+        "merged": merged,
+    }
 
 
 def _public_options(opts: RunOptions) -> dict[str, Any]:

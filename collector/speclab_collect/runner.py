@@ -17,6 +17,7 @@ from typing import Any
 from .jobspec import JobError
 from .jobstore import TERMINAL, JobStore
 
+
 class JobRunner:
     """Runs queued jobs one at a time (one GPU) in subprocesses."""
 
@@ -90,15 +91,15 @@ class JobRunner:
         out = self.root / "traces" / name
         log_path = self.root / "logs" / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "speclab_collect", "run", *self.store.args(name), "--out", str(out),
-               "--progress", "jsonl"]
+        cmd = [sys.executable, "-m", "speclab_collect", "run", *self.store.args(name), "--out", str(out), "--progress", "jsonl"]
         self.store.update(name, status="running", error=None)
         last_error = None
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} start\n")
             log.flush()
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True,
-                                    env=dict(os.environ, PYTHONUNBUFFERED="1"))
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1")
+            )
             with self._lock:
                 self._proc, self._current = proc, name
                 if name in self._cancelled:  # cancelled in the instant before we registered the process

@@ -2,6 +2,7 @@
 
 Its own module so that the writer's read-back check (read.py, reader.py) and the writer need not import each other.
 """
+
 from __future__ import annotations
 
 import pyarrow as pa

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import __version__
+
 # The server's other concerns: job specs (jobspec.py), the job store (jobstore.py), the runner (runner.py).
 from .jobspec import _NAME_RE, JobError, Policy, build_job
 from .jobstore import TERMINAL, JobStore
@@ -323,8 +324,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
 
 
-def make_server(root: Path, port: int = 0, token: str | None = None, origins: tuple[str, ...] = DEFAULT_ORIGINS,
-                policy: Policy | None = None) -> CollectServer:
+def make_server(
+    root: Path, port: int = 0, token: str | None = None, origins: tuple[str, ...] = DEFAULT_ORIGINS, policy: Policy | None = None
+) -> CollectServer:
     return CollectServer(Path(root), port, token or secrets.token_urlsafe(24), tuple(origins), policy or Policy())
 
 
@@ -339,14 +341,15 @@ def check_origins(origins: list[str]) -> tuple[str, ...]:
     """--allow-origin values: exact origins (scheme://host[:port]), never a wildcard."""
     for o in origins:
         if not _ORIGIN_RE.match(o):
-            raise ValueError(f"--allow-origin {o!r}: give an exact origin such as http://localhost:5173 "
-                             "(scheme, host and port; no path, no trailing '/', no wildcard)")
+            raise ValueError(
+                f"--allow-origin {o!r}: give an exact origin such as http://localhost:5173 "
+                "(scheme, host and port; no path, no trailing '/', no wildcard)"
+            )
     return tuple(origins) or DEFAULT_ORIGINS
 
 
 def serve_forever(args: Any) -> int:
-    policy = Policy(allow_remote_code=args.allow_remote_code, model_roots=list(args.model_root),
-                    data_roots=list(args.data_root))
+    policy = Policy(allow_remote_code=args.allow_remote_code, model_roots=list(args.model_root), data_roots=list(args.data_root))
     try:
         origins = check_origins(list(args.allow_origin))
     except ValueError as e:

@@ -43,9 +43,17 @@ HUB_DATASETS: dict[str, HubDataset] = {
     "dbpedia": HubDataset("fancyzhx/dbpedia_14", None, "train", ("title", "content")),
 }
 ALIASES = {
-    "wikitext2": "wikitext-2", "wikitext": "wikitext-2", "cnn": "cnn_dailymail", "cnn-dailymail": "cnn_dailymail",
-    "multi-news": "multi_news", "yelp_review_full": "yelp", "yelp-reviews": "yelp", "amazon_polarity": "amazon",
-    "amazon-reviews": "amazon", "ag-news": "ag_news", "dbpedia_14": "dbpedia",
+    "wikitext2": "wikitext-2",
+    "wikitext": "wikitext-2",
+    "cnn": "cnn_dailymail",
+    "cnn-dailymail": "cnn_dailymail",
+    "multi-news": "multi_news",
+    "yelp_review_full": "yelp",
+    "yelp-reviews": "yelp",
+    "amazon_polarity": "amazon",
+    "amazon-reviews": "amazon",
+    "ag-news": "ag_news",
+    "dbpedia_14": "dbpedia",
 }
 DEFAULT_HUB_BUDGET = 1_000_000
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -101,9 +109,7 @@ def parse_spec(text: str, default_budget: int | None = None) -> DatasetSpec:
         return DatasetSpec(_check_label(spec_label), name, budget or default_budget or DEFAULT_HUB_BUDGET, True)
     path = Path(text).expanduser()
     if not path.is_file():
-        raise DatasetError(
-            f"dataset {text!r} is neither a known dataset name ({', '.join(HUB_DATASETS)}) nor an existing file"
-        )
+        raise DatasetError(f"dataset {text!r} is neither a known dataset name ({', '.join(HUB_DATASETS)}) nor an existing file")
     return DatasetSpec(_check_label(label or path.stem), str(path.resolve()), budget or default_budget, False)
 
 

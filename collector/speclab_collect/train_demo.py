@@ -124,8 +124,13 @@ def find_corpus(roots: dict[str, Path]) -> tuple[dict[str, list[CorpusFile]], di
         "licenses": lambda r: sorted({p.resolve() for p in r.iterdir() if p.is_file()}),
         # English sections 1 and 8 only (translations live in man/<lang>/).
         # gcloud_* pages (thousands of near-copies where the Google Cloud SDK is installed) would crowd out the rest.
-        "manpages": lambda r: [p for sec in ("man1", "man8") if (r / sec).is_dir() for p in (r / sec).iterdir()
-                               if p.is_file() and not p.is_symlink() and not p.name.startswith("gcloud")],
+        "manpages": lambda r: [
+            p
+            for sec in ("man1", "man8")
+            if (r / sec).is_dir()
+            for p in (r / sec).iterdir()
+            if p.is_file() and not p.is_symlink() and not p.name.startswith("gcloud")
+        ],
     }
     readers = {"python": _read_text_file, "licenses": _read_text_file, "manpages": _read_man}
     train: dict[str, list[CorpusFile]] = {}
@@ -206,8 +211,7 @@ def copy_corpus(dest: str | Path) -> dict[str, int]:
     counts = {}
     for d in train:
         for f in held[d] + train[d]:
-            src = roots[d] / f.rel if d != "licenses" else next(
-                p for p in roots[d].iterdir() if p.is_file() and p.resolve().name == f.rel)
+            src = roots[d] / f.rel if d != "licenses" else next(p for p in roots[d].iterdir() if p.is_file() and p.resolve().name == f.rel)
             target = dest / d / f.rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, target)
@@ -268,14 +272,14 @@ def train_demo(opts: TrainOptions) -> dict[str, Any]:
     t0 = time.monotonic()
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    device = torch.device("cuda" if opts.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if opts.device == "auto" else opts.device))
+    device = torch.device(
+        "cuda" if opts.device == "auto" and torch.cuda.is_available() else ("cpu" if opts.device == "auto" else opts.device)
+    )
     roots, origin = corpus_roots(opts.corpus)
     train, held = find_corpus(roots)
     domains = sorted(train)
     for d in domains:
-        opts.log(f"{d}: {len(train[d])} training files ({sum(f.nbytes for f in train[d]):,} bytes), "
-                 f"{len(held[d])} held out")
+        opts.log(f"{d}: {len(train[d])} training files ({sum(f.nbytes for f in train[d]):,} bytes), {len(held[d])} held out")
 
     torch.manual_seed(opts.seed)
     config = transformers.MixtralConfig(**DEMO_MODEL_CONFIG)
@@ -313,8 +317,10 @@ def train_demo(opts: TrainOptions) -> dict[str, Any]:
         aux_avg = aux if aux_avg is None else 0.9 * aux_avg + 0.1 * aux
         if step % 25 == 0 or step == opts.steps - 1:
             curve.append({"step": step + 1, "lmLoss": round(lm_avg, 4), "auxLoss": round(aux_avg, 4)})
-            opts.log(f"step {step + 1}/{opts.steps}  lm loss {lm_avg:.3f} (bits/byte {lm_avg / math.log(2):.2f})  "
-                     f"balance loss {aux_avg:.3f}  {time.monotonic() - t0:.0f}s")
+            opts.log(
+                f"step {step + 1}/{opts.steps}  lm loss {lm_avg:.3f} (bits/byte {lm_avg / math.log(2):.2f})  "
+                f"balance loss {aux_avg:.3f}  {time.monotonic() - t0:.0f}s"
+            )
     train_s = time.monotonic() - t0
 
     model.eval()
@@ -334,15 +340,20 @@ def train_demo(opts: TrainOptions) -> dict[str, Any]:
 
     corpus = {
         "roots": {d: origin[d] for d in domains},
-        "files": [{"domain": f.domain, "path": f.rel, "sha256": f.sha256, "bytes": f.nbytes, "use": use}
-                  for d in domains for use, group in (("heldOut", held[d]), ("train", train[d])) for f in group],
+        "files": [
+            {"domain": f.domain, "path": f.rel, "sha256": f.sha256, "bytes": f.nbytes, "use": use}
+            for d in domains
+            for use, group in (("heldOut", held[d]), ("train", train[d]))
+            for f in group
+        ],
     }
     corpus_text = json.dumps(corpus, indent=1) + "\n"
     (out / "corpus.json").write_text(corpus_text, encoding="utf-8")
     for d in domains:
-        lines = [json.dumps({"text": eval_excerpt(f.data), "source": f"{origin[d]}/{f.rel}", "sha256": f.sha256},
-                            ensure_ascii=False)
-                 for f in held[d]]
+        lines = [
+            json.dumps({"text": eval_excerpt(f.data), "source": f"{origin[d]}/{f.rel}", "sha256": f.sha256}, ensure_ascii=False)
+            for f in held[d]
+        ]
         (out / f"eval-{d}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     params = sum(p.numel() for p in model.parameters())
@@ -356,26 +367,56 @@ def train_demo(opts: TrainOptions) -> dict[str, Any]:
         "hiddenSize": config.hidden_size,
         "tokenizer": "bytes: ids 0-255 are UTF-8 bytes, <s>=256 first, <pad>=258",
         "domains": domains,
-        "corpus": {d: {"trainFiles": len(train[d]), "trainBytes": sum(f.nbytes for f in train[d]),
-                       "heldOutFiles": len(held[d])} for d in domains},
+        "corpus": {
+            d: {"trainFiles": len(train[d]), "trainBytes": sum(f.nbytes for f in train[d]), "heldOutFiles": len(held[d])} for d in domains
+        },
         "corpusSha256": hashlib.sha256(corpus_text.encode()).hexdigest(),
         "seed": opts.seed,
         "steps": opts.steps,
-        "batch": {"windowsPerDomain": opts.per_domain, "seqLen": opts.seq_len,
-                  "tokensPerStep": opts.per_domain * len(domains) * opts.seq_len},
+        "batch": {
+            "windowsPerDomain": opts.per_domain,
+            "seqLen": opts.seq_len,
+            "tokensPerStep": opts.per_domain * len(domains) * opts.seq_len,
+        },
         "optimizer": f"AdamW lr {opts.lr} (warmup {warmup} steps, cosine to 10%), betas (0.9, 0.95), weight decay 0.1, clip 1.0",
-        "loss": {"finalLmLoss": round(lm_avg or 0.0, 4), "finalBitsPerByte": round((lm_avg or 0.0) / math.log(2), 3),
-                 "finalBalanceLoss": round(aux_avg or 0.0, 4), "heldOutLmLoss": held_loss, "curve": curve},
+        "loss": {
+            "finalLmLoss": round(lm_avg or 0.0, 4),
+            "finalBitsPerByte": round((lm_avg or 0.0) / math.log(2), 3),
+            "finalBalanceLoss": round(aux_avg or 0.0, 4),
+            "heldOutLmLoss": held_loss,
+            "curve": curve,
+        },
         "weights": {"file": "model.safetensors", "dtype": "bfloat16 (trained in float32)", "sha256": weights_sha},
         "device": str(device),
         "threads": torch.get_num_threads() if device.type == "cpu" else None,
         "trainSeconds": round(train_s, 1),
-        "command": " ".join(["speclab-collect", "train-demo", "--out", opts.out, "--steps", str(opts.steps),
-                             "--seed", str(opts.seed), "--seq-len", str(opts.seq_len), "--per-domain",
-                             str(opts.per_domain), "--lr", str(opts.lr), "--device", opts.device,
-                             *(["--corpus", opts.corpus] if opts.corpus else [])]),
-        "versions": {"speclab-collect": __version__, "torch": torch.__version__,
-                     "transformers": transformers.__version__, "python": platform.python_version()},
+        "command": " ".join(
+            [
+                "speclab-collect",
+                "train-demo",
+                "--out",
+                opts.out,
+                "--steps",
+                str(opts.steps),
+                "--seed",
+                str(opts.seed),
+                "--seq-len",
+                str(opts.seq_len),
+                "--per-domain",
+                str(opts.per_domain),
+                "--lr",
+                str(opts.lr),
+                "--device",
+                opts.device,
+                *(["--corpus", opts.corpus] if opts.corpus else []),
+            ]
+        ),
+        "versions": {
+            "speclab-collect": __version__,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "python": platform.python_version(),
+        },
     }
     card["summary"] = card_summary(card)
     (out / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
@@ -415,23 +456,26 @@ def card_summary(card: dict[str, Any]) -> str:
 def model_card_markdown(card: dict[str, Any]) -> str:
     held = ", ".join(f"{d} {v}" for d, v in card["loss"]["heldOutLmLoss"].items())
     rows = "\n".join(f"| {c['step']} | {c['lmLoss']} | {c['auxLoss']} |" for c in card["loss"]["curve"])
-    copied = ("\n\nThese files were read on the machine whose folders `corpus.json` names (`roots`) and copied with "
-              "`speclab-collect train-demo --copy-corpus DIR` to the machine that trained the model (`--corpus DIR`)."
-              if "--corpus" in card["command"] else "")
+    copied = (
+        "\n\nThese files were read on the machine whose folders `corpus.json` names (`roots`) and copied with "
+        "`speclab-collect train-demo --copy-corpus DIR` to the machine that trained the model (`--corpus DIR`)."
+        if "--corpus" in card["command"]
+        else ""
+    )
     corpus = "\n".join(f"| {d} | {v['trainFiles']} | {v['trainBytes']:,} | {v['heldOutFiles']} |" for d, v in card["corpus"].items())
-    return f"""# {card['name']}
+    return f"""# {card["name"]}
 
-{card['summary']}
+{card["summary"]}
 
-Written by `{card['command']}` (speclab-collect {card['versions']['speclab-collect']}, torch {card['versions']['torch']},
-transformers {card['versions']['transformers']}, Python {card['versions']['python']}); `card.json` holds these facts
+Written by `{card["command"]}` (speclab-collect {card["versions"]["speclab-collect"]}, torch {card["versions"]["torch"]},
+transformers {card["versions"]["transformers"]}, Python {card["versions"]["python"]}); `card.json` holds these facts
 in machine-readable form.
 
 ## Model
 
-`{card['architecture']}` ({card['parameters']:,} parameters): {card['layers']} layers, {card['experts']} experts per layer,
-top-{card['topK']} routing, hidden size {card['hiddenSize']}; configuration in `config.json`. Weights: `{card['weights']['file']}`,
-{card['weights']['dtype']}, SHA-256 `{card['weights']['sha256']}`. Tokenizer: {card['tokenizer']}
+`{card["architecture"]}` ({card["parameters"]:,} parameters): {card["layers"]} layers, {card["experts"]} experts per layer,
+top-{card["topK"]} routing, hidden size {card["hiddenSize"]}; configuration in `config.json`. Weights: `{card["weights"]["file"]}`,
+{card["weights"]["dtype"]}, SHA-256 `{card["weights"]["sha256"]}`. Tokenizer: {card["tokenizer"]}
 (`speclab_collect/tokenizer.py`; no vocabulary file).
 
 ## Data
@@ -440,7 +484,7 @@ Three kinds of text that a Linux machine with Python has, so that experts can sp
 standard library sources (`python`), the license texts in /usr/share/common-licenses (`licenses`), and English
 manual page sources (roff) from /usr/share/man/man1 and man8 (`manpages`). Files are taken in the order of a hash
 of their path, 1–200 KB each, duplicates removed; the first few of each domain are held out of training.
-`corpus.json` lists every file with its SHA-256 (corpus digest `{card['corpusSha256']}`). On another machine the
+`corpus.json` lists every file with its SHA-256 (corpus digest `{card["corpusSha256"]}`). On another machine the
 files differ, so a retrained model differs too.{copied}
 
 | domain | training files | bytes | held out |
@@ -453,13 +497,13 @@ license texts may be copied verbatim, manual pages under their packages' license
 
 ## Training
 
-{card['steps']} steps, seed {card['seed']}, on {card['device']}{f" with {card['threads']} threads" if card['threads'] else ''}
-in {card['trainSeconds']} s. Each step: {card['batch']['windowsPerDomain']} random windows of {card['batch']['seqLen']} bytes
-from each domain ({card['batch']['tokensPerStep']:,} tokens). {card['optimizer']}. Loss: next-byte cross-entropy
-plus Mixtral's load-balancing loss (coefficient {DEMO_MODEL_CONFIG['router_aux_loss_coef']}).
+{card["steps"]} steps, seed {card["seed"]}, on {card["device"]}{f" with {card['threads']} threads" if card["threads"] else ""}
+in {card["trainSeconds"]} s. Each step: {card["batch"]["windowsPerDomain"]} random windows of {card["batch"]["seqLen"]} bytes
+from each domain ({card["batch"]["tokensPerStep"]:,} tokens). {card["optimizer"]}. Loss: next-byte cross-entropy
+plus Mixtral's load-balancing loss (coefficient {DEMO_MODEL_CONFIG["router_aux_loss_coef"]}).
 
-Final (smoothed) language-model loss {card['loss']['finalLmLoss']} nats ({card['loss']['finalBitsPerByte']} bits per byte);
-held-out loss per domain (first {card['batch']['seqLen']} bytes of each held-out file): {held}.
+Final (smoothed) language-model loss {card["loss"]["finalLmLoss"]} nats ({card["loss"]["finalBitsPerByte"]} bits per byte);
+held-out loss per domain (first {card["batch"]["seqLen"]} bytes of each held-out file): {held}.
 
 | step | LM loss (nats) | balance loss |
 |---|---|---|
@@ -467,7 +511,7 @@ held-out loss per domain (first {card['batch']['seqLen']} bytes of each held-out
 
 ## Limitations
 
-A toy: {card['parameters'] / 1e6:.1f}M parameters, byte tokens, minutes of training. Its routing is learned in the
+A toy: {card["parameters"] / 1e6:.1f}M parameters, byte tokens, minutes of training. Its routing is learned in the
 sense that matters: the experts became different functions and the router picks the right one, so sending each
 token to other experts (a fixed relabelling of the expert ids) makes the held-out loss several times worse, while
 the same relabelling leaves the random-initialised model unchanged (`collector/tests/test_demo.py`). Its expert

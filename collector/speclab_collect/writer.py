@@ -101,9 +101,15 @@ class TraceHeader:
             except (TypeError, ValueError) as e:
                 raise ValueError(f"source must be JSON-serialisable: {e}") from None
         # Plain ints and lists from here on: numpy integers would pass the checks but not json.dumps.
-        for k, v in (("num_layers", int(num_layers)), ("num_experts", int(num_experts)), ("top_k", int(top_k)),
-                     ("lookahead_horizon", int(self.lookahead_horizon)), ("moe_layer_ids", [int(v) for v in ids]),
-                     ("datasets", names), ("source", dict(source) if source is not None else None)):
+        for k, v in (
+            ("num_layers", int(num_layers)),
+            ("num_experts", int(num_experts)),
+            ("top_k", int(top_k)),
+            ("lookahead_horizon", int(self.lookahead_horizon)),
+            ("moe_layer_ids", [int(v) for v in ids]),
+            ("datasets", names),
+            ("source", dict(source) if source is not None else None),
+        ):
             object.__setattr__(self, k, v)
         for k in ("has_weights", "has_logits", "has_token_ids", "has_token_text"):
             object.__setattr__(self, k, bool(getattr(self, k)))
@@ -175,9 +181,24 @@ class TraceWriter:
 
         shard_prefix / manifest_name let several writers share one folder (one per rank in a distributed run);
         each only ever touches its own files."""
-        header = TraceHeader(model_name, model_revision, engine, quantization, num_layers, num_experts, top_k,
-                             moe_layer_ids, datasets, has_weights, has_logits, has_token_ids, has_token_text,
-                             description=description, source=source, lookahead_horizon=lookahead_horizon)
+        header = TraceHeader(
+            model_name,
+            model_revision,
+            engine,
+            quantization,
+            num_layers,
+            num_experts,
+            top_k,
+            moe_layer_ids,
+            datasets,
+            has_weights,
+            has_logits,
+            has_token_ids,
+            has_token_text,
+            description=description,
+            source=source,
+            lookahead_horizon=lookahead_horizon,
+        )
         self._open(out_dir, header, shard_tokens, overwrite, shard_prefix, manifest_name, resume)
 
     @classmethod
@@ -197,8 +218,16 @@ class TraceWriter:
         w._open(out_dir, header, shard_tokens, overwrite, shard_prefix, manifest_name, resume)
         return w
 
-    def _open(self, out_dir: str | os.PathLike[str], header: TraceHeader, shard_tokens: int, overwrite: bool,
-              shard_prefix: str, manifest_name: str, resume: bool) -> None:
+    def _open(
+        self,
+        out_dir: str | os.PathLike[str],
+        header: TraceHeader,
+        shard_tokens: int,
+        overwrite: bool,
+        shard_prefix: str,
+        manifest_name: str,
+        resume: bool,
+    ) -> None:
         if not isinstance(header, TraceHeader):
             raise ValueError("header must be a TraceHeader")
         _check_int("shard_tokens", shard_tokens, 1, None)
@@ -328,9 +357,7 @@ class TraceWriter:
             raise ValueError(f"experts must be integers, got dtype {ex.dtype}")
         if n and (ex.min() < 0 or ex.max() >= E):
             bad = np.argwhere((ex < 0) | (ex >= E))[0]
-            raise ValueError(
-                f"expert id {ex[tuple(bad)]} out of range 0..{E - 1} (token {bad[0]}, layer {bad[1]}, rank {bad[2]})"
-            )
+            raise ValueError(f"expert id {ex[tuple(bad)]} out of range 0..{E - 1} (token {bad[0]}, layer {bad[1]}, rank {bad[2]})")
         if K > 1 and n:
             s = np.sort(ex, axis=2)
             dup = np.argwhere(s[:, :, 1:] == s[:, :, :-1])
@@ -617,12 +644,18 @@ class TraceWriter:
             raise WriteError(self._write_failure(name, e)) from None
 
     def _write_failure(self, what: str, e: OSError) -> str:
-        reason = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
-                  errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
-                  errno.EPERM: "operation not permitted"}.get(e.errno or 0, e.strerror or str(e))
-        return (f"{self.out_dir}: could not write {what} ({reason}); the trace set keeps its {len(self._shards)} "
-                f"complete shard(s), {self._written:,} tokens; free space or fix the folder, then rerun the same "
-                "command to resume")
+        reason = {
+            errno.ENOSPC: "no space left on device",
+            errno.EDQUOT: "disk quota exceeded",
+            errno.EROFS: "read-only file system",
+            errno.EACCES: "permission denied",
+            errno.EPERM: "operation not permitted",
+        }.get(e.errno or 0, e.strerror or str(e))
+        return (
+            f"{self.out_dir}: could not write {what} ({reason}); the trace set keeps its {len(self._shards)} "
+            f"complete shard(s), {self._written:,} tokens; free space or fix the folder, then rerun the same "
+            "command to resume"
+        )
 
     def update_source(self, **fields: Any) -> None:
         """Set fields of the manifest's `source` (e.g. progress); written with the next manifest."""
@@ -673,8 +706,7 @@ def check_writable(out_dir: str | os.PathLike[str]) -> None:
             probe.unlink(missing_ok=True)
         except OSError:
             pass
-        raise WriteError(f"{out}: output folder is not writable ({e.strerror or e}); choose another --out or fix its "
-                         "permissions") from None
+        raise WriteError(f"{out}: output folder is not writable ({e.strerror or e}); choose another --out or fix its permissions") from None
 
 
 def write_json_atomic(path: Path, text: str, unique_tmp: bool = False) -> None:

@@ -91,9 +91,12 @@ def _eval_loss(model, eval_texts, relabel: int = 0) -> float:
             hooks.append(layer.mlp.gate.register_forward_hook(lambda m, i, o: (o[0], o[1], (o[2] + relabel) % n)))
     try:
         with torch.inference_mode():
-            losses = [float(model(input_ids=ids, labels=ids).loss)
-                      for recs in eval_texts.values() for r in recs
-                      for ids in [torch.tensor([tokenizer.encode(r["text"])])]]
+            losses = [
+                float(model(input_ids=ids, labels=ids).loss)
+                for recs in eval_texts.values()
+                for r in recs
+                for ids in [torch.tensor([tokenizer.encode(r["text"])])]
+            ]
     finally:
         for h in hooks:
             h.remove()
@@ -182,8 +185,9 @@ def test_committed_demo_matches_the_code(demo):
     assert np.array_equal(ex_ref[clear], ex_new[clear])
     H = m_new["lookaheadHorizon"]
     assert m_ref["lookaheadHorizon"] == H
-    np.testing.assert_allclose(column(ref, "lookahead_logits", L * H * 8), column(new, "lookahead_logits", L * H * 8),
-                               rtol=1e-4, atol=1e-4)  # NaN where layer l+h is missing, in both
+    np.testing.assert_allclose(
+        column(ref, "lookahead_logits", L * H * 8), column(new, "lookahead_logits", L * H * 8), rtol=1e-4, atol=1e-4
+    )  # NaN where layer l+h is missing, in both
 
 
 def _fake_machine(root: Path) -> dict[str, Path]:
@@ -203,7 +207,7 @@ def _fake_machine(root: Path) -> dict[str, Path]:
     (man / "man1").mkdir(parents=True)
     (man / "man8").mkdir()
     for i in range(6):
-        page = f'.TH TOOL{i} 1\n.SH NAME\ntool{i} \\- does thing {i}\n' + ".PP\n\\fB\\-\\-flag\\fR sets it.\n" * 60
+        page = f".TH TOOL{i} 1\n.SH NAME\ntool{i} \\- does thing {i}\n" + ".PP\n\\fB\\-\\-flag\\fR sets it.\n" * 60
         (man / ("man1" if i % 2 else "man8") / f"tool{i}.{1 if i % 2 else 8}.gz").write_bytes(gzip.compress(page.encode()))
     (man / "man1" / "alias.1.gz").write_bytes(gzip.compress(b".so man1/tool1.1\n" + b" " * 2000))
     return {"python": py, "licenses": lic, "manpages": man}
@@ -215,8 +219,19 @@ def test_train_demo_on_cpu(tmp_path, monkeypatch):
     monkeypatch.setattr("speclab_collect.train_demo.default_roots", lambda: roots)
     counts = copy_corpus(tmp_path / "copy")
     assert counts == {"python": 7, "licenses": 5, "manpages": 6}
-    card = train_demo(TrainOptions(out=str(tmp_path / "model"), steps=12, seq_len=48, per_domain=2, lr=1e-2,
-                                   threads=1, device="cpu", corpus=str(tmp_path / "copy"), log=lambda s: None))
+    card = train_demo(
+        TrainOptions(
+            out=str(tmp_path / "model"),
+            steps=12,
+            seq_len=48,
+            per_domain=2,
+            lr=1e-2,
+            threads=1,
+            device="cpu",
+            corpus=str(tmp_path / "copy"),
+            log=lambda s: None,
+        )
+    )
     out = tmp_path / "model"
     assert card["steps"] == 12 and card["device"] == "cpu" and card["domains"] == ["licenses", "manpages", "python"]
     assert card["loss"]["curve"][-1]["lmLoss"] < card["loss"]["curve"][0]["lmLoss"] - 0.5

@@ -41,10 +41,29 @@ def test_fused_experts_refused_even_with_bitsandbytes_present(fake_bnb):
 def test_run_command_says_why_and_writes_nothing(tmp_path):
     out = tmp_path / "q"
     r = subprocess.run(
-        [sys.executable, "-m", "speclab_collect", "run", "--model", str(MODEL), "--tokenizer", "bytes",
-         "--dataset", f"python={DATA}", "--quantization", "int4", "--out", str(out), "--progress", "jsonl",
-         "--threads", "1"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "speclab_collect",
+            "run",
+            "--model",
+            str(MODEL),
+            "--tokenizer",
+            "bytes",
+            "--dataset",
+            f"python={DATA}",
+            "--quantization",
+            "int4",
+            "--out",
+            str(out),
+            "--progress",
+            "jsonl",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 1
     events = [json.loads(line) for line in r.stdout.splitlines()]
@@ -69,8 +88,16 @@ def test_server_jobs_on_the_trained_model(tmp_path):
     try:
         from speclab_collect.server import build_job
 
-        base = {"model": str(MODEL), "tokenizer": "bytes", "datasets": [{"source": str(DATA), "budget": 400, "label": "python"}],
-                "seqLen": 512, "batchSize": 2, "dtype": "fp32", "shardTokens": 256, "threads": 1}
+        base = {
+            "model": str(MODEL),
+            "tokenizer": "bytes",
+            "datasets": [{"source": str(DATA), "budget": 400, "label": "python"}],
+            "seqLen": 512,
+            "batchSize": 2,
+            "dtype": "fp32",
+            "shardTokens": 256,
+            "threads": 1,
+        }
         for spec in ({**base, "name": "ok"}, {**base, "name": "q4", "quantization": "int4"}):
             name, args, spec = build_job(spec, srv.policy, srv.root / "configs")
             srv.store.add(name, spec, args)
@@ -88,13 +115,30 @@ def test_server_jobs_on_the_trained_model(tmp_path):
 
 def test_allowed_origins_are_exact_and_printed(tmp_path):
     assert check_origins([]) == DEFAULT_ORIGINS
-    assert check_origins(["http://localhost:4196", "https://notebook.example:8443"]) == ("http://localhost:4196", "https://notebook.example:8443")
+    assert check_origins(["http://localhost:4196", "https://notebook.example:8443"]) == (
+        "http://localhost:4196",
+        "https://notebook.example:8443",
+    )
     for bad in ("*", "null", "http://localhost:5173/", "localhost:5173", "http://a.example/path"):
         with pytest.raises(ValueError, match="exact origin"):
             check_origins([bad])
     assert cli.main(["serve", "--out-root", str(tmp_path / "r"), "--allow-origin", "*"]) == 2
-    p = subprocess.Popen([sys.executable, "-m", "speclab_collect", "serve", "--port", "0", "--out-root", str(tmp_path / "r"),
-                          "--allow-origin", "http://localhost:4196"], stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "speclab_collect",
+            "serve",
+            "--port",
+            "0",
+            "--out-root",
+            str(tmp_path / "r"),
+            "--allow-origin",
+            "http://localhost:4196",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = [p.stderr.readline() for _ in range(4)]
     finally:

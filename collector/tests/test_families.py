@@ -15,34 +15,83 @@ V = 300
 def tiny(family):
     torch.manual_seed(7)
     if family == "mixtral":
-        cfg = T.MixtralConfig(vocab_size=V, hidden_size=32, intermediate_size=32, num_hidden_layers=3,
-                              num_attention_heads=4, num_key_value_heads=2, num_local_experts=8,
-                              num_experts_per_tok=2, pad_token_id=0)
+        cfg = T.MixtralConfig(
+            vocab_size=V,
+            hidden_size=32,
+            intermediate_size=32,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            num_local_experts=8,
+            num_experts_per_tok=2,
+            pad_token_id=0,
+        )
     elif family == "olmoe":
-        cfg = T.OlmoeConfig(vocab_size=V, hidden_size=32, intermediate_size=32, num_hidden_layers=3,
-                            num_attention_heads=4, num_key_value_heads=4, num_experts=8, num_experts_per_tok=2,
-                            pad_token_id=0, eos_token_id=1)
+        cfg = T.OlmoeConfig(
+            vocab_size=V,
+            hidden_size=32,
+            intermediate_size=32,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            num_experts=8,
+            num_experts_per_tok=2,
+            pad_token_id=0,
+            eos_token_id=1,
+        )
     elif family == "qwen2_moe":  # a dense layer in the middle: moeLayerIds must skip it
-        cfg = T.Qwen2MoeConfig(vocab_size=V, hidden_size=32, intermediate_size=64, moe_intermediate_size=16,
-                               shared_expert_intermediate_size=16, num_hidden_layers=4, num_attention_heads=4,
-                               num_key_value_heads=2, num_experts=8, num_experts_per_tok=2, mlp_only_layers=[1],
-                               norm_topk_prob=True, pad_token_id=0)
+        cfg = T.Qwen2MoeConfig(
+            vocab_size=V,
+            hidden_size=32,
+            intermediate_size=64,
+            moe_intermediate_size=16,
+            shared_expert_intermediate_size=16,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            num_experts=8,
+            num_experts_per_tok=2,
+            mlp_only_layers=[1],
+            norm_topk_prob=True,
+            pad_token_id=0,
+        )
     elif family == "qwen3_moe":
-        cfg = T.Qwen3MoeConfig(vocab_size=V, hidden_size=32, intermediate_size=64, moe_intermediate_size=16,
-                               num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=8,
-                               num_experts=8, num_experts_per_tok=2, decoder_sparse_step=2, pad_token_id=0)
+        cfg = T.Qwen3MoeConfig(
+            vocab_size=V,
+            hidden_size=32,
+            intermediate_size=64,
+            moe_intermediate_size=16,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            head_dim=8,
+            num_experts=8,
+            num_experts_per_tok=2,
+            decoder_sparse_step=2,
+            pad_token_id=0,
+        )
     else:  # switch: small expert capacity so that some tokens overflow
-        cfg = T.SwitchTransformersConfig(vocab_size=V, d_model=32, d_kv=8, d_ff=64, num_layers=4,
-                                         num_decoder_layers=4, num_heads=4, num_experts=4, expert_capacity=3,
-                                         encoder_sparse_step=2, decoder_sparse_step=2, pad_token_id=0,
-                                         decoder_start_token_id=0)
+        cfg = T.SwitchTransformersConfig(
+            vocab_size=V,
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=4,
+            num_decoder_layers=4,
+            num_heads=4,
+            num_experts=4,
+            expert_capacity=3,
+            encoder_sparse_step=2,
+            decoder_sparse_step=2,
+            pad_token_id=0,
+            decoder_start_token_id=0,
+        )
         return T.SwitchTransformersForConditionalGeneration(cfg).eval()
     return T.AutoModelForCausalLM.from_config(cfg).eval()
 
 
 FAMILIES = ["mixtral", "olmoe", "qwen2_moe", "qwen3_moe", "switch"]
-EXPECTED_IDS = {"mixtral": [0, 1, 2], "olmoe": [0, 1, 2], "qwen2_moe": [0, 2, 3], "qwen3_moe": [1, 3],
-                "switch": [1, 3, 5, 7]}
+EXPECTED_IDS = {"mixtral": [0, 1, 2], "olmoe": [0, 1, 2], "qwen2_moe": [0, 2, 3], "qwen3_moe": [1, 3], "switch": [1, 3, 5, 7]}
 
 
 @pytest.fixture(scope="module", params=FAMILIES)
@@ -85,11 +134,13 @@ def test_capture_equals_the_models_own_routing(fam):
     normed, consumed, router_in = {}, {}, {}
     hooks = []
     for li, m in enumerate(layers):
-        hooks.append(router_input_module(model, m).register_forward_hook(
-            lambda mod, a, o, li=li: normed.__setitem__(li, o.detach())))
+        hooks.append(router_input_module(model, m).register_forward_hook(lambda mod, a, o, li=li: normed.__setitem__(li, o.detach())))
         hooks.append(m.router.register_forward_pre_hook(lambda mod, a, li=li: router_in.__setitem__(li, a[0].detach())))
-        experts = (model.encoder if m.stack == "encoder" else model.decoder).block[m.block].layer[-1].mlp.experts \
-            if m.kind == "switch" else model.model.layers[m.block].mlp.experts
+        experts = (
+            (model.encoder if m.stack == "encoder" else model.decoder).block[m.block].layer[-1].mlp.experts
+            if m.kind == "switch"
+            else model.model.layers[m.block].mlp.experts
+        )
         # The experts module is called as experts(hidden_states, ids_or_dispatch, weights).
         hooks.append(experts.register_forward_pre_hook(lambda mod, a, li=li: consumed.__setitem__(li, (a[1], a[2]))))
     try:
@@ -172,8 +223,9 @@ def test_lookahead_equals_next_router_on_captured_input(fam, H):
     ids, mask = right_padded([6, 2])
     real = mask.bool().reshape(-1)
     router_in = {}
-    hooks = [m.router.register_forward_pre_hook(lambda mod, a, li=li: router_in.__setitem__(li, a[0].detach()))
-             for li, m in enumerate(layers)]
+    hooks = [
+        m.router.register_forward_pre_hook(lambda mod, a, li=li: router_in.__setitem__(li, a[0].detach())) for li, m in enumerate(layers)
+    ]
     try:
         with torch.no_grad(), RoutingRecorder(model, lookahead=H) as rec:
             run_forward(model, ids, mask)

@@ -23,9 +23,18 @@ def inputs(tmp_path_factory):
 
 
 def options(inputs, out):
-    return RunOptions(out=str(out), config_json=str(inputs / "tiny.json"),
-                      datasets=[str(inputs / "notes.jsonl") + ":1200", "essays=" + str(inputs / "prose.txt") + ":1k"],
-                      seq_len=48, batch_size=3, dtype="fp32", shard_tokens=300, lookahead=1, progress="none", threads=1)
+    return RunOptions(
+        out=str(out),
+        config_json=str(inputs / "tiny.json"),
+        datasets=[str(inputs / "notes.jsonl") + ":1200", "essays=" + str(inputs / "prose.txt") + ":1k"],
+        seq_len=48,
+        batch_size=3,
+        dtype="fp32",
+        shard_tokens=300,
+        lookahead=1,
+        progress="none",
+        threads=1,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +153,9 @@ def test_unwritable_output_folder_fails_before_loading_with_one_line(inputs, tmp
         r = subprocess.run(killfuzz.command(inputs, out), capture_output=True, text=True, env=killfuzz._env(0), timeout=300)
         assert r.returncode == 1
         lines = r.stderr.strip().splitlines()
-        assert lines == [f"speclab-collect run: error: {out}: output folder is not writable ({why}); choose another --out or fix its permissions"], r.stderr
+        assert lines == [
+            f"speclab-collect run: error: {out}: output folder is not writable ({why}); choose another --out or fix its permissions"
+        ], r.stderr
         assert not out.exists()
     finally:
         if why == "Read-only file system":

@@ -12,12 +12,26 @@ import transformers as T
 from speclab_collect import sources
 from speclab_collect.capture import capture_routing
 from speclab_collect.models import (
-    LoadOptions, ModelError, check_quantizable, load_model, parse_memory, require_bitsandbytes, validate_model_ref,
+    LoadOptions,
+    ModelError,
+    check_quantizable,
+    load_model,
+    parse_memory,
+    require_bitsandbytes,
+    validate_model_ref,
 )
 from speclab_collect.sources import DatasetError, DatasetUnavailable, iter_documents, parse_spec
 
-MIXTRAL = dict(vocab_size=300, hidden_size=32, intermediate_size=32, num_hidden_layers=3, num_attention_heads=4,
-               num_key_value_heads=2, num_local_experts=8, num_experts_per_tok=2)
+MIXTRAL = dict(
+    vocab_size=300,
+    hidden_size=32,
+    intermediate_size=32,
+    num_hidden_layers=3,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    num_local_experts=8,
+    num_experts_per_tok=2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +78,18 @@ def test_bnb_quantisation_refused_where_it_would_not_reach_fused_experts(model_d
         check_quantizable(cfg, "int4", allow_unquantized_experts=False)
     assert check_quantizable(cfg, "int8", allow_unquantized_experts=True) == "int8 (attention only; experts unquantised)"
     # Switch Transformers keeps one nn.Linear pair per expert, which bitsandbytes does replace.
-    sw = T.SwitchTransformersConfig(vocab_size=300, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
-                                    num_heads=4, num_experts=4, encoder_sparse_step=2, decoder_sparse_step=2)
+    sw = T.SwitchTransformersConfig(
+        vocab_size=300,
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        num_experts=4,
+        encoder_sparse_step=2,
+        decoder_sparse_step=2,
+    )
     assert check_quantizable(sw, "int4", allow_unquantized_experts=False) == "int4"
     # The check runs before any weight is loaded (and before bitsandbytes is even looked for).
     with pytest.raises(ModelError, match="fused"):
@@ -131,6 +155,9 @@ def test_hub_dataset_offline_fails_fast_and_clearly(monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
     monkeypatch.setenv("HF_DATASETS_CACHE", os.path.join(os.environ.get("TMPDIR", "/tmp"), "speclab-empty-ds-cache"))
     t0 = time.monotonic()
-    with pytest.raises(DatasetUnavailable, match=r"'imdb' \(stanfordnlp/imdb\) (is not available: no connection|needs the 'datasets' package).*--dataset imdb=path"):
+    with pytest.raises(
+        DatasetUnavailable,
+        match=r"'imdb' \(stanfordnlp/imdb\) (is not available: no connection|needs the 'datasets' package).*--dataset imdb=path",
+    ):
         next(iter_documents(parse_spec("imdb:100")))
     assert time.monotonic() - t0 < 30

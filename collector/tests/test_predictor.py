@@ -6,6 +6,7 @@ windows, and runs this file with SPECLAB_EXPORT_DIR set to where it wrote them. 
 variable, those tests are skipped (the vitest test is what produces their input); the loader's refusals are
 tested here either way.
 """
+
 from __future__ import annotations
 
 import json
@@ -97,7 +98,16 @@ def _write(tmp: Path, meta: dict, tensors: dict[str, torch.Tensor]) -> Path:
     return path
 
 
-SHAPE = {"numLayers": 4, "numExperts": 4, "topK": 2, "context": 2, "horizon": 1, "embeddingDim": 3, "hiddenUnits": 2, "layerSpecificHeads": False}
+SHAPE = {
+    "numLayers": 4,
+    "numExperts": 4,
+    "topK": 2,
+    "context": 2,
+    "horizon": 1,
+    "embeddingDim": 3,
+    "hiddenUnits": 2,
+    "layerSpecificHeads": False,
+}
 
 
 def test_refuses_other_formats_and_models(tmp_path: Path):
@@ -111,7 +121,13 @@ def test_refuses_other_formats_and_models(tmp_path: Path):
 
 def test_refuses_a_missing_tensor(tmp_path: Path):
     with pytest.raises(ValueError, match="no tensor 'lstmKernel'"):
-        load_predictor(_write(tmp_path, {"model": "interlayer", "shape": SHAPE}, {"expertEmbedding": torch.zeros(4, 3), "layerEmbedding": torch.zeros(4, 3)}))
+        load_predictor(
+            _write(
+                tmp_path,
+                {"model": "interlayer", "shape": SHAPE},
+                {"expertEmbedding": torch.zeros(4, 3), "layerEmbedding": torch.zeros(4, 3)},
+            )
+        )
 
 
 def test_joint_wide_part_reads_each_context_slot(tmp_path: Path):
@@ -121,8 +137,14 @@ def test_joint_wide_part_reads_each_context_slot(tmp_path: Path):
     z = torch.zeros
     wide = torch.arange(C * rows * H * E, dtype=torch.float32).view(C * rows, H * E)
     tensors = {
-        "layerExpertEmbedding": z(rows, 3), "hiddenKernel": z(C * 3, 2), "hiddenBias": z(2), "targetLayerHiddenBias": z(L, 2),
-        "outKernel": z(2, E), "outBias": z(E), "targetLayerOutBias": z(L, E), "wideContext": wide,
+        "layerExpertEmbedding": z(rows, 3),
+        "hiddenKernel": z(C * 3, 2),
+        "hiddenBias": z(2),
+        "targetLayerHiddenBias": z(L, 2),
+        "outKernel": z(2, E),
+        "outBias": z(E),
+        "targetLayerOutBias": z(L, E),
+        "wideContext": wide,
     }
     m = load_predictor(_write(tmp_path, {"model": "joint", "shape": SHAPE, "options": {"history": 0, "vocabSize": 0}}, tensors))
     ids = torch.tensor([[0 * E + 1, 0 * E + 2, 1 * E + 3, 1 * E + 0]])  # layers 0 and 1 of a window with l = 1

@@ -98,8 +98,23 @@ def test_read_trace_rejects_a_damaged_set(mixtral_set: Path, tmp_path: Path) -> 
 
 
 def _write(out: Path, n: int, shard_tokens: int) -> None:
-    with sc.TraceWriter(out, "m", None, "test", "fp32", num_layers=2, num_experts=4, top_k=1, moe_layer_ids=[0, 1], datasets=["d"],
-                        has_weights=False, has_logits=False, has_token_ids=False, has_token_text=False, shard_tokens=shard_tokens) as w:
+    with sc.TraceWriter(
+        out,
+        "m",
+        None,
+        "test",
+        "fp32",
+        num_layers=2,
+        num_experts=4,
+        top_k=1,
+        moe_layer_ids=[0, 1],
+        datasets=["d"],
+        has_weights=False,
+        has_logits=False,
+        has_token_ids=False,
+        has_token_text=False,
+        shard_tokens=shard_tokens,
+    ) as w:
         ex = np.array([[[i % 4], [(i + 1) % 4]] for i in range(n)], dtype=np.int16)
         w.add_tokens(seq=np.zeros(n, np.int32), pos=np.arange(n, dtype=np.int32), dataset=0, experts=ex)
 
@@ -131,11 +146,17 @@ def test_save_router_logits_from_a_transformers_output(tmp_path: Path) -> None:
     with torch.no_grad():
         out = model(input_ids=input_ids, attention_mask=mask, output_router_logits=True)
     cfg = model.config
-    path = sc.save_router_logits(tmp_path / "logits/pass_0.safetensors", out, top_k=cfg.num_experts_per_tok, input_ids=input_ids, attention_mask=mask)
+    path = sc.save_router_logits(
+        tmp_path / "logits/pass_0.safetensors", out, top_k=cfg.num_experts_per_tok, input_ids=input_ids, attention_mask=mask
+    )
     assert path.exists()
     summary = json.loads(speclab("import", str(tmp_path / "logits"), "-o", str(tmp_path / "set"), "--json"))
     assert summary["tokens"] == 40 + 25 and summary["sequences"] == 2
-    assert (summary["layers"], summary["experts"], summary["topK"]) == (cfg.num_hidden_layers, cfg.num_local_experts, cfg.num_experts_per_tok)
+    assert (summary["layers"], summary["experts"], summary["topK"]) == (
+        cfg.num_hidden_layers,
+        cfg.num_local_experts,
+        cfg.num_experts_per_tok,
+    )
     t = sc.read_trace(tmp_path / "set")
     L, K = cfg.num_hidden_layers, cfg.num_experts_per_tok
     ex = np.stack(t.column("experts").to_numpy(zero_copy_only=False)).reshape(-1, L, K)

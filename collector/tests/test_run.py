@@ -16,9 +16,17 @@ from speclab_collect import writer as writer_mod
 from speclab_collect.reader import column, read_trace
 from speclab_collect.run import RunError, RunOptions, collect, merge
 
-TINY = {"model_type": "mixtral", "vocab_size": 300, "hidden_size": 32, "intermediate_size": 32,
-        "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "num_local_experts": 8,
-        "num_experts_per_tok": 2}
+TINY = {
+    "model_type": "mixtral",
+    "vocab_size": 300,
+    "hidden_size": 32,
+    "intermediate_size": 32,
+    "num_hidden_layers": 3,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "num_local_experts": 8,
+    "num_experts_per_tok": 2,
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,9 +42,18 @@ def inputs(tmp_path_factory):
 
 
 def options(inputs, out, **over):
-    o = dict(out=str(out), config_json=str(inputs / "tiny.json"), datasets=[str(inputs / "notes.jsonl") + ":1200",
-             "essays=" + str(inputs / "prose.txt") + ":1k"], seq_len=48, batch_size=3, dtype="fp32",
-             shard_tokens=300, lookahead=1, progress="none", threads=1)
+    o = dict(
+        out=str(out),
+        config_json=str(inputs / "tiny.json"),
+        datasets=[str(inputs / "notes.jsonl") + ":1200", "essays=" + str(inputs / "prose.txt") + ":1k"],
+        seq_len=48,
+        batch_size=3,
+        dtype="fp32",
+        shard_tokens=300,
+        lookahead=1,
+        progress="none",
+        threads=1,
+    )
     o.update(over)
     return RunOptions(**o)
 
@@ -109,9 +126,31 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(inputs, reference, tmp
     ref_out, _, (ref_m, ref_c) = reference
     out = tmp_path / "killed"
     o = options(inputs, out)
-    cmd = [sys.executable, "-m", "speclab_collect", "run", "--config-json", o.config_json, "--out", str(out),
-           "--seq-len", "48", "--batch-size", "3", "--dtype", "fp32", "--shard-tokens", "300", "--lookahead", "1",
-           "--progress", "none", "--threads", "1", *[a for d in o.datasets for a in ("--dataset", d)]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "speclab_collect",
+        "run",
+        "--config-json",
+        o.config_json,
+        "--out",
+        str(out),
+        "--seq-len",
+        "48",
+        "--batch-size",
+        "3",
+        "--dtype",
+        "fp32",
+        "--shard-tokens",
+        "300",
+        "--lookahead",
+        "1",
+        "--progress",
+        "none",
+        "--threads",
+        "1",
+        *[a for d in o.datasets for a in ("--dataset", d)],
+    ]
     env = dict(os.environ, SPECLAB_COLLECT_TEST_DELAY="0.05")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -252,8 +291,20 @@ def test_progress_jsonl_events_and_errors(inputs, tmp_path):
     assert lines[1]["event"] == "progress" and lines[1]["tokens"] == 60 and lines[1]["total"] == 100
     assert set(lines[1]) == {"event", "tokens", "total", "tokensPerSec", "etaSec"} and len(lines) == 2
     # A failing run says why on stderr and, in JSON mode, as a last "error" event (the job server shows it).
-    cmd = [sys.executable, "-m", "speclab_collect", "run", "--config-json", str(inputs / "tiny.json"),
-           "--out", str(tmp_path / "p"), "--dataset", "nope.jsonl", "--progress", "jsonl"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "speclab_collect",
+        "run",
+        "--config-json",
+        str(inputs / "tiny.json"),
+        "--out",
+        str(tmp_path / "p"),
+        "--dataset",
+        "nope.jsonl",
+        "--progress",
+        "jsonl",
+    ]
     bad = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and json.loads(bad.stdout.splitlines()[-1])["event"] == "error"
     assert "neither a known dataset name" in bad.stderr

@@ -16,9 +16,17 @@ from speclab_collect.server import Policy, make_server
 
 TOKEN = "test-token-123"
 ORIGIN = "http://localhost:5173"
-TINY = {"model_type": "mixtral", "vocab_size": 300, "hidden_size": 32, "intermediate_size": 32,
-        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "num_local_experts": 4,
-        "num_experts_per_tok": 2}
+TINY = {
+    "model_type": "mixtral",
+    "vocab_size": 300,
+    "hidden_size": 32,
+    "intermediate_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "num_local_experts": 4,
+    "num_experts_per_tok": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +74,17 @@ def request(srv, method, path, body=None, headers=None, host=None, raw=None):
 
 
 def job_spec(data, name="j1", **over):
-    spec = {"name": name, "config": TINY, "model": "tiny-random", "datasets": [{"source": str(data / "docs.jsonl"),
-            "budget": 1500}], "seqLen": 32, "batchSize": 2, "dtype": "fp32", "shardTokens": 200, "threads": 1}
+    spec = {
+        "name": name,
+        "config": TINY,
+        "model": "tiny-random",
+        "datasets": [{"source": str(data / "docs.jsonl"), "budget": 1500}],
+        "seqLen": 32,
+        "batchSize": 2,
+        "dtype": "fp32",
+        "shardTokens": 200,
+        "threads": 1,
+    }
     spec.update(over)
     return spec
 
@@ -97,8 +114,7 @@ def test_foreign_origin_refused_allowed_origin_gets_cors(server):
     assert request(server, "OPTIONS", "/api/jobs", headers={"Origin": "null"})[0] == 403
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost.evil.example",
-                                  "127.0.0.2:{port}", ""])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost.evil.example", "127.0.0.2:{port}", ""])
 def test_foreign_host_refused(server, host):
     """DNS rebinding: a page on evil.example resolved to 127.0.0.1 still sends Host: evil.example."""
     status, _, body = request(server, "GET", "/api/jobs", host=host.format(port=server.port))
@@ -111,28 +127,30 @@ def test_request_size_and_type_limits(server, data):
     assert request(server, "POST", "/api/jobs", raw=b"{" + b" " * (70 * 1024) + b"}")[0] == 413
     assert request(server, "GET", "/api/jobs?x=" + "a" * 5000)[0] == 414
     assert request(server, "POST", "/api/jobs", raw=b"{}", headers={"Content-Length": None})[0] == 411
-    assert request(server, "POST", "/api/jobs", raw=json.dumps(job_spec(data)).encode(),
-                   headers={"Content-Type": "text/plain"})[0] == 415
+    assert request(server, "POST", "/api/jobs", raw=json.dumps(job_spec(data)).encode(), headers={"Content-Type": "text/plain"})[0] == 415
     assert request(server, "POST", "/api/jobs", raw=b"{nope")[0] == 400
     assert request(server, "DELETE", "/api/jobs")[0] == 405
 
 
-@pytest.mark.parametrize("over, status, message", [
-    ({"config": None, "model": "../../etc"}, 400, "must be absolute"),
-    ({"config": None, "model": "/no/such/model"}, 400, "no such local model folder"),
-    ({"config": None, "model": "evil; rm -rf /"}, 400, "neither a local model folder nor a Hugging Face id"),
-    ({"config": None, "model": None}, 400, "model is required"),
-    ({"trustRemoteCode": True}, 403, "allow-remote-code"),
-    ({"datasets": ["/etc/passwd"]}, 403, "must be under"),
-    ({"datasets": ["relative/file.jsonl"]}, 400, "neither a known dataset"),
-    ({"datasets": [{"source": "imdb", "budget": -5}]}, 400, "positive token count"),
-    ({"name": "../x"}, 400, "name must be"),
-    ({"dtype": "int3"}, 400, "dtype must be one of"),
-    ({"gpuMemory": "$(reboot)"}, 400, "gpuMemory must look like"),
-    ({"batchSize": 0}, 400, "batchSize must be an integer"),
-    ({"shell": "ls"}, 400, "unknown fields: shell"),
-    ({"config": ["x"]}, 400, "config must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "over, status, message",
+    [
+        ({"config": None, "model": "../../etc"}, 400, "must be absolute"),
+        ({"config": None, "model": "/no/such/model"}, 400, "no such local model folder"),
+        ({"config": None, "model": "evil; rm -rf /"}, 400, "neither a local model folder nor a Hugging Face id"),
+        ({"config": None, "model": None}, 400, "model is required"),
+        ({"trustRemoteCode": True}, 403, "allow-remote-code"),
+        ({"datasets": ["/etc/passwd"]}, 403, "must be under"),
+        ({"datasets": ["relative/file.jsonl"]}, 400, "neither a known dataset"),
+        ({"datasets": [{"source": "imdb", "budget": -5}]}, 400, "positive token count"),
+        ({"name": "../x"}, 400, "name must be"),
+        ({"dtype": "int3"}, 400, "dtype must be one of"),
+        ({"gpuMemory": "$(reboot)"}, 400, "gpuMemory must look like"),
+        ({"batchSize": 0}, 400, "batchSize must be an integer"),
+        ({"shell": "ls"}, 400, "unknown fields: shell"),
+        ({"config": ["x"]}, 400, "config must be a JSON object"),
+    ],
+)
 def test_job_validation(server, data, over, status, message):
     spec = {k: v for k, v in {**job_spec(data), **over}.items() if v is not None}
     got, _, body = request(server, "POST", "/api/jobs", spec)
@@ -172,9 +190,16 @@ def _check_files(server, data, tmp_path):
     secret.write_text("secret")
     os.symlink(secret, folder / "link.arrow")
     assert request(server, "GET", "/traces/files/manifest.json")[2] == {"ok": 1}
-    for bad in ("/traces/files/link.arrow", "/traces/files/..%2F..%2Fjobs.sqlite", "/traces/files/../../jobs.sqlite",
-                "/traces/files/%2e%2e", "/traces/..%2Froot/jobs.sqlite", "/traces/files/jobs.sqlite",
-                "/traces/nojob/manifest.json", "/traces/files/.speclab-tmp-manifest.json"):
+    for bad in (
+        "/traces/files/link.arrow",
+        "/traces/files/..%2F..%2Fjobs.sqlite",
+        "/traces/files/../../jobs.sqlite",
+        "/traces/files/%2e%2e",
+        "/traces/..%2Froot/jobs.sqlite",
+        "/traces/files/jobs.sqlite",
+        "/traces/nojob/manifest.json",
+        "/traces/files/.speclab-tmp-manifest.json",
+    ):
         status, _, body = request(server, "GET", bad)
         assert status == 404, (bad, body)
 
@@ -264,9 +289,20 @@ def test_job_submit_progress_cancel_resume_restart_serve(tmp_path, data, monkeyp
     # Same arrays as one uninterrupted run of the same job.
     ref = tmp_path / "ref"
     (tmp_path / "tiny.json").write_text(json.dumps(TINY))
-    collect(RunOptions(out=str(ref), datasets=[str(data / "docs.jsonl") + ":1500"], model="tiny-random",
-                       config_json=str(root / "configs/j1.json"), seq_len=32, batch_size=2, dtype="fp32",
-                       shard_tokens=200, progress="none", threads=1))
+    collect(
+        RunOptions(
+            out=str(ref),
+            datasets=[str(data / "docs.jsonl") + ":1500"],
+            model="tiny-random",
+            config_json=str(root / "configs/j1.json"),
+            seq_len=32,
+            batch_size=2,
+            dtype="fp32",
+            shard_tokens=200,
+            progress="none",
+            threads=1,
+        )
+    )
     (_, a), (_, b) = read_trace(ref), read_trace(root / "traces/j1")
     for k in ("seq", "pos", "dataset", "token_id"):
         np.testing.assert_array_equal(column(a, k), column(b, k))

@@ -136,7 +136,14 @@ def test_optional_columns_absent(tmp_path):
     rng = np.random.default_rng(2)
     ex, wt, lg, _ = random_tokens(rng, 4)
     with make_writer(
-        tmp_path, has_weights=False, has_logits=False, has_token_ids=False, has_token_text=False, model_revision=None, description=None, source=None
+        tmp_path,
+        has_weights=False,
+        has_logits=False,
+        has_token_ids=False,
+        has_token_text=False,
+        model_revision=None,
+        description=None,
+        source=None,
     ) as w:
         w.add_tokens(0, np.arange(4), 1, ex)
         with pytest.raises(ValueError, match="has_weights=False"):

@@ -11,9 +11,24 @@ import pytest
 from speclab_collect import read_trace
 from speclab_collect.writer import TraceHeader, TraceWriter
 
-FIELDS = dict(model_name="m", model_revision="r1", engine="e", quantization="none", num_layers=2, num_experts=4, top_k=2,
-              moe_layer_ids=[0, 1], datasets=["a", "b"], has_weights=True, has_logits=False, has_token_ids=True,
-              has_token_text=False, description="d", source={"k": 1}, lookahead_horizon=0)
+FIELDS = dict(
+    model_name="m",
+    model_revision="r1",
+    engine="e",
+    quantization="none",
+    num_layers=2,
+    num_experts=4,
+    top_k=2,
+    moe_layer_ids=[0, 1],
+    datasets=["a", "b"],
+    has_weights=True,
+    has_logits=False,
+    has_token_ids=True,
+    has_token_text=False,
+    description="d",
+    source={"k": 1},
+    lookahead_horizon=0,
+)
 
 
 def rows(w: TraceWriter) -> None:

@@ -66,7 +66,19 @@ describe('speclab CLI on real traces', () => {
   }, 60_000);
 
   it('eval --json reports every predictor per horizon step, train and test split by file', async () => {
-    const r = await speclab('eval', join(tmp, 'ds-train'), '--test', join(tmp, 'ds-test'), '--predictor', 'frequency,markov,temporal', '--context', '3', '--horizon', '2', '--json');
+    const r = await speclab(
+      'eval',
+      join(tmp, 'ds-train'),
+      '--test',
+      join(tmp, 'ds-test'),
+      '--predictor',
+      'frequency,markov,temporal',
+      '--context',
+      '3',
+      '--horizon',
+      '2',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out)).toEqual(['frequency', 'markov', 'temporal']);

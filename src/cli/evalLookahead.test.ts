@@ -62,10 +62,14 @@ describe('speclab eval --predictor lookahead', () => {
     const r = await cli('eval', bare, '--test-fraction', '0.3', '--predictor', 'markov,lookahead');
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
-    expect(r.err).toMatch(/^speclab: --predictor lookahead: the trace has no lookahead gate logits \(no "lookahead_logits" column, no manifest lookaheadHorizon\); collect it with speclab-collect run --lookahead H\n$/m);
+    expect(r.err).toMatch(
+      /^speclab: --predictor lookahead: the trace has no lookahead gate logits \(no "lookahead_logits" column, no manifest lookaheadHorizon\); collect it with speclab-collect run --lookahead H\n$/m,
+    );
     const far = await cli('eval', DEMO, '--test-fraction', '0.3', '--predictor', 'lookahead', '--context', '2', '--horizon', '3');
     expect(far.code).toBe(2);
-    expect(far.err).toContain('speclab: --predictor lookahead: the trace records the lookahead gate 2 layers ahead (manifest lookaheadHorizon 2); horizon 3 needs 3');
+    expect(far.err).toContain(
+      'speclab: --predictor lookahead: the trace records the lookahead gate 2 layers ahead (manifest lookaheadHorizon 2); horizon 3 needs 3',
+    );
     const other = await cli('eval', DEMO, '--test', bare, '--predictor', 'lookahead');
     expect(other.code).toBe(2);
     expect(other.err).toContain('--predictor lookahead: the test set has no lookahead gate logits');
@@ -81,6 +85,8 @@ describe('speclab eval --predictor lookahead', () => {
     selectLookahead(kept, true, demo, demo, DEFAULT_TASK, (l) => log.push(l));
     expect(kept).toEqual(['frequency', 'lookahead']);
     expect(log).toHaveLength(1);
-    expect(() => selectLookahead(['lookahead'], false, bareSet, bareSet, DEFAULT_TASK, () => {})).toThrow(/^--predictor lookahead: the trace has no lookahead gate logits/);
+    expect(() => selectLookahead(['lookahead'], false, bareSet, bareSet, DEFAULT_TASK, () => {})).toThrow(
+      /^--predictor lookahead: the trace has no lookahead gate logits/,
+    );
   });
 });

@@ -25,7 +25,7 @@ beforeAll(() => {
   execFileSync('.venv/bin/python', ['scripts/fixtures-layouts.py', FX, '--traces', REAL, '--deepseek-files', '4']);
 }, 60_000);
 
-describe('speclab import of other tools\' layouts', () => {
+describe("speclab import of other tools' layouts", () => {
   it('imports each layout (auto-detected; sglang with --layers/--top-k) and lists skipped files', async () => {
     const [mixed, vllm, sg, hf, flame, npz] = await Promise.all([
       speclab('import', join(REAL, 'mixtral-8x7b-instruct-fp8'), '-o', join(tmp, 'mixed'), '--json'),
@@ -38,7 +38,9 @@ describe('speclab import of other tools\' layouts', () => {
     for (const r of [mixed, vllm, sg, hf, flame, npz]) expect(r.stderr.split('\n').filter((l) => l.startsWith('speclab:'))).toEqual([]);
     const m = JSON.parse(mixed.stdout);
     expect(m).toMatchObject({ tokens: 244, files: 1 });
-    expect(m.skipped).toEqual([{ file: join(REAL, 'mixtral-8x7b-instruct-fp8/gsm8k_2_outputs.jsonl'), reason: expect.stringContaining('JSON without routing fields') }]);
+    expect(m.skipped).toEqual([
+      { file: join(REAL, 'mixtral-8x7b-instruct-fp8/gsm8k_2_outputs.jsonl'), reason: expect.stringContaining('JSON without routing fields') },
+    ]);
     expect(mixed.stderr).toContain('gsm8k_2_outputs.jsonl: JSON without routing fields');
     for (const r of [vllm, hf, flame, npz]) expect(JSON.parse(r.stdout)).toMatchObject({ tokens: 244, sequences: 2, layers: 32, experts: 8, topK: 2 });
     expect(JSON.parse(sg.stdout)).toMatchObject({ sequences: 4, layers: 26, experts: 64, topK: 6 });

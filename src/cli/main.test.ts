@@ -45,13 +45,16 @@ const tmp = mkdtempSync(join(tmpdir(), 'speclab-main-'));
 const MIXTRAL = join(REAL, 'mixtral-8x7b-instruct-fp8');
 const JSONL = join(MIXTRAL, 'gsm8k_2_routing.jsonl');
 const DS = join(REAL, 'deepseek-v2-lite-chat/puffin-1-100');
-const csvs = readdirSync(DS).sort(naturalCompare).map((f) => join(DS, f));
+const csvs = readdirSync(DS)
+  .sort(naturalCompare)
+  .map((f) => join(DS, f));
 const mx = join(tmp, 'mx');
 const ds = join(tmp, 'ds');
 const one = join(tmp, 'one');
 
 beforeAll(async () => {
-  for (const r of [await cli('import', MIXTRAL, '-o', mx), await cli('import', DS, '-o', ds), await cli('import', csvs[0], '-o', one)]) expect(r.err + r.code).toMatch(/0$/);
+  for (const r of [await cli('import', MIXTRAL, '-o', mx), await cli('import', DS, '-o', ds), await cli('import', csvs[0], '-o', one)])
+    expect(r.err + r.code).toMatch(/0$/);
 }, 120_000);
 
 describe('--json output survives a slow reader (spawned)', () => {
@@ -130,7 +133,9 @@ describe('bad input: one line, exit 1', () => {
     const r = await cli('cache', mx, '--capacity', '2,4,6', '--policy', 'lru,lfu,prefetch', '--predictor', 'markov', '--json');
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toHaveLength(9);
-    expect(r.err).toMatch(/^split by sequence \(test fraction 0\.2, seed 0\): training 1 sequence \(78 tokens\), test 1 sequence \(166 tokens\); the draw left the test part empty, so sequence 0 was moved there\n$/);
+    expect(r.err).toMatch(
+      /^split by sequence \(test fraction 0\.2, seed 0\): training 1 sequence \(78 tokens\), test 1 sequence \(166 tokens\); the draw left the test part empty, so sequence 0 was moved there\n$/,
+    );
   });
 });
 
@@ -180,7 +185,10 @@ describe('import reads each file once and names datasets as asked', () => {
   });
 
   it('--dataset NAME names every sequence of a JSONL log (and of hook CSVs); stats sees it', async () => {
-    for (const [input, name] of [[JSONL, 'chat'], [csvs[0], 'puffin']]) {
+    for (const [input, name] of [
+      [JSONL, 'chat'],
+      [csvs[0], 'puffin'],
+    ]) {
       const out = join(tmp, `named-${name}`);
       expect((await cli('import', input, '-o', out, '--dataset', name)).code).toBe(0);
       const s = JSON.parse((await cli('stats', out, '--json', '--dataset', name)).out);

@@ -14,7 +14,16 @@ import { type PredictorResult } from '../core/predictors/evaluate';
 import { simulateCache, type CachePolicy } from '../core/metrics/cache';
 import { estimateOffload, MIXTRAL_3090 } from '../core/metrics/offload';
 import { readTraceSet } from '../core/trace/read';
-import { classifyFile, detectFormat, IMPORT_FORMATS, importFilesAsync, SNIFF_BYTES, type ImportFormat, type LogFormat, type RawFile } from '../core/trace/importers';
+import {
+  classifyFile,
+  detectFormat,
+  IMPORT_FORMATS,
+  importFilesAsync,
+  SNIFF_BYTES,
+  type ImportFormat,
+  type LogFormat,
+  type RawFile,
+} from '../core/trace/importers';
 import { filterDatasets } from '../core/experiment/datasets';
 import { describeSplit, splitForRun } from '../core/tasks/split';
 import { checkTask, DEFAULT_TASK, TASK_KINDS, VISIBILITIES, type TaskSpec } from '../core/tasks/task';
@@ -125,7 +134,8 @@ function datasetIndices(m: Manifest, names: string[]): number[] {
 
 /** --experts (or its older name --num-experts), --top-k and --layers, each an integer when given. */
 function shapeOptions(v: Record<string, string | boolean | undefined>): { numExperts?: number; topK?: number; numLayers?: number } {
-  if (v.experts !== undefined && v['num-experts'] !== undefined && v.experts !== v['num-experts']) throw new UsageError('--experts and --num-experts (its older name) disagree');
+  if (v.experts !== undefined && v['num-experts'] !== undefined && v.experts !== v['num-experts'])
+    throw new UsageError('--experts and --num-experts (its older name) disagree');
   const experts = (v.experts ?? v['num-experts']) as string | undefined;
   const get = (k: string, min: number) => (v[k] === undefined ? undefined : intOption(v[k] as string, k, 0, min));
   return { numExperts: experts === undefined ? undefined : intOption(experts, 'experts', 0, 1), topK: get('top-k', 1), numLayers: get('layers', 1) };
@@ -161,7 +171,9 @@ async function checkOutputFolder(out: string, force: boolean): Promise<void> {
   if (!st.isDirectory()) throw new UsageError(`-o ${out}: is a file, not a folder (name a new folder for the trace set)`);
   const foreign = (await readdir(out)).filter((f) => !isTraceSetFile(f));
   if (foreign.length && !force)
-    throw new UsageError(`-o ${out}: the folder holds files that are not a trace set's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); name a new folder, or pass --force to write into it`);
+    throw new UsageError(
+      `-o ${out}: the folder holds files that are not a trace set's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); name a new folder, or pass --force to write into it`,
+    );
 }
 
 function intOption(v: string | undefined, name: string, def: number, min: number): number {
@@ -236,10 +248,28 @@ function printEvalTable(results: Record<string, PredictorResult>, task: TaskSpec
   const H = Object.values(results)[0]?.recallAtK.length ?? 0;
   // Steps are layers l+h of the token, or tokens t+h (every layer) in the next-tokens task.
   const step = (h: number) => `${task.kind === 'tokens' ? 't' : 'l'}+${h + 1}`;
-  const head = ['predictor', 'kind', ...Array.from({ length: H }, (_, h) => `recall@k ${step(h)}`), ...Array.from({ length: H }, (_, h) => `exact ${step(h)}`), 'top1', 'top3', 'top5'];
+  const head = [
+    'predictor',
+    'kind',
+    ...Array.from({ length: H }, (_, h) => `recall@k ${step(h)}`),
+    ...Array.from({ length: H }, (_, h) => `exact ${step(h)}`),
+    'top1',
+    'top3',
+    'top5',
+  ];
   rows.push(head.join('\t'));
   for (const [name, r] of Object.entries(results))
-    rows.push([name, r.kind, ...r.recallAtK.map((v) => v.toFixed(4)), ...r.exact.map((v) => v.toFixed(4)), r.top1[0].toFixed(4), r.top3[0].toFixed(4), r.top5[0].toFixed(4)].join('\t'));
+    rows.push(
+      [
+        name,
+        r.kind,
+        ...r.recallAtK.map((v) => v.toFixed(4)),
+        ...r.exact.map((v) => v.toFixed(4)),
+        r.top1[0].toFixed(4),
+        r.top3[0].toFixed(4),
+        r.top5[0].toFixed(4),
+      ].join('\t'),
+    );
   return rows.join('\n') + '\n';
 }
 
@@ -290,11 +320,13 @@ async function main(argv: string[], io: CliIo): Promise<void> {
       if (!positionals.length) throw new UsageError('import needs at least one file or folder');
       if (!v.out) throw new UsageError('import needs -o <dir>');
       const format = v.format as string;
-      if (format !== 'auto' && !IMPORT_FORMATS.includes(format as LogFormat)) throw new UsageError(`--format must be auto, ${IMPORT_FORMATS.join(', ')} (got "${format}")`);
+      if (format !== 'auto' && !IMPORT_FORMATS.includes(format as LogFormat))
+        throw new UsageError(`--format must be auto, ${IMPORT_FORMATS.join(', ')} (got "${format}")`);
       const { numExperts, numLayers, topK } = shapeOptions(v);
       if (numExperts !== undefined && numExperts < 2) throw new UsageError(`--experts must be an integer ≥ 2 (got "${numExperts}")`);
       const dataset = v.dataset as string | undefined;
-      if (dataset !== undefined && (dataset.trim() === '' || dataset.includes(','))) throw new UsageError(`--dataset must be one non-empty name without commas (got "${dataset}")`);
+      if (dataset !== undefined && (dataset.trim() === '' || dataset.includes(',')))
+        throw new UsageError(`--dataset must be one non-empty name without commas (got "${dataset}")`);
       const shardTokens = intOption(v['shard-tokens'] as string | undefined, 'shard-tokens', 262_144, 1);
       await checkOutputFolder(v.out as string, Boolean(v.force));
       const skipped: { file: string; reason: string }[] = [];
@@ -323,8 +355,25 @@ async function main(argv: string[], io: CliIo): Promise<void> {
       // Shards of an earlier import into the same folder that this one did not rewrite.
       const written = new Set(m.shards.map((x) => x.file));
       for (const f of await readdir(v.out as string)) if (/^shard-\d+\.arrow$/.test(f) && !written.has(f)) await rm(join(v.out as string, f), { force: true });
-      const summary = { out: resolve(v.out as string), files: files.length, records: r.records, tokens: r.tokens, droppedTokens: r.droppedTokens, sequences: r.sequences, layers: m.numLayers, experts: m.numExperts, topK: m.topK, shards: m.shards.length, skipped };
-      await emit(v.json as boolean, summary, () => `imported ${summary.tokens} tokens (${summary.droppedTokens} dropped) in ${summary.sequences} sequences, ${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}, into ${summary.out}${skipped.length ? `; skipped ${skipped.length} file(s) that are not routing logs (listed on stderr)` : ''}\n`);
+      const summary = {
+        out: resolve(v.out as string),
+        files: files.length,
+        records: r.records,
+        tokens: r.tokens,
+        droppedTokens: r.droppedTokens,
+        sequences: r.sequences,
+        layers: m.numLayers,
+        experts: m.numExperts,
+        topK: m.topK,
+        shards: m.shards.length,
+        skipped,
+      };
+      await emit(
+        v.json as boolean,
+        summary,
+        () =>
+          `imported ${summary.tokens} tokens (${summary.droppedTokens} dropped) in ${summary.sequences} sequences, ${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}, into ${summary.out}${skipped.length ? `; skipped ${skipped.length} file(s) that are not routing logs (listed on stderr)` : ''}\n`,
+      );
       return;
     }
     case 'stats': {
@@ -332,11 +381,15 @@ async function main(argv: string[], io: CliIo): Promise<void> {
       if (positionals.length !== 1) throw new UsageError('stats takes one trace set folder');
       if (v.csv && v.json) throw new UsageError('stats takes one of --json or --csv');
       const names = datasetList(v.dataset);
-      await withTraceSet(positionals[0], async (set) => {
-        const datasets = names && new Set(datasetIndices(set.manifest, names));
-        const s = computeStats(set, { datasets });
-        await emit(v.json as boolean, s, () => (v.csv ? statsToCsv(s) : statsTable(s, set.manifest.model.name)));
-      }, (m) => names && datasetIndices(m, names));
+      await withTraceSet(
+        positionals[0],
+        async (set) => {
+          const datasets = names && new Set(datasetIndices(set.manifest, names));
+          const s = computeStats(set, { datasets });
+          await emit(v.json as boolean, s, () => (v.csv ? statsToCsv(s) : statsTable(s, set.manifest.model.name)));
+        },
+        (m) => names && datasetIndices(m, names),
+      );
       return;
     }
     case 'eval': {
@@ -390,41 +443,49 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         }
         if (datasets) datasetIndices(m, datasets);
       };
-      const results = await withTraceSet(positionals[0], async (first) => {
-        let train = first;
-        let test: TraceSet;
-        if (v.test) {
-          test = await withTraceSet(v.test as string, (t) => t, usable);
-          if (datasets) {
-            train = filterDatasets(train, datasetIndices(train.manifest, datasets));
-            test = filterDatasets(test, datasetIndices(test.manifest, datasets));
+      const results = await withTraceSet(
+        positionals[0],
+        async (first) => {
+          let train = first;
+          let test: TraceSet;
+          if (v.test) {
+            test = await withTraceSet(v.test as string, (t) => t, usable);
+            if (datasets) {
+              train = filterDatasets(train, datasetIndices(train.manifest, datasets));
+              test = filterDatasets(test, datasetIndices(test.manifest, datasets));
+            }
+          } else ({ train, test } = await split(first, positionals[0], { datasets, testFraction: testFraction!, seed, task }));
+          const log = (line: string) => void io.err(line);
+          // `all` leaves out what cannot run on this trace (token-aware without tokens) and says so; naming it fails.
+          const tokenless = tokenlessReason(train);
+          if ((v.predictor as string) === 'all' && tokenless && names.includes('token-aware')) {
+            names.splice(names.indexOf('token-aware'), 1);
+            log(`token-aware: left out: ${tokenless}\n`);
           }
-        } else ({ train, test } = await split(first, positionals[0], { datasets, testFraction: testFraction!, seed, task }));
-        const log = (line: string) => void io.err(line);
-        // `all` leaves out what cannot run on this trace (token-aware without tokens) and says so; naming it fails.
-        const tokenless = tokenlessReason(train);
-        if ((v.predictor as string) === 'all' && tokenless && names.includes('token-aware')) {
-          names.splice(names.indexOf('token-aware'), 1);
-          log(`token-aware: left out: ${tokenless}\n`);
-        }
-        try {
-          selectLookahead(names, (v.predictor as string) === 'all', train, test, task, log);
-        } catch (e) {
-          throw new UsageError((e as Error).message);
-        }
-        const predictors = await Promise.all(
-          names.map((n) => (isLearned(n) ? makeLearnedPredictor(n, train.manifest, seed, v, log).catch((e: Error) => Promise.reject(new UsageError(e.message))) : makeBaseline(n, train.manifest, seed))),
-        );
-        let results: Record<string, PredictorResult>;
-        try {
-          results = await evaluatePredictors(predictors, train, test, task);
-        } catch (e) {
-          throw new UsageError((e as Error).message);
-        }
-        await describeLearned(predictors, results as unknown as Record<string, Record<string, unknown>>, train, test, task, v, seed, log);
-        addLookaheadCurve(results, test, task);
-        return results;
-      }, usable);
+          try {
+            selectLookahead(names, (v.predictor as string) === 'all', train, test, task, log);
+          } catch (e) {
+            throw new UsageError((e as Error).message);
+          }
+          const predictors = await Promise.all(
+            names.map((n) =>
+              isLearned(n)
+                ? makeLearnedPredictor(n, train.manifest, seed, v, log).catch((e: Error) => Promise.reject(new UsageError(e.message)))
+                : makeBaseline(n, train.manifest, seed),
+            ),
+          );
+          let results: Record<string, PredictorResult>;
+          try {
+            results = await evaluatePredictors(predictors, train, test, task);
+          } catch (e) {
+            throw new UsageError((e as Error).message);
+          }
+          await describeLearned(predictors, results as unknown as Record<string, Record<string, unknown>>, train, test, task, v, seed, log);
+          addLookaheadCurve(results, test, task);
+          return results;
+        },
+        usable,
+      );
       await emit(v.json as boolean, results, () => printEvalTable(results, task) + lookaheadCurveText(results));
       return;
     }
@@ -456,35 +517,66 @@ async function main(argv: string[], io: CliIo): Promise<void> {
       const given = v.capacity === undefined ? undefined : (v.capacity as string).split(',').map((c) => intOption(c, 'capacity', 0, 1));
       const factory = BASELINES[v.predictor as string];
       if (!factory) throw new UsageError(`unknown predictor "${v.predictor}" (known: ${Object.keys(BASELINES).join(', ')})`);
-      const hw = { bitsPerWeight: num('bits'), bandwidthGBs: num('bandwidth-gbs'), computeMsPerLayer: num('compute-ms-per-layer'), hidden: num('hidden'), ffn: num('ffn') };
+      const hw = {
+        bitsPerWeight: num('bits'),
+        bandwidthGBs: num('bandwidth-gbs'),
+        computeMsPerLayer: num('compute-ms-per-layer'),
+        hidden: num('hidden'),
+        ffn: num('ffn'),
+      };
       const fits = (m: Manifest) => {
-        for (const c of given ?? []) if (c > m.numExperts) throw new UsageError(`--capacity ${c} is more than the trace's ${m.numExperts} experts per layer (capacities are 1..${m.numExperts})`);
+        for (const c of given ?? [])
+          if (c > m.numExperts)
+            throw new UsageError(`--capacity ${c} is more than the trace's ${m.numExperts} experts per layer (capacities are 1..${m.numExperts})`);
         if (datasets) datasetIndices(m, datasets);
       };
-      const rows = await withTraceSet(positionals[0], async (set) => {
-        const { numLayers: L, numExperts: E, topK: K } = set.manifest;
-        const caps = given ?? Array.from({ length: E - K + 1 }, (_, i) => K + i);
-        // The prefetching predictor learns on a held-out part (by sequence); every policy is scored on the rest.
-        // No task, so no window caps: the simulation is linear in the tokens and replays the whole test part.
-        const { train, test } = await split(set, positionals[0], { datasets, testFraction, seed });
-        const predictor = factory(set.manifest, seed);
-        await predictor.fit(train, { context: 1, horizon: 1 });
-        const params = { ...MIXTRAL_3090, numLayers: L, topK: K, ...hw };
-        return caps.flatMap((capacity) =>
-          policies.map((policy) => {
-            const r = simulateCache(test, { capacity, policy: policy as CachePolicy, predictor: policy === 'prefetch' ? predictor : undefined });
-            const est = estimateOffload(params, r.hitRate, r.prefetches / Math.max(1, r.tokens));
-            return { capacity, policy, hitRate: r.hitRate, prefetchesPerToken: r.prefetches / Math.max(1, r.tokens), usefulPrefetches: r.usefulPrefetches, estTokensPerSecond: est.tokensPerSecond, layerHitRate: r.layerHitRate };
-          }),
-        );
-      }, fits);
-      await emit(v.json as boolean, rows, () =>
-        ['capacity\tpolicy\thit rate\tprefetch/token\test. tokens/s', ...rows.map((r) => `${r.capacity}\t${r.policy}\t${r.hitRate.toFixed(4)}\t${r.prefetchesPerToken.toFixed(2)}\t${r.estTokensPerSecond.toFixed(2)}`)].join('\n') + '\n',
+      const rows = await withTraceSet(
+        positionals[0],
+        async (set) => {
+          const { numLayers: L, numExperts: E, topK: K } = set.manifest;
+          const caps = given ?? Array.from({ length: E - K + 1 }, (_, i) => K + i);
+          // The prefetching predictor learns on a held-out part (by sequence); every policy is scored on the rest.
+          // No task, so no window caps: the simulation is linear in the tokens and replays the whole test part.
+          const { train, test } = await split(set, positionals[0], { datasets, testFraction, seed });
+          const predictor = factory(set.manifest, seed);
+          await predictor.fit(train, { context: 1, horizon: 1 });
+          const params = { ...MIXTRAL_3090, numLayers: L, topK: K, ...hw };
+          return caps.flatMap((capacity) =>
+            policies.map((policy) => {
+              const r = simulateCache(test, { capacity, policy: policy as CachePolicy, predictor: policy === 'prefetch' ? predictor : undefined });
+              const est = estimateOffload(params, r.hitRate, r.prefetches / Math.max(1, r.tokens));
+              return {
+                capacity,
+                policy,
+                hitRate: r.hitRate,
+                prefetchesPerToken: r.prefetches / Math.max(1, r.tokens),
+                usefulPrefetches: r.usefulPrefetches,
+                estTokensPerSecond: est.tokensPerSecond,
+                layerHitRate: r.layerHitRate,
+              };
+            }),
+          );
+        },
+        fits,
+      );
+      await emit(
+        v.json as boolean,
+        rows,
+        () =>
+          [
+            'capacity\tpolicy\thit rate\tprefetch/token\test. tokens/s',
+            ...rows.map((r) => `${r.capacity}\t${r.policy}\t${r.hitRate.toFixed(4)}\t${r.prefetchesPerToken.toFixed(2)}\t${r.estTokensPerSecond.toFixed(2)}`),
+          ].join('\n') + '\n',
       );
       return;
     }
     case 'validate': {
-      const { values: v, positionals } = parse({ layers: { type: 'string' }, 'top-k': { type: 'string' }, experts: { type: 'string' }, 'num-experts': { type: 'string' } });
+      const { values: v, positionals } = parse({
+        layers: { type: 'string' },
+        'top-k': { type: 'string' },
+        experts: { type: 'string' },
+        'num-experts': { type: 'string' },
+      });
       if (positionals.length !== 1) throw new UsageError('validate takes one file or folder');
       const r = await validatePath(positionals[0], { hints: shapeOptions(v), decoder: io.decoder });
       await emit(v.json as boolean, r, () => r.summary + '\n');

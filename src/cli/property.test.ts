@@ -67,7 +67,12 @@ function randomCase(rnd: () => number): Case {
         while (picked.length < K) {
           const e = Math.min(E - 1, Math.floor(rnd() * rnd() * E * 1.5));
           if (!picked.includes(e)) picked.push(e);
-          else if (rnd() < 0.3) picked.push(...Array.from({ length: E }, (_, i) => i).filter((i) => !picked.includes(i)).slice(0, 1));
+          else if (rnd() < 0.3)
+            picked.push(
+              ...Array.from({ length: E }, (_, i) => i)
+                .filter((i) => !picked.includes(i))
+                .slice(0, 1),
+            );
         }
         return picked;
       });
@@ -202,7 +207,11 @@ function refRecall(train: Tok[][], test: Tok[][], L: number, E: number, K: numbe
           const max = Math.max(...count[l + h]);
           const score = count[l + h].map((x) => x / (max + 1));
           if (prev) prev.ex[l + h].forEach((e, j) => (score[e] += K - j));
-          const ranked = score.map((v, e) => [v, e]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, K).map((x) => x[1]);
+          const ranked = score
+            .map((v, e) => [v, e])
+            .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+            .slice(0, K)
+            .map((x) => x[1]);
           sum[h - 1] += ranked.filter((e) => t.ex[l + h].includes(e)).length / K;
         }
         n++;
@@ -229,7 +238,16 @@ describe('random small traces through import, validate, stats, eval and cache', 
       const E = giveE ? c.E : maxId + 1;
       const what = `case ${i} ${JSON.stringify({ L: c.L, E: c.E, K: c.K, format: c.format, seqs: c.seqs.map((s) => s.length) })}`;
       const shardTokens = 1 + Math.floor(rnd() * 10);
-      const impRan = await cli('import', ...logs, '-o', join(dir, 'set'), '--json', '--shard-tokens', String(shardTokens), ...(giveE ? ['--experts', String(c.E)] : []));
+      const impRan = await cli(
+        'import',
+        ...logs,
+        '-o',
+        join(dir, 'set'),
+        '--json',
+        '--shard-tokens',
+        String(shardTokens),
+        ...(giveE ? ['--experts', String(c.E)] : []),
+      );
       const lastErr = impRan.err;
       const imp = outcome(impRan, `${what} import`) as Record<string, number> | null;
       const tokens = k.seqs.reduce((n, s) => n + s.length, 0);
@@ -240,28 +258,58 @@ describe('random small traces through import, validate, stats, eval and cache', 
         continue;
       }
       tally.imported++;
-      expect(imp, what).toMatchObject({ tokens, droppedTokens: k.dropped, sequences: k.seqs.length, layers: c.L, experts: E, topK: c.K, shards: Math.ceil(tokens / shardTokens) });
+      expect(imp, what).toMatchObject({
+        tokens,
+        droppedTokens: k.dropped,
+        sequences: k.seqs.length,
+        layers: c.L,
+        experts: E,
+        topK: c.K,
+        shards: Math.ceil(tokens / shardTokens),
+      });
       const set = join(dir, 'set');
 
       // validate: the raw logs (with the shape given or not) and the trace set report the same.
-      const vLogs = outcome(await cli('validate', logs.length === 1 ? logs[0] : join(dir, 'logs'), '--json', '--experts', String(E), '--top-k', String(c.K), '--layers', String(c.L)), `${what} validate logs`) as Record<string, number>;
+      const vLogs = outcome(
+        await cli(
+          'validate',
+          logs.length === 1 ? logs[0] : join(dir, 'logs'),
+          '--json',
+          '--experts',
+          String(E),
+          '--top-k',
+          String(c.K),
+          '--layers',
+          String(c.L),
+        ),
+        `${what} validate logs`,
+      ) as Record<string, number>;
       expect(vLogs, what).toMatchObject({ tokens, sequences: k.seqs.length, droppedTokens: k.dropped, experts: E, topK: c.K, layers: c.L });
       const vSet = outcome(await cli('validate', set, '--json'), `${what} validate set`) as Record<string, number>;
       expect(vSet, what).toMatchObject({ tokens, sequences: k.seqs.length, shards: imp.shards });
       expect(outcome(await cli('validate', set, '--top-k', String(c.K + 1)), `${what} validate wrong k`)).toBeNull();
 
       // stats
-      const st = outcome(await cli('stats', set, '--json'), `${what} stats`) as { consecutivePairs: number; entropyBits: number[]; reuseFirst: number[]; reuseAny: number[] };
+      const st = outcome(await cli('stats', set, '--json'), `${what} stats`) as {
+        consecutivePairs: number;
+        entropyBits: number[];
+        reuseFirst: number[];
+        reuseAny: number[];
+      };
       const ref = refStats(k.seqs, c.L, E);
       expect(st.consecutivePairs, what).toBe(ref.pairs);
-      for (const key of ['entropyBits', 'reuseFirst', 'reuseAny'] as const) st[key].forEach((v, l) => expect(v, `${what} ${key}[${l}]`).toBeCloseTo(ref[key][l], 10));
+      for (const key of ['entropyBits', 'reuseFirst', 'reuseAny'] as const)
+        st[key].forEach((v, l) => expect(v, `${what} ${key}[${l}]`).toBeCloseTo(ref[key][l], 10));
       tally.statsChecked++;
 
       // cache: random capacities (one past E is a usage error), fraction and seed.
       const caps = [1 + Math.floor(rnd() * (E + 1)), 1 + Math.floor(rnd() * E)];
       const f = [0.2, 0.5, 0.8, 0, 1.2][Math.floor(rnd() * 5)];
       const seed = Math.floor(rnd() * 100);
-      const ca = outcome(await cli('cache', set, '--json', '--capacity', caps.join(','), '--test-fraction', String(f), '--seed', String(seed)), `${what} cache`) as { capacity: number; policy: string; hitRate: number }[] | null;
+      const ca = outcome(
+        await cli('cache', set, '--json', '--capacity', caps.join(','), '--test-fraction', String(f), '--seed', String(seed)),
+        `${what} cache`,
+      ) as { capacity: number; policy: string; hitRate: number }[] | null;
       const cacheOk = caps.every((x) => x <= E) && f > 0 && f < 1 && k.seqs.length >= 2;
       expect(ca !== null, `${what} cache ${caps} f=${f}`).toBe(cacheOk);
       if (ca) {
@@ -289,7 +337,22 @@ describe('random small traces through import, validate, stats, eval and cache', 
         if (tr.code === 0 && te.code === 0) {
           const C = 1 + Math.floor(rnd() * 3);
           const H = 1 + Math.floor(rnd() * 2);
-          const ev = outcome(await cli('eval', join(dir, 'train'), '--test', join(dir, 'test'), '--json', '--predictor', 'frequency,temporal', '--context', String(C), '--horizon', String(H)), `${what} eval C${C} H${H}`) as Record<string, { recallAtK: number[]; samples: number }> | null;
+          const ev = outcome(
+            await cli(
+              'eval',
+              join(dir, 'train'),
+              '--test',
+              join(dir, 'test'),
+              '--json',
+              '--predictor',
+              'frequency,temporal',
+              '--context',
+              String(C),
+              '--horizon',
+              String(H),
+            ),
+            `${what} eval C${C} H${H}`,
+          ) as Record<string, { recallAtK: number[]; samples: number }> | null;
           expect(ev !== null, `${what} eval C${C} H${H}`).toBe(C + H <= c.L);
           if (ev) {
             for (const p of ['frequency', 'temporal'] as const) {

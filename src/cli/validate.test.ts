@@ -46,7 +46,11 @@ const oneLineFailure = (r: Ran) => {
   return r.stderr.trim();
 };
 
-const hostile = existsSync(HOSTILE) ? readdirSync(HOSTILE).filter((f) => f.startsWith('arrow-ipc')).sort() : [];
+const hostile = existsSync(HOSTILE)
+  ? readdirSync(HOSTILE)
+      .filter((f) => f.startsWith('arrow-ipc'))
+      .sort()
+  : [];
 
 describe('speclab validate (spawned)', () => {
   // A lone shard: the demo's pyarrow shard, copied away from its manifest.
@@ -75,14 +79,20 @@ describe('speclab validate (spawned)', () => {
       ...someHostile.map((f) => speclab('validate', f)),
     ]);
     expect(set.code, set.stderr).toBe(0);
-    expect(set.stdout).toMatch(/^ok: trace set .*demo: 3 shards, 2622 tokens in 11 sequences, 6 layers x 8 experts top-2 \(manifest, checksums, schema, ranges and order checked\)\n$/);
+    expect(set.stdout).toMatch(
+      /^ok: trace set .*demo: 3 shards, 2622 tokens in 11 sequences, 6 layers x 8 experts top-2 \(manifest, checksums, schema, ranges and order checked\)\n$/,
+    );
     expect(shard.code, shard.stderr).toBe(0);
-    expect(shard.stdout).toMatch(/^ok: shard .*shard\.arrow: 1024 tokens in 6 sequences, 6 layers x 8 experts top-2 \(no manifest: .*inferred .*top-k: largest top-k .*experts: logits width 48 \/ 6 layers/);
+    expect(shard.stdout).toMatch(
+      /^ok: shard .*shard\.arrow: 1024 tokens in 6 sequences, 6 layers x 8 experts top-2 \(no manifest: .*inferred .*top-k: largest top-k .*experts: logits width 48 \/ 6 layers/,
+    );
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, kind: 'shard', tokens: 1024, layers: 6, experts: 8, topK: 2 });
     if (log) {
       expect(log.code, log.stderr).toBe(0);
-      expect(log.stdout).toMatch(/^ok: JSONL routing log .*gsm8k_2_routing\.jsonl: \d+ records, 244 complete tokens \(3 dropped\) in 2 sequences, 32 layers x 8 experts top-2/);
+      expect(log.stdout).toMatch(
+        /^ok: JSONL routing log .*gsm8k_2_routing\.jsonl: \d+ records, 244 complete tokens \(3 dropped\) in 2 sequences, 32 layers x 8 experts top-2/,
+      );
     }
     expect(oneLineFailure(truncated)).toMatch(/cut\.arrow: Arrow IPC file does not end with the ARROW1 footer magic \(truncated\?\)$/);
     expect(oneLineFailure(hang)).toMatch(/fuzz-s1-c318-hang\.arrow: file footer: /);
@@ -97,30 +107,34 @@ describe('validatePath through the guarded decoder (in process)', () => {
   const decoder = new GuardedDecoder({ ...VALIDATE_BUDGET, maxHeapMb: 2048 });
   afterAll(() => decoder.close());
 
-  it.skipIf(hostile.length === 0)(`rejects every file of ../shared/arrow-fuzz/ (${hostile.length}) with a clear line, within the budget`, async () => {
-    await validatePath(join(DEMO, 'shard-00000.arrow'), { decoder }); // starts the worker: budgets count from its start
-    // Old-framing streams also rewritten to the current framing, to reach past the first four bytes.
-    const paths = hostile.flatMap((f) => {
-      const modern = modernizeLegacyStream(new Uint8Array(readFileSync(join(HOSTILE, f))));
-      if (!modern) return [join(HOSTILE, f)];
-      writeFileSync(join(tmp, `${f}.current-framing`), modern);
-      return [join(HOSTILE, f), join(tmp, `${f}.current-framing`)];
-    });
-    let slowest = 0;
-    for (const f of paths) {
-      const t0 = performance.now();
-      const err = await validatePath(f, { decoder }).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      const ms = performance.now() - t0;
-      slowest = Math.max(slowest, ms);
-      expect(err, f).toBeInstanceOf(TraceError);
-      expect(isClearMessage(err as TraceError), (err as Error).message).toBe(true);
-      expect((err as TraceError).where).toBe(f);
-      expect(ms, f).toBeLessThan(VALIDATE_BUDGET.baseMs);
-    }
-  }, 120_000);
+  it.skipIf(hostile.length === 0)(
+    `rejects every file of ../shared/arrow-fuzz/ (${hostile.length}) with a clear line, within the budget`,
+    async () => {
+      await validatePath(join(DEMO, 'shard-00000.arrow'), { decoder }); // starts the worker: budgets count from its start
+      // Old-framing streams also rewritten to the current framing, to reach past the first four bytes.
+      const paths = hostile.flatMap((f) => {
+        const modern = modernizeLegacyStream(new Uint8Array(readFileSync(join(HOSTILE, f))));
+        if (!modern) return [join(HOSTILE, f)];
+        writeFileSync(join(tmp, `${f}.current-framing`), modern);
+        return [join(HOSTILE, f), join(tmp, `${f}.current-framing`)];
+      });
+      let slowest = 0;
+      for (const f of paths) {
+        const t0 = performance.now();
+        const err = await validatePath(f, { decoder }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        const ms = performance.now() - t0;
+        slowest = Math.max(slowest, ms);
+        expect(err, f).toBeInstanceOf(TraceError);
+        expect(isClearMessage(err as TraceError), (err as Error).message).toBe(true);
+        expect((err as TraceError).where).toBe(f);
+        expect(ms, f).toBeLessThan(VALIDATE_BUDGET.baseMs);
+      }
+    },
+    120_000,
+  );
 
   it('rejects every fuzz finding kept as a regression file', async () => {
     for (const f of readdirSync(REGRESSIONS).filter((x) => x.endsWith('.arrow'))) {
@@ -137,23 +151,31 @@ describe('validatePath through the guarded decoder (in process)', () => {
     mkdirSync(dir);
     copyFileSync(join(DEMO, 'manifest.json'), join(dir, 'manifest.json'));
     copyFileSync(join(DEMO, 'shard-00001.arrow'), join(dir, 'shard-00000.arrow'));
-    await expect(validatePath(join(dir, 'shard-00000.arrow'), { decoder })).rejects.toThrow(/shard-00000\.arrow: SHA-256 is [0-9a-f]{64}, the manifest beside it says/);
+    await expect(validatePath(join(dir, 'shard-00000.arrow'), { decoder })).rejects.toThrow(
+      /shard-00000\.arrow: SHA-256 is [0-9a-f]{64}, the manifest beside it says/,
+    );
   });
 
-  it.skipIf(!existsSync(join(REAL, 'deepseek-v2-lite-chat')))('validates a folder of hook CSV logs, and names a bad row', async () => {
-    const src = join(REAL, 'deepseek-v2-lite-chat/puffin-1-100');
-    const r = await validatePath(src, { decoder });
-    expect(r).toMatchObject({ kind: 'hook-csv', files: 100, layers: 26, experts: 64, topK: 6, sequences: 100 });
-    const dir = join(tmp, 'csv');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'prompt_1_data.csv'), 'Layer ID,Batch Number,Token,Activated Expert IDs\n1,0,a,"[1, 2]"\n1,0,b,"[3, x]"\n');
-    await expect(validatePath(dir, { decoder })).rejects.toThrow(/prompt_1_data\.csv:3: "Activated Expert IDs": expected a list of integer expert ids/);
-  }, 60_000);
+  it.skipIf(!existsSync(join(REAL, 'deepseek-v2-lite-chat')))(
+    'validates a folder of hook CSV logs, and names a bad row',
+    async () => {
+      const src = join(REAL, 'deepseek-v2-lite-chat/puffin-1-100');
+      const r = await validatePath(src, { decoder });
+      expect(r).toMatchObject({ kind: 'hook-csv', files: 100, layers: 26, experts: 64, topK: 6, sequences: 100 });
+      const dir = join(tmp, 'csv');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'prompt_1_data.csv'), 'Layer ID,Batch Number,Token,Activated Expert IDs\n1,0,a,"[1, 2]"\n1,0,b,"[3, x]"\n');
+      await expect(validatePath(dir, { decoder })).rejects.toThrow(/prompt_1_data\.csv:3: "Activated Expert IDs": expected a list of integer expert ids/);
+    },
+    60_000,
+  );
 
   it('says what an unknown or UTF-16 file is', async () => {
     const f = join(tmp, 'log16.jsonl');
     writeFileSync(f, Buffer.from('\ufeff{"layer": 0}\n', 'utf16le'));
     await expect(validatePath(f, { decoder })).rejects.toThrow(/log16\.jsonl: UTF-16 text/);
-    await expect(validatePath(join(DEMO, '..', '..', 'package.json'), { decoder })).rejects.toThrow(/package\.json: not a trace set, Arrow shard or routing log/);
+    await expect(validatePath(join(DEMO, '..', '..', 'package.json'), { decoder })).rejects.toThrow(
+      /package\.json: not a trace set, Arrow shard or routing log/,
+    );
   });
 });

@@ -71,11 +71,16 @@ async function readAll(path: string): Promise<Uint8Array> {
   }
 }
 
-const isArrow = (b: Uint8Array) => detectFormat('', b.subarray(0, 8)) === 'arrow' || (b.length >= 4 && b[0] === 0xff && b[1] === 0xff && b[2] === 0xff && b[3] === 0xff);
+const isArrow = (b: Uint8Array) =>
+  detectFormat('', b.subarray(0, 8)) === 'arrow' || (b.length >= 4 && b[0] === 0xff && b[1] === 0xff && b[2] === 0xff && b[3] === 0xff);
 
 const shape = (m: { numLayers: number; numExperts: number; topK: number }) => `${m.numLayers} layers x ${m.numExperts} experts top-${m.topK}`;
 
-const OPTION_OF = { numLayers: ['--layers', 'MoE layers'], topK: ['--top-k', 'experts per token (top-k)'], numExperts: ['--experts', 'experts per layer'] } as const;
+const OPTION_OF = {
+  numLayers: ['--layers', 'MoE layers'],
+  topK: ['--top-k', 'experts per token (top-k)'],
+  numExperts: ['--experts', 'experts per layer'],
+} as const;
 
 /** Throws a TraceError at `where` when the shape differs from a given --layers, --top-k or --experts. */
 export function checkShape(m: { numLayers: number; numExperts: number; topK: number }, hints: ShapeHints | undefined, where: string): void {
@@ -207,7 +212,13 @@ async function validateShard(path: string, bytes: Uint8Array, decoder: GuardedDe
   };
 }
 
-async function validateLogs(files: RawFile[], fmt: 'jsonl' | 'hook-csv', label: string, decoder: GuardedDecoder, hints?: ShapeHints): Promise<Omit<ValidateReport, 'ms'>> {
+async function validateLogs(
+  files: RawFile[],
+  fmt: 'jsonl' | 'hook-csv',
+  label: string,
+  decoder: GuardedDecoder,
+  hints?: ShapeHints,
+): Promise<Omit<ValidateReport, 'ms'>> {
   // The expert count goes to the importer, as `import --experts` does: ids at or past it are reported where they are.
   const r = await decoder.importFiles(files, fmt, hints?.numExperts === undefined ? {} : { numExperts: hints.numExperts });
   const m = r.set.manifest;
@@ -255,7 +266,8 @@ async function validateLogFolder(dir: string, decoder: GuardedDecoder, hints?: S
   };
   await visit(dir);
   if (!fmt) {
-    if (arrows) throw new TraceError(`no manifest.json (the folder holds ${arrows} Arrow file${arrows === 1 ? '' : 's'}: name one to check it as a lone shard)`, dir);
+    if (arrows)
+      throw new TraceError(`no manifest.json (the folder holds ${arrows} Arrow file${arrows === 1 ? '' : 's'}: name one to check it as a lone shard)`, dir);
     throw new TraceError('no manifest.json and no routing logs (JSONL or hook CSV) in this folder', dir);
   }
   return validateLogs(files, fmt, dir, decoder, hints);

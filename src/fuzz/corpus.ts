@@ -97,7 +97,9 @@ export async function buildCorpus(): Promise<Seed[]> {
   seeds.push(...shardSeeds('synthetic', syn.chunks[0], syn.manifest));
   const stream = tableToIPC(tableFromIPC(encodeShard(syn.chunks[0], syn.manifest)), 'stream');
   seeds.push({ name: 'synthetic stream', target: 'decode', bytes: stream, manifest: syn.manifest, tokens: 64 });
-  seeds.push(await traceSetSeed('synthetic manifest', syn.manifest, [sliceChunk(syn.chunks[0], syn.manifest, 0, 40), sliceChunk(syn.chunks[0], syn.manifest, 40, 64)]));
+  seeds.push(
+    await traceSetSeed('synthetic manifest', syn.manifest, [sliceChunk(syn.chunks[0], syn.manifest, 0, 40), sliceChunk(syn.chunks[0], syn.manifest, 40, 64)]),
+  );
 
   // Real traces, when present next to the repo.
   const mixtralLog = `${REAL_DIR}mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl`;

@@ -24,7 +24,9 @@ function summary(r: FuzzReport, budgetMs: number): string {
     `cases ${r.cases} (seed ${r.seed}, budget ${budgetMs} ms) in ${(r.wallMs / 1000).toFixed(1)} s: ` +
       `${r.accepted} accepted, ${r.rejected} rejected with a clear message, ${r.unclear} unclear, ${r.crashes} crashes, ${r.hangs} hangs` +
       (r.retried ? ` (${r.retried} cases overran once and were run again)` : ''),
-    `by target: ${Object.entries(r.byTarget).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `by target: ${Object.entries(r.byTarget)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     s ? `slowest: case ${s.index} (${s.seed}; ${s.steps.join('+')}) ${s.ms.toFixed(1)} ms, ${s.outcome}` : '',
   ].join('\n');
 }
@@ -69,12 +71,23 @@ async function main(): Promise<number> {
     for (const f of report.findings) {
       const base = join(dir, `case-${f.index}-${f.outcome}`);
       writeFileSync(`${base}.bin`, f.bytes);
-      writeFileSync(`${base}.json`, JSON.stringify({ seed, index: f.index, input: f.seed, target: f.target, steps: f.steps, outcome: f.outcome, message: f.message }, null, 2) + '\n');
+      writeFileSync(
+        `${base}.json`,
+        JSON.stringify({ seed, index: f.index, input: f.seed, target: f.target, steps: f.steps, outcome: f.outcome, message: f.message }, null, 2) + '\n',
+      );
     }
     process.stderr.write(`findings written to ${dir}\n`);
   }
   const { findings: _, ...plain } = report;
-  process.stdout.write(v.json ? JSON.stringify({ ...plain, budgetMs, findings: report.findings.map((f) => ({ index: f.index, input: f.seed, steps: f.steps, outcome: f.outcome, message: f.message })) }) + '\n' : summary(report, budgetMs) + '\n');
+  process.stdout.write(
+    v.json
+      ? JSON.stringify({
+          ...plain,
+          budgetMs,
+          findings: report.findings.map((f) => ({ index: f.index, input: f.seed, steps: f.steps, outcome: f.outcome, message: f.message })),
+        }) + '\n'
+      : summary(report, budgetMs) + '\n',
+  );
   return report.crashes || report.hangs || report.unclear ? 1 : 0;
 }
 

@@ -168,7 +168,25 @@ function replaceOne(text: string, re: RegExp, rng: Rng, by: (m: string) => strin
   return text.slice(0, m.index) + by(m[0]) + text.slice(m.index! + m[0].length);
 }
 
-const WRONG_VALUES = ['"7"', 'null', 'true', '[]', '{}', '-1', '1.5', '1e308', '-1e308', '99999999999999999999', '32768', '65536', '2147483648', '""', '[[1]]', '"\\u0000"', '1e-400'];
+const WRONG_VALUES = [
+  '"7"',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  '-1',
+  '1.5',
+  '1e308',
+  '-1e308',
+  '99999999999999999999',
+  '32768',
+  '65536',
+  '2147483648',
+  '""',
+  '[[1]]',
+  '"\\u0000"',
+  '1e-400',
+];
 
 function lines(text: string): string[] {
   return text.split('\n');
@@ -188,7 +206,9 @@ export const TEXT_MUTATIONS: Mutation[] = [
     text: true,
     apply(b, rng) {
       const t = dec.decode(b);
-      return enc.encode(replaceOne(t, /\d+/g, rng, () => pick(rng, ['4294967296', '9007199254740993', '1' + '0'.repeat(400), '2147483647', '32767', '-32768', '1e9'])));
+      return enc.encode(
+        replaceOne(t, /\d+/g, rng, () => pick(rng, ['4294967296', '9007199254740993', '1' + '0'.repeat(400), '2147483647', '32767', '-32768', '1e9'])),
+      );
     },
   },
   {
@@ -231,7 +251,11 @@ export const TEXT_MUTATIONS: Mutation[] = [
     text: true,
     apply(b, rng) {
       const t = dec.decode(b);
-      return enc.encode(replaceOne(t, /"[A-Za-z_]+"\s*:/g, rng, (m) => m.replace(/"([A-Za-z_]+)"/, (_, k: string) => `"${k}${pick(rng, ['_', 'X', '\u0000', ''])}${rng() < 0.5 ? k : ''}"`)));
+      return enc.encode(
+        replaceOne(t, /"[A-Za-z_]+"\s*:/g, rng, (m) =>
+          m.replace(/"([A-Za-z_]+)"/, (_, k: string) => `"${k}${pick(rng, ['_', 'X', '\u0000', ''])}${rng() < 0.5 ? k : ''}"`),
+        ),
+      );
     },
   },
   {

@@ -50,7 +50,8 @@ export interface FuzzReport {
 }
 
 /** Phrases of JavaScript engine errors: a message that contains one did not come from a check of ours. */
-const INTERNAL = /Cannot read propert|Cannot destructure|is not a function|is not iterable|is not a constructor|Invalid array length|Invalid typed array length|Maximum call stack|is not safe to convert|\[object |out of bounds|Array buffer allocation failed|undefined \(reading/;
+const INTERNAL =
+  /Cannot read propert|Cannot destructure|is not a function|is not iterable|is not a constructor|Invalid array length|Invalid typed array length|Maximum call stack|is not safe to convert|\[object |out of bounds|Array buffer allocation failed|undefined \(reading/;
 
 /** A rejection message is clear when it names the input and says what is wrong in words of ours. */
 export function isClearMessage(e: TraceError): boolean {
@@ -109,7 +110,20 @@ export function makeCase(seeds: Seed[], fuzzSeed: number, index: number): { seed
 
 export async function runFuzz(runner: GuardedRunner, seeds: Seed[], o: FuzzOptions): Promise<FuzzReport> {
   const t0 = performance.now();
-  const report: FuzzReport = { seed: o.seed, cases: 0, accepted: 0, rejected: 0, unclear: 0, crashes: 0, hangs: 0, retried: 0, slowest: null, byTarget: {}, wallMs: 0, findings: [] };
+  const report: FuzzReport = {
+    seed: o.seed,
+    cases: 0,
+    accepted: 0,
+    rejected: 0,
+    unclear: 0,
+    crashes: 0,
+    hangs: 0,
+    retried: 0,
+    slowest: null,
+    byTarget: {},
+    wallMs: 0,
+    findings: [],
+  };
   const record = (result: CaseResult) => {
     const r = result;
     if (r.outcome === 'accepted') report.accepted++;

@@ -106,7 +106,13 @@ async function setBackendCapturing(name: BackendName): Promise<string | null> {
   console.warn = (...args: unknown[]) => void warned.push(args.map(String).join(' '));
   try {
     const ok = await tf.setBackend(name);
-    if (!ok) return warned.filter((w) => !/^Initialization of backend/.test(w)).join(' ').split('\n')[0] || 'initialisation failed';
+    if (!ok)
+      return (
+        warned
+          .filter((w) => !/^Initialization of backend/.test(w))
+          .join(' ')
+          .split('\n')[0] || 'initialisation failed'
+      );
     await tf.ready();
     // A backend can initialise and still fail at its first kernel (shader compile, lost device): run one.
     const t = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.scalar(1)));

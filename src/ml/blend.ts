@@ -63,7 +63,6 @@ function gridOf(withGate: boolean): BlendWeights[] {
   return withGate ? GATE_GRID : GRID;
 }
 
-
 function logSoftmax(s: ArrayLike<number>, out: Float32Array, off: number, E: number): void {
   let max = -Infinity;
   for (let e = 0; e < E; e++) if (s[e] > max) max = s[e];
@@ -157,11 +156,17 @@ function baselineParts(p: Parts, ctx: PredictionContext, target: number, tmp: Fl
 
 function combine(w: BlendWeights, model: Float32Array, mo: number, parts: Float32Array, po: number, out: Float32Array | Float64Array, E: number): void {
   const g = w.gate ?? 0;
-  for (let e = 0; e < E; e++) out[e] = w.model * model[mo + e] + w.markov * parts[po + e] + w.temporal * parts[po + E + e] + TIE * parts[po + 2 * E + e] + g * parts[po + 3 * E + e];
+  for (let e = 0; e < E; e++)
+    out[e] = w.model * model[mo + e] + w.markov * parts[po + e] + w.temporal * parts[po + E + e] + TIE * parts[po + 2 * E + e] + g * parts[po + 3 * E + e];
 }
 
 /** Wraps a learned predictor so that its scores carry the baselines' (see the file comment). */
-export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config: { valFraction: number; seed: number }, log?: (line: string) => void): LearnedPredictor & { readonly blend: BlendReport | null } {
+export function withBaselines(
+  inner: LearnedPredictor,
+  shape: TraceShape,
+  config: { valFraction: number; seed: number },
+  log?: (line: string) => void,
+): LearnedPredictor & { readonly blend: BlendReport | null } {
   const { numExperts: E, topK: K } = shape;
   let parts = new Parts(shape, config.seed);
   let weights: BlendWeights[] | null = null;
@@ -194,20 +199,30 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
     const k = task;
     const ix = indexTokens(valPart);
     let count = 0;
-    forEachWindow(valPart, k, (_ctx, _target, step) => {
-      if (step === 0) count++;
-    }, ix);
+    forEachWindow(
+      valPart,
+      k,
+      (_ctx, _target, step) => {
+        if (step === 0) count++;
+      },
+      ix,
+    );
     for (let h = 0; h < H; h++) rows.push({ model: new Float32Array(count * E), parts: new Float32Array(count * PARTS * E) });
     const filled = new Int32Array(H);
     const truth = Array.from({ length: H }, () => new Int16Array(count * K));
-    forEachWindow(valPart, k, (ctx, target, h, tr, off) => {
-      const i = filled[h]++;
-      inner.score(ctx, target, tmp);
-      logSoftmax(tmp, rows[h].model, i * E, E);
-      baselineParts(parts, ctx, target, tmp, partBuf, E, K);
-      rows[h].parts.set(partBuf, i * PARTS * E);
-      truth[h].set(tr.subarray(off, off + K), i * K);
-    }, ix);
+    forEachWindow(
+      valPart,
+      k,
+      (ctx, target, h, tr, off) => {
+        const i = filled[h]++;
+        inner.score(ctx, target, tmp);
+        logSoftmax(tmp, rows[h].model, i * E, E);
+        baselineParts(parts, ctx, target, tmp, partBuf, E, K);
+        rows[h].parts.set(partBuf, i * PARTS * E);
+        truth[h].set(tr.subarray(off, off + K), i * K);
+      },
+      ix,
+    );
     const steps: BlendReport['steps'] = [];
     const out = new Float32Array(E);
     // Evaluate every weight choice per step.
@@ -232,12 +247,22 @@ export function withBaselines(inner: LearnedPredictor, shape: TraceShape, config
         }
       }
       weights[h] = best;
-      steps.push({ weights: best, recall: bestRecall, modelRecall: recall({ model: 1, markov: 0, temporal: 0 }), markovRecall: recall({ model: 0, markov: 1, temporal: 0 }) });
+      steps.push({
+        weights: best,
+        recall: bestRecall,
+        modelRecall: recall({ model: 1, markov: 0, temporal: 0 }),
+        markovRecall: recall({ model: 0, markov: 1, temporal: 0 }),
+      });
     }
     report = { steps, windows: count };
     log?.(
       `${inner.name}: residual baselines chosen on ${count} validation windows: ` +
-        steps.map((s, h) => `l+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal}${withGate ? `, lookahead gate ${s.weights.gate ?? 0}` : ''} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)})`).join('; ') +
+        steps
+          .map(
+            (s, h) =>
+              `l+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal}${withGate ? `, lookahead gate ${s.weights.gate ?? 0}` : ''} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)})`,
+          )
+          .join('; ') +
         '\n',
     );
     // Scoring uses baselines fitted on the whole training split, like the baselines' own rows.

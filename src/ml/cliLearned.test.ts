@@ -28,7 +28,21 @@ describe('speclab eval with learned predictors', () => {
   }, 60_000); // the import runs the CLI; a loaded 2-core machine can take longer than the 10 s hook default
 
   it('all = every baseline and every learned model the trace allows, each reporting its kind, with the same metrics', async () => {
-    const r = await speclab('eval', join(tmp, 'mx'), '--test-fraction', '0.5', '--predictor', 'all', '--epochs', '1', '--backend', 'cpu', '--model-config', tiny, '--json');
+    const r = await speclab(
+      'eval',
+      join(tmp, 'mx'),
+      '--test-fraction',
+      '0.5',
+      '--predictor',
+      'all',
+      '--epochs',
+      '1',
+      '--backend',
+      'cpu',
+      '--model-config',
+      tiny,
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     // The Mixtral trace has no tokens: token-aware is left out, saying why.
@@ -61,7 +75,9 @@ describe('speclab eval with learned predictors', () => {
     expect(out.interlayer.cost.backend).toBe('cpu');
     // The ensemble's weights are its two members'.
     expect(out.ensemble.cost.parameters).toBe(out.interlayer.cost.parameters + out['stats-aware'].cost.parameters);
-    expect(r.stderr).toMatch(/interlayer: [\d,]+ parameters, \d+ KiB; [\d.]+ ms per token on cpu \([\d.]+ ms per window against [\d.]+ ms per Mixtral-8x7B layer\)/);
+    expect(r.stderr).toMatch(
+      /interlayer: [\d,]+ parameters, \d+ KiB; [\d.]+ ms per token on cpu \([\d.]+ ms per window against [\d.]+ ms per Mixtral-8x7B layer\)/,
+    );
     expect(out.sequence.training.path).toBe('cpu');
     expect(out.interlayer.training.backend).toContain('cpu');
     // Exactly one predictor is chosen, on validation; every candidate carries its validation recall.
@@ -76,12 +92,35 @@ describe('speclab eval with learned predictors', () => {
 
   it('--export writes each learned model, and PyTorch reproduces its outputs on the test split (collector/speclab_collect/predictor.py)', async () => {
     const dir = join(tmp, 'exported');
-    const r = await speclab('eval', join(tmp, 'mx'), '--test-fraction', '0.5', '--predictor', 'markov,joint,sequence', '--epochs', '1', '--backend', 'cpu', '--model-config', tiny, '--export', dir, '--json');
+    const r = await speclab(
+      'eval',
+      join(tmp, 'mx'),
+      '--test-fraction',
+      '0.5',
+      '--predictor',
+      'markov,joint,sequence',
+      '--epochs',
+      '1',
+      '--backend',
+      'cpu',
+      '--model-config',
+      tiny,
+      '--export',
+      dir,
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     for (const n of ['joint', 'sequence']) {
       const d = JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8'));
-      expect(d).toMatchObject({ format: 'speclab-predictor', model: n, weights: `${n}.safetensors`, cases: `${n}.cases.json`, parameters: out[n].cost.parameters, bytes: out[n].cost.bytes });
+      expect(d).toMatchObject({
+        format: 'speclab-predictor',
+        model: n,
+        weights: `${n}.safetensors`,
+        cases: `${n}.cases.json`,
+        parameters: out[n].cost.parameters,
+        bytes: out[n].cost.bytes,
+      });
       expect(d.trainedOn).toMatchObject({ numLayers: 32, numExperts: 8, topK: 2 });
       expect(d.metrics.recallAtK).toEqual(out[n].recallAtK);
       expect(d.cost.inferenceMsPerToken).toBe(out[n].cost.inferenceMsPerToken);

@@ -57,7 +57,8 @@ export function learnedOptions(values: Record<string, string | boolean | undefin
   if (epochs !== undefined && !/^\d+$/.test(String(epochs))) throw new Error(`--epochs must be a positive integer (got "${epochs}")`);
   const config = parseInterLayerConfig({ ...(extra as object), seed, ...(epochs !== undefined && { epochs: Number(epochs) }) });
   const wanted = values.backend as string | undefined;
-  if (wanted !== undefined && !(BACKEND_NAMES as readonly string[]).includes(wanted)) throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')} (got "${wanted}")`);
+  if (wanted !== undefined && !(BACKEND_NAMES as readonly string[]).includes(wanted))
+    throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')} (got "${wanted}")`);
   return { config, ...(wanted && { backend: wanted as BackendName }) };
 }
 
@@ -143,5 +144,10 @@ export async function describeLearned(
   }
   // Last: timing prepares each predictor on a few test tokens (every score above is already taken).
   const tfBackend = backend ? (await backend).backend : 'none';
-  await reportCostAndExport(learned, results, train, test, task, { config, tfBackend, exportDir: typeof values.export === 'string' ? values.export : undefined, log });
+  await reportCostAndExport(learned, results, train, test, task, {
+    config,
+    tfBackend,
+    exportDir: typeof values.export === 'string' ? values.export : undefined,
+    log,
+  });
 }

@@ -5,7 +5,19 @@ import { backendOrder, DEFAULT_INTERLAYER, interLayerConfigSchema, parseInterLay
 
 describe('InterLayer config', () => {
   it('defaults to a schedule chosen from the data, the rest at the reference design', () => {
-    expect(DEFAULT_INTERLAYER).toMatchObject({ preset: 'auto', lr: 'auto', epochs: 'auto', batchSize: 'auto', earlyStoppingPatience: 'auto', lrSchedule: 'cosine', weightDecay: 0.01, clipNorm: 1, dropout: 0.1, context: 3, horizon: 2 });
+    expect(DEFAULT_INTERLAYER).toMatchObject({
+      preset: 'auto',
+      lr: 'auto',
+      epochs: 'auto',
+      batchSize: 'auto',
+      earlyStoppingPatience: 'auto',
+      lrSchedule: 'cosine',
+      weightDecay: 0.01,
+      clipNorm: 1,
+      dropout: 0.1,
+      context: 3,
+      horizon: 2,
+    });
     expect(parseInterLayerConfig({})).toEqual(DEFAULT_INTERLAYER);
     expect(parseInterLayerConfig({ lr: 0.003, layerSpecificHeads: true })).toMatchObject({ lr: 0.003, layerSpecificHeads: true, epochs: 'auto' });
     expect(() => parseInterLayerConfig({ lr: 'fast' })).toThrow(/lr/);

@@ -29,5 +29,12 @@ export type {
 /** A config's schedule fields as src/ml/schedule.ts takes them ('auto' → undefined). */
 export function scheduleConfigOf(c: ModelConfig): import('./schedule').ScheduleConfig {
   const v = <T>(x: T | 'auto'): T | undefined => (x === 'auto' ? undefined : x);
-  return { preset: c.preset, lrSchedule: c.lrSchedule, lr: v(c.lr), epochs: v(c.epochs), batchSize: v(c.batchSize), earlyStoppingPatience: v(c.earlyStoppingPatience) };
+  return {
+    preset: c.preset,
+    lrSchedule: c.lrSchedule,
+    lr: v(c.lr),
+    epochs: v(c.epochs),
+    batchSize: v(c.batchSize),
+    earlyStoppingPatience: v(c.earlyStoppingPatience),
+  };
 }

@@ -13,10 +13,22 @@ describe('the lookahead gate in evaluation and in the choice on validation', () 
   it('is prepared on the set it scores in both, and chosen on the demo set where it is best', async () => {
     const set = await readTraceSet(dirSource(DEMO));
     const names = ['markov', 'temporal', 'lookahead'];
-    const chosen = await chooseOnValidation(names.map((n) => makeBaseline(n, set.manifest, 0)), [], set, DEFAULT_TASK, 0.3, 0);
+    const chosen = await chooseOnValidation(
+      names.map((n) => makeBaseline(n, set.manifest, 0)),
+      [],
+      set,
+      DEFAULT_TASK,
+      0.3,
+      0,
+    );
     expect(Object.keys(chosen!.candidates)).toEqual(names);
     expect(chosen!.name).toBe('lookahead');
-    const r = await evaluatePredictors(names.map((n) => makeBaseline(n, set.manifest, 0)), set, set, DEFAULT_TASK);
+    const r = await evaluatePredictors(
+      names.map((n) => makeBaseline(n, set.manifest, 0)),
+      set,
+      set,
+      DEFAULT_TASK,
+    );
     expect(r.lookahead.recallAtK[0]).toBeGreaterThan(r.markov.recallAtK[0]);
   });
 });

@@ -11,7 +11,12 @@ import type { TraceSet } from '../core/trace/types';
 export type AnyPredictor = Predictor & { prepare?(test: TraceSet, task: TaskSpec): void | Promise<void> };
 
 /** Fits each predictor on `train`, prepares it on `test` when it can, and scores it with the shared metrics. */
-export async function evaluatePredictors(predictors: AnyPredictor[], train: TraceSet, test: TraceSet, task: TaskSpec): Promise<Record<string, PredictorResult>> {
+export async function evaluatePredictors(
+  predictors: AnyPredictor[],
+  train: TraceSet,
+  test: TraceSet,
+  task: TaskSpec,
+): Promise<Record<string, PredictorResult>> {
   checkCompatible(train, test);
   checkTask(test.manifest.numLayers, task);
   const out: Record<string, PredictorResult> = {};
@@ -34,7 +39,10 @@ export interface TrainingReport {
   path: string;
 }
 
-export function trainingReport(summary: { trainWindows: number; epochsRun: number; history: { seconds: number }[]; trainingPath: string }, backend: string): TrainingReport {
+export function trainingReport(
+  summary: { trainWindows: number; epochsRun: number; history: { seconds: number }[]; trainingPath: string },
+  backend: string,
+): TrainingReport {
   const seconds = summary.history.reduce((a, e) => a + e.seconds, 0);
   return {
     samples: summary.trainWindows,

@@ -22,7 +22,10 @@ const REAL = new URL('../../../shared/traces-real/', import.meta.url).pathname;
 /** DeepSeek-V2-Lite prompts 1..n (26 MoE layers, 64 experts, top-6, token text), imported from the shared hook CSVs. */
 function deepseek(n: number): TraceSet {
   const dir = `${REAL}deepseek-v2-lite-chat/puffin-1-100/`;
-  return importFiles(Array.from({ length: n }, (_, i) => ({ name: `prompt_${i + 1}_data.csv`, data: readFileSync(`${dir}prompt_${i + 1}_data.csv`) })), 'hook-csv').set;
+  return importFiles(
+    Array.from({ length: n }, (_, i) => ({ name: `prompt_${i + 1}_data.csv`, data: readFileSync(`${dir}prompt_${i + 1}_data.csv`) })),
+    'hook-csv',
+  ).set;
 }
 
 describe('InterLayer export', () => {
@@ -36,7 +39,13 @@ describe('InterLayer export', () => {
       const model = new InterLayerModel(shape, 5);
       // Spread the weights so the logits are far apart: the test compares top-k sets, which near-ties would blur.
       const rnd = createRng(9);
-      for (const p of model.params) p.variable.assign(tf.tensor(Float32Array.from({ length: p.variable.size }, () => (rnd() * 2 - 1) * 0.8), p.variable.shape));
+      for (const p of model.params)
+        p.variable.assign(
+          tf.tensor(
+            Float32Array.from({ length: p.variable.size }, () => (rnd() * 2 - 1) * 0.8),
+            p.variable.shape,
+          ),
+        );
       const B = 32;
       const ctxExperts: number[] = [];
       const ctxLayers: number[] = [];
@@ -50,7 +59,11 @@ describe('InterLayer export', () => {
         }
         targetLayers.push(l + 1, l + 2);
       }
-      const batch = { ctxExperts: tf.tensor2d(ctxExperts, [B, 6], 'int32'), ctxLayers: tf.tensor2d(ctxLayers, [B, 3], 'int32'), targetLayers: tf.tensor2d(targetLayers, [B, 2], 'int32') };
+      const batch = {
+        ctxExperts: tf.tensor2d(ctxExperts, [B, 6], 'int32'),
+        ctxLayers: tf.tensor2d(ctxLayers, [B, 3], 'int32'),
+        targetLayers: tf.tensor2d(targetLayers, [B, 2], 'int32'),
+      };
       const logits = Array.from(await model.forward(batch, null).data());
       const dir = mkdtempSync(join(tmpdir(), 'speclab-export-'));
       const { safetensors, description } = await exportInterLayer(model, 'interlayer', { trainedOn: { model: 'test', numLayers: 6, numExperts: 16, topK: 2 } });
@@ -58,7 +71,10 @@ describe('InterLayer export', () => {
       expect(description.parameters).toBe(model.params.reduce((a, p) => a + p.variable.size, 0));
       writeFileSync(join(dir, 'interlayer.safetensors'), safetensors);
       writeFileSync(join(dir, 'interlayer.json'), JSON.stringify(description));
-      writeFileSync(join(dir, 'cases.json'), JSON.stringify({ ctxExperts: chunk(ctxExperts, 6), ctxLayers: chunk(ctxLayers, 3), targetLayers: chunk(targetLayers, 2), logits }));
+      writeFileSync(
+        join(dir, 'cases.json'),
+        JSON.stringify({ ctxExperts: chunk(ctxExperts, 6), ctxLayers: chunk(ctxLayers, 3), targetLayers: chunk(targetLayers, 2), logits }),
+      );
       const { stdout } = await run('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, 'interlayer.json'), join(dir, 'cases.json')]);
       const r = JSON.parse(stdout);
       expect(r.samples).toBe(B);
@@ -139,12 +155,17 @@ describe('every learned model exports', () => {
     }
     writeFileSync(join(dir, 'index.json'), JSON.stringify({ models: exported, trace: set.manifest.model.name }));
     if (outDir) return;
-    const { stdout } = await run('.venv/bin/python', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'collector/tests/test_predictor.py'], { env: { ...process.env, SPECLAB_EXPORT_DIR: dir } });
+    const { stdout } = await run('.venv/bin/python', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'collector/tests/test_predictor.py'], {
+      env: { ...process.env, SPECLAB_EXPORT_DIR: dir },
+    });
     expect(stdout).toMatch(/\b\d+ passed/);
     expect(stdout).not.toMatch(/skipped|failed|error/);
     const check = JSON.parse((await run('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, 'joint.json')])).stdout);
     expect(check.samples).toBe(48);
-    expect(JSON.parse(readFileSync(join(dir, 'ensemble.json'), 'utf8')).members.map((x: PredictorDescription) => x.model)).toEqual(['interlayer', 'stats-aware']);
+    expect(JSON.parse(readFileSync(join(dir, 'ensemble.json'), 'utf8')).members.map((x: PredictorDescription) => x.model)).toEqual([
+      'interlayer',
+      'stats-aware',
+    ]);
   }, 600_000);
 });
 

@@ -93,7 +93,7 @@ export const WINDOW_INPUTS: Record<string, string> = {
   targetLayers: 'int [B, H]: the MoE layer index of each predicted layer l+1..l+H (interlayer)',
   ctxIds: 'int [B, C*K]: layer-expert ids layer*E + expert of context layers l-C+1..l (stats-aware, joint, token-aware, attention)',
   tgt: 'int [B, H]: the target layers l+1..l+H (stats-aware, joint, token-aware, attention)',
-  prevIds: 'int [B, H*P*K]: the previous P tokens\' layer-expert ids at each target layer, [h][p][k]; L*E where the sequence has no such token (history P > 0)',
+  prevIds: "int [B, H*P*K]: the previous P tokens' layer-expert ids at each target layer, [h][p][k]; L*E where the sequence has no such token (history P > 0)",
   token: 'int [B, 1]: the vocabulary index of the token (0: not in the vocabulary) (models with a vocabulary)',
   output: 'float [B, H, E]: logits (the ensemble: probabilities); the top-k per step are the experts to prefetch',
 };
@@ -153,7 +153,12 @@ export function windowCases(w: Windows, output: Float32Array, outputKind: Export
 }
 
 /** The token id (or text, for a text vocabulary) of every window of `set`, in window order. */
-export function windowTokenKeys(set: TraceSet, vocabulary: Vocabulary | null | undefined, perToken: number, max: number): (number | string | null)[] | undefined {
+export function windowTokenKeys(
+  set: TraceSet,
+  vocabulary: Vocabulary | null | undefined,
+  perToken: number,
+  max: number,
+): (number | string | null)[] | undefined {
   if (!vocabulary) return undefined;
   const out: (number | string | null)[] = [];
   for (const c of set.chunks)
@@ -177,7 +182,11 @@ export function sizeOf(m: ExportedModel): { parameters: number; bytes: number } 
 }
 
 /** The files of an export: `<name>.safetensors`, `<name>.json` and, with cases, `<name>.cases.json`. */
-export function packageExport(m: ExportedModel, name: string, extra: ExportExtra = {}): { files: Record<string, Uint8Array>; description: PredictorDescription } {
+export function packageExport(
+  m: ExportedModel,
+  name: string,
+  extra: ExportExtra = {},
+): { files: Record<string, Uint8Array>; description: PredictorDescription } {
   const { parameters, bytes } = sizeOf(m);
   const description: PredictorDescription = {
     format: PREDICTOR_FORMAT,
@@ -205,7 +214,15 @@ export function packageExport(m: ExportedModel, name: string, extra: ExportExtra
 }
 
 /** InterLayer's export without cases (kept for callers that hold the model itself). */
-export async function exportInterLayer(model: InterLayerModel, name: string, extra: ExportExtra = {}): Promise<{ safetensors: Uint8Array; description: PredictorDescription }> {
-  const { files, description } = packageExport({ model: 'interlayer', shape: model.shape, tensors: await tfjsTensors(model), inputs: WINDOW_INPUTS }, name, extra);
+export async function exportInterLayer(
+  model: InterLayerModel,
+  name: string,
+  extra: ExportExtra = {},
+): Promise<{ safetensors: Uint8Array; description: PredictorDescription }> {
+  const { files, description } = packageExport(
+    { model: 'interlayer', shape: model.shape, tensors: await tfjsTensors(model), inputs: WINDOW_INPUTS },
+    name,
+    extra,
+  );
   return { safetensors: files[`${name}.safetensors`], description };
 }

@@ -178,9 +178,7 @@ export function multiHot(targets: tf.Tensor2D, horizon: number, numExperts: numb
 
 /** Mean sigmoid binary cross-entropy of logits against multi-hot labels, in its numerically stable form. */
 export function bceWithLogits(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
-  return tf.tidy(() =>
-    tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, labels)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))))),
-  );
+  return tf.tidy(() => tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, labels)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))))));
 }
 
 /**

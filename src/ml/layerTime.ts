@@ -42,7 +42,18 @@ const mixtralLayer = (hidden: number, ffn: number, heads: number, kvHeads: numbe
 };
 
 /** A DeepSeek-V2 layer without a query low-rank projection: MLA attention, router, K routed + S shared experts. */
-const deepseekV2LiteLayer = (hidden: number, heads: number, kvRank: number, nope: number, rope: number, v: number, experts: number, k: number, shared: number, ffn: number) => {
+const deepseekV2LiteLayer = (
+  hidden: number,
+  heads: number,
+  kvRank: number,
+  nope: number,
+  rope: number,
+  v: number,
+  experts: number,
+  k: number,
+  shared: number,
+  ffn: number,
+) => {
   const attention = hidden * heads * (nope + rope) + hidden * (kvRank + rope) + kvRank * heads * (nope + v) + heads * v * hidden;
   return attention + hidden * experts + (k + shared) * 3 * hidden * ffn;
 };

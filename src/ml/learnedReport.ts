@@ -9,7 +9,6 @@ import { packageExport } from './exportModel';
 import type { LearnedPredictor } from './interLayerPredictor';
 import { inferenceBackend, measureCost } from './predictorCost';
 
-
 export async function reportCostAndExport(
   learned: { name: string }[],
   results: Record<string, Record<string, unknown>>,
@@ -33,9 +32,19 @@ export async function reportCostAndExport(
     const { join } = await import('node:path');
     const m = train.manifest;
     const { files } = packageExport(await p.exportModel({ set: test, task }), p.name, {
-      trainedOn: { model: m.model.name, numLayers: m.numLayers, numExperts: m.numExperts, topK: m.topK, tokens: train.chunks.reduce((a, c) => a + c.tokens, 0) },
+      trainedOn: {
+        model: m.model.name,
+        numLayers: m.numLayers,
+        numExperts: m.numExperts,
+        topK: m.topK,
+        tokens: train.chunks.reduce((a, c) => a + c.tokens, 0),
+      },
       hyperparameters: { ...o.config, context: task.context, horizon: task.horizon },
-      metrics: Object.fromEntries(['recallAtK', 'modelAloneRecallAtK', 'validationRecallAtK', 'blend'].filter((k) => results[p.name][k] !== undefined).map((k) => [k, results[p.name][k]])),
+      metrics: Object.fromEntries(
+        ['recallAtK', 'modelAloneRecallAtK', 'validationRecallAtK', 'blend']
+          .filter((k) => results[p.name][k] !== undefined)
+          .map((k) => [k, results[p.name][k]]),
+      ),
       cost: { ...cost },
     });
     mkdirSync(o.exportDir, { recursive: true });

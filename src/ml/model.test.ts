@@ -108,7 +108,13 @@ describe('AdamW and the schedule', () => {
   it('takes PyTorch AdamW’s first step: decay then lr·sign(g)', () => {
     const w = tf.variable(tf.tensor1d([1, -2]));
     const bias = tf.variable(tf.tensor1d([1, -2]));
-    const opt = new AdamW([{ variable: w, decay: true }, { variable: bias, decay: false }], { weightDecay: 0.1, clipNorm: 0 });
+    const opt = new AdamW(
+      [
+        { variable: w, decay: true },
+        { variable: bias, decay: false },
+      ],
+      { weightDecay: 0.1, clipNorm: 0 },
+    );
     opt.apply([tf.tensor1d([0.5, -3]), tf.tensor1d([0.5, -3])], 0.01);
     const got = Array.from(w.dataSync());
     expect(got[0]).toBeCloseTo(1 * (1 - 0.001) - 0.01, 6);

@@ -6,10 +6,16 @@ import type { LearnedPredictor } from './interLayerPredictor';
 import { bytesPerWeight, layerTimeOf } from './layerTime';
 import { firstTokens, isGpuBackend, measureCost } from './predictorCost';
 
-const shape = (name: string, numLayers: number, numExperts: number, topK: number, quantization = 'unknown') => ({ model: { name }, numLayers, numExperts, topK, quantization });
+const shape = (name: string, numLayers: number, numExperts: number, topK: number, quantization = 'unknown') => ({
+  model: { name },
+  numLayers,
+  numExperts,
+  topK,
+  quantization,
+});
 
 describe('layer time', () => {
-  it('Mixtral-8x7B: the layer sizes give the published 12.9B active parameters, and 8 bit on the RTX 3090 the cache model\'s layer time', () => {
+  it("Mixtral-8x7B: the layer sizes give the published 12.9B active parameters, and 8 bit on the RTX 3090 the cache model's layer time", () => {
     const t = layerTimeOf(shape('unknown', 32, 8, 2, 'fp8'))!;
     expect(t.model).toBe('Mixtral-8x7B');
     // 32 layers plus the input and output embeddings (32000 x 4096 each): Mistral AI states 12.9B active parameters.
@@ -55,7 +61,13 @@ describe('measureCost', () => {
         out.fill(0);
       },
       async exportModel() {
-        return { model: 'fake', shape: {}, inputs: {}, tensors: { w: { shape: [3, 4], data: new Float32Array(12) }, stats: { shape: [5], data: new Float32Array(5) } }, constants: ['stats'] };
+        return {
+          model: 'fake',
+          shape: {},
+          inputs: {},
+          tensors: { w: { shape: [3, 4], data: new Float32Array(12) }, stats: { shape: [5], data: new Float32Array(5) } },
+          constants: ['stats'],
+        };
       },
       dispose() {},
     } as LearnedPredictor;
@@ -65,7 +77,17 @@ describe('measureCost', () => {
     const c = await measureCost(p, set, task, { backend: 'wasm', tokens: 40, now: () => ticks[i++] });
     expect(prepared).toEqual([40, 40, 40, 40, 40, 40]);
     expect(scored).toBe(6 * 40 * 4 * 2); // 6 batches, 40 tokens, windows l = 2..5, 2 steps
-    expect(c).toMatchObject({ parameters: 12, bytes: 68, device: 'cpu', backend: 'wasm', batches: 5, tokensPerBatch: 40, batchMs: [10, 30, 20, 50, 40], layer: null, windowToLayer: null });
+    expect(c).toMatchObject({
+      parameters: 12,
+      bytes: 68,
+      device: 'cpu',
+      backend: 'wasm',
+      batches: 5,
+      tokensPerBatch: 40,
+      batchMs: [10, 30, 20, 50, 40],
+      layer: null,
+      windowToLayer: null,
+    });
     expect(c.inferenceMsPerToken).toBeCloseTo(30 / 40, 12);
     expect(c.inferenceMsPerWindow).toBeCloseTo(30 / 40 / 4, 12);
   });

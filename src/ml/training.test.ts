@@ -23,7 +23,10 @@ describe('training', () => {
     const { train, test } = splitBySequence(set, 0.25, 0);
     const task = { context: 2, horizon: 2 };
     const epochs: EpochMetrics[] = [];
-    const learned = interLayerPredictor(set.manifest, { config: { ...small, epochs: 12, hiddenUnits: 32, lr: 0.03, earlyStoppingPatience: 0 }, hooks: { onEpoch: (m) => epochs.push(m) } });
+    const learned = interLayerPredictor(set.manifest, {
+      config: { ...small, epochs: 12, hiddenUnits: 32, lr: 0.03, earlyStoppingPatience: 0 },
+      hooks: { onEpoch: (m) => epochs.push(m) },
+    });
     const r = await evaluatePredictors([frequencyPredictor(set.manifest, 0), markovPredictor(set.manifest, 0), learned], train, test, task);
     expect(epochs).toHaveLength(12);
     expect(epochs[11].trainLoss).toBeLessThan(epochs[0].trainLoss * 0.9);

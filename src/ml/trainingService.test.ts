@@ -15,7 +15,17 @@ import { TrainingService } from './trainingService';
 
 const { port1, port2 } = new MessageChannel();
 const service = new TrainingService();
-expose({ start: service.start.bind(service), stop: service.stop.bind(service), resume: service.resume.bind(service), results: service.results.bind(service), exportFiles: service.exportFiles.bind(service), dispose: service.dispose.bind(service) }, port1 as never);
+expose(
+  {
+    start: service.start.bind(service),
+    stop: service.stop.bind(service),
+    resume: service.resume.bind(service),
+    results: service.results.bind(service),
+    exportFiles: service.exportFiles.bind(service),
+    dispose: service.dispose.bind(service),
+  },
+  port1 as never,
+);
 const client = wrapTrainingEndpoint(port2 as never);
 
 afterAll(() => {
@@ -51,10 +61,17 @@ describe('training worker API over comlink', () => {
     const files = await client.exportFiles!();
     expect(Object.keys(files).sort()).toEqual(['interlayer.cases.json', 'interlayer.json', 'interlayer.safetensors']);
     const d = JSON.parse(new TextDecoder().decode(files['interlayer.json']));
-    expect(d).toMatchObject({ model: 'interlayer', parameters: out.cost!.parameters, bytes: out.cost!.bytes, cost: { inferenceMsPerToken: out.cost!.inferenceMsPerToken } });
+    expect(d).toMatchObject({
+      model: 'interlayer',
+      parameters: out.cost!.parameters,
+      bytes: out.cost!.bytes,
+      cost: { inferenceMsPerToken: out.cost!.inferenceMsPerToken },
+    });
     const dir = mkdtempSync(join(tmpdir(), 'speclab-service-export-'));
     for (const [f, b] of Object.entries(files)) writeFileSync(join(dir, f), b);
-    const check = JSON.parse((await promisify(execFile)('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, 'interlayer.json')])).stdout);
+    const check = JSON.parse(
+      (await promisify(execFile)('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, 'interlayer.json')])).stdout,
+    );
     expect(check.sameTopK).toBe(true);
     expect(check.maxAbsDiff).toBeLessThanOrEqual(check.tolerance);
   }, 60_000);

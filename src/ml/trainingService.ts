@@ -115,7 +115,13 @@ export class TrainingService {
     const m = this.job.train.manifest;
     const name = this.job.model ?? 'interlayer';
     return packageExport(await p.exportModel({ set: this.job.test, task }), name, {
-      trainedOn: { model: m.model.name, numLayers: m.numLayers, numExperts: m.numExperts, topK: m.topK, tokens: this.job.train.chunks.reduce((a, c) => a + c.tokens, 0) },
+      trainedOn: {
+        model: m.model.name,
+        numLayers: m.numLayers,
+        numExperts: m.numExperts,
+        topK: m.topK,
+        tokens: this.job.train.chunks.reduce((a, c) => a + c.tokens, 0),
+      },
       hyperparameters: { ...p.session.config },
       ...(this.cost && { cost: { ...this.cost } }),
     }).files;
@@ -159,7 +165,12 @@ function delivered(cb: TrainingCallbacks): Delivered {
   const pending: Promise<unknown>[] = [];
   const call = (f: (() => unknown) | undefined) => {
     // A failing callback (e.g. a closed page) must not stop training.
-    if (f) pending.push(Promise.resolve().then(f).catch(() => {}));
+    if (f)
+      pending.push(
+        Promise.resolve()
+          .then(f)
+          .catch(() => {}),
+      );
   };
   return {
     onBackend: (r) => call(cb.onBackend && (() => cb.onBackend!(r))),

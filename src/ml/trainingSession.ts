@@ -85,7 +85,8 @@ export interface DeviceWindows {
 /** Windows.extra rows [start, start+size) as int32 tensors. */
 function uploadExtra(w: Windows, start = 0, size = w.count): Record<string, tf.Tensor2D> {
   const out: Record<string, tf.Tensor2D> = {};
-  for (const [k, { data, width }] of Object.entries(w.extra ?? {})) out[k] = tf.tensor2d(data.subarray(start * width, (start + size) * width), [size, width], 'int32');
+  for (const [k, { data, width }] of Object.entries(w.extra ?? {}))
+    out[k] = tf.tensor2d(data.subarray(start * width, (start + size) * width), [size, width], 'int32');
   return out;
 }
 
@@ -200,12 +201,18 @@ export class TrainingSession implements TrainingRun {
     this.split = validationSplit(trainSet, c.valFraction, c.seed);
     const windows = opts.windows ?? buildWindows;
     const trainTokens = countRows(trainSet, this.split.train);
-    this.schedule = resolveSchedule(scheduleConfigOf(c), { trainTokens, windowsPerToken: windowsPerToken(numLayers, task), hasValidation: this.split.val !== null }, 'windows');
+    this.schedule = resolveSchedule(
+      scheduleConfigOf(c),
+      { trainTokens, windowsPerToken: windowsPerToken(numLayers, task), hasValidation: this.split.val !== null },
+      'windows',
+    );
     // Under `auto` a large set trains on a seeded sample of whole training sequences (the schedule's budget).
-    const trainKeep = trainTokens > this.schedule.maxTrainTokens ? sampledRows(trainSet, this.split.train, this.schedule.maxTrainTokens, c.seed) : this.split.train;
+    const trainKeep =
+      trainTokens > this.schedule.maxTrainTokens ? sampledRows(trainSet, this.split.train, this.schedule.maxTrainTokens, c.seed) : this.split.train;
     const trainW = windows(trainSet, task, trainKeep);
     if (!trainW.count) throw new Error('the training set has no windows (too few tokens or layers)');
-    const valKeep = this.split.val && this.split.valTokens > MAX_VAL_TOKENS ? sampledRows(trainSet, this.split.val, MAX_VAL_TOKENS, c.seed ^ 0x7a11) : this.split.val;
+    const valKeep =
+      this.split.val && this.split.valTokens > MAX_VAL_TOKENS ? sampledRows(trainSet, this.split.val, MAX_VAL_TOKENS, c.seed ^ 0x7a11) : this.split.val;
     const valW = valKeep ? windows(trainSet, task, valKeep) : null;
     this.evalBatchSize = opts.evalBatchSize ?? 1024;
     const batchSize = this.schedule.batchSize;
@@ -220,7 +227,13 @@ export class TrainingSession implements TrainingRun {
     this.train = upload(trainW);
     this.val = valW && valW.count ? upload(valW) : null;
     const gpu = c.fusedTraining && !opts.model ? activeWebGpuBackend() : null;
-    if (gpu) this.fused = new FusedInterLayerTrainer(gpu, this.model.shape, this.train, { batchSize, weightDecay: c.weightDecay, clipNorm: c.clipNorm, dropout: c.dropout });
+    if (gpu)
+      this.fused = new FusedInterLayerTrainer(gpu, this.model.shape, this.train, {
+        batchSize,
+        weightDecay: c.weightDecay,
+        clipNorm: c.clipNorm,
+        dropout: c.dropout,
+      });
   }
 
   /** How training steps run: 'fused' (one WGSL command buffer per step) or 'tfjs' (tfjs ops and autodiff). */
@@ -325,7 +338,12 @@ export class TrainingSession implements TrainingRun {
           // messages (a stop() from the page) get through: on CPU/WASM the read resolves as a microtask.
           const loss = await this.readLossSum();
           await new Promise((resolve) => setTimeout(resolve, 0));
-          hooks.onProgress?.({ epoch: this._epoch + 1, step: this._step, totalSteps: this.totalSteps, trainLoss: loss / Math.min(n, this.batchInEpoch * this.schedule.batchSize) });
+          hooks.onProgress?.({
+            epoch: this._epoch + 1,
+            step: this._step,
+            totalSteps: this.totalSteps,
+            trainLoss: loss / Math.min(n, this.batchInEpoch * this.schedule.batchSize),
+          });
         }
       }
       let lossSum: ArrayLike<number>;
@@ -483,7 +501,8 @@ export class TrainingSession implements TrainingRun {
    */
   async predict(w: Windows, output: 'probabilities' | 'logits' = 'probabilities'): Promise<Float32Array> {
     const { numExperts: E, horizon: H } = this.model.shape;
-    if (w.context !== this.config.context || w.horizon !== H) throw new Error(`windows of context ${w.context}/horizon ${w.horizon} do not fit a model of ${this.config.context}/${H}`);
+    if (w.context !== this.config.context || w.horizon !== H)
+      throw new Error(`windows of context ${w.context}/horizon ${w.horizon} do not fit a model of ${this.config.context}/${H}`);
     const out = new Float32Array(w.count * H * E);
     const { context: C, topK: K } = w;
     for (let start = 0; start < w.count; start += this.evalBatchSize) {

@@ -42,7 +42,10 @@ function curveSvg(curves: CurvePoint[]): string {
   const H = 140;
   const pad = 28;
   const maxE = Math.max(...pts.map((p) => p.epoch), 1);
-  const x = (e: number) => pad + ((W - 2 * pad) * (e - (pts.length > 1 ? Math.min(...pts.map((p) => p.epoch)) : 0))) / Math.max(1, maxE - (pts.length > 1 ? Math.min(...pts.map((p) => p.epoch)) : 0));
+  const x = (e: number) =>
+    pad +
+    ((W - 2 * pad) * (e - (pts.length > 1 ? Math.min(...pts.map((p) => p.epoch)) : 0))) /
+      Math.max(1, maxE - (pts.length > 1 ? Math.min(...pts.map((p) => p.epoch)) : 0));
   const y = (v: number) => H - pad - (H - 2 * pad) * Math.max(0, Math.min(1, v));
   const line = (get: (p: CurvePoint) => number | undefined, cls: string) => {
     const d = pts

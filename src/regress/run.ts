@@ -108,14 +108,19 @@ export async function main(argv: string[]): Promise<number> {
       let { hash } = resolveExperiment(e, suitePath);
       if (e.importTrace) hash = await importForRun(e.name, resolve(dirname(suitePath), e.importTrace), e);
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const link = `${server.url}/#${hash.replace(/^#/, "")}`;
+      const link = `${server.url}/#${hash.replace(/^#/, '')}`;
       const report: ExperimentReport = { name: e.name, link, backend: null, status: 'pass', checks: [], curves: [], seconds: 0 };
       try {
         const out = await runOne(page, link, Number(v.timeout) * 1000);
         report.backend = out.backend;
         report.curves = out.curves ?? [];
         const measured = flattenMetrics(out.results);
-        if (v.update) baselines.experiments[e.name] = Object.fromEntries(Object.keys(e.metrics).filter((m) => m in measured).map((m) => [m, measured[m]]));
+        if (v.update)
+          baselines.experiments[e.name] = Object.fromEntries(
+            Object.keys(e.metrics)
+              .filter((m) => m in measured)
+              .map((m) => [m, measured[m]]),
+          );
         report.checks = checkMetrics(e.metrics, measured, baselines.experiments[e.name]);
         if (report.checks.some((c) => c.verdict !== 'pass')) report.status = 'fail';
       } catch (err) {
@@ -127,14 +132,21 @@ export async function main(argv: string[]): Promise<number> {
       report.seconds = (performance.now() - t0) / 1000;
       reports.push(report);
       for (const c of report.checks) if (c.verdict !== 'pass') process.stdout.write(describeCheck(e.name, c) + '\n');
-      process.stdout.write(`${report.status === 'pass' ? 'PASS' : report.status === 'fail' ? 'FAIL' : 'ERROR'} ${e.name} (${report.seconds.toFixed(1)} s)${report.error ? `: ${report.error}` : ''}\n`);
+      process.stdout.write(
+        `${report.status === 'pass' ? 'PASS' : report.status === 'fail' ? 'FAIL' : 'ERROR'} ${e.name} (${report.seconds.toFixed(1)} s)${report.error ? `: ${report.error}` : ''}\n`,
+      );
     }
   } finally {
     await browser.close();
     await server.close();
   }
   if (v.update) {
-    baselines = { ...baselines, suite: suite.name, backend: reports.find((r) => r.backend)?.backend ?? baselines.backend, updated: new Date().toISOString().slice(0, 10) };
+    baselines = {
+      ...baselines,
+      suite: suite.name,
+      backend: reports.find((r) => r.backend)?.backend ?? baselines.backend,
+      updated: new Date().toISOString().slice(0, 10),
+    };
     writeFileSync(bPath, JSON.stringify(baselines, null, 2) + '\n');
     process.stdout.write(`baselines written to ${bPath}\n`);
   }

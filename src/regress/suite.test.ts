@@ -18,7 +18,15 @@ describe('regression suites', () => {
     expect(() => parseSuite('{', 's.json')).toThrow(/s\.json: not valid JSON/);
     expect(() => parseSuite(suite([{ name: 'a', metrics: {} }]), 's.json')).toThrow(/give exactly one of "spec" or "hash"/);
     expect(() => parseSuite(suite([{ name: 'a b', spec: {}, metrics: {} }]), 's.json')).toThrow(/experiments\.0\.name/);
-    expect(() => parseSuite(suite([{ name: 'a', spec: {}, metrics: {} }, { name: 'a', spec: {}, metrics: {} }]), 's.json')).toThrow(/listed twice/);
+    expect(() =>
+      parseSuite(
+        suite([
+          { name: 'a', spec: {}, metrics: {} },
+          { name: 'a', spec: {}, metrics: {} },
+        ]),
+        's.json',
+      ),
+    ).toThrow(/listed twice/);
     const bad = parseSuite(suite([{ name: 'a', spec: { task: { context: 0 } }, metrics: {} }]), 's.json');
     expect(() => resolveExperiment(bad.experiments[0], 's.json')).toThrow(/experiment "a": task\.context/);
   });
@@ -48,7 +56,20 @@ describe('regression suites', () => {
       date: 'd',
       browser: 'b',
       passed: false,
-      experiments: [{ name: '<img src=x onerror=alert(1)>', link: 'http://x/#a"b', backend: 'webgpu', status: 'fail', checks: [], curves: [{ epoch: 1, valRecall: [0.5] }, { epoch: 2, valRecall: [0.6] }], seconds: 1 }],
+      experiments: [
+        {
+          name: '<img src=x onerror=alert(1)>',
+          link: 'http://x/#a"b',
+          backend: 'webgpu',
+          status: 'fail',
+          checks: [],
+          curves: [
+            { epoch: 1, valRecall: [0.5] },
+            { epoch: 2, valRecall: [0.6] },
+          ],
+          seconds: 1,
+        },
+      ],
     });
     expect(html).not.toContain('<img src=x');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');

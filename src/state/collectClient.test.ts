@@ -25,8 +25,7 @@ beforeAll(async () => {
   copyFileSync(join(MODEL, 'eval-python.jsonl'), join(work, 'python.jsonl'));
   server = spawn(
     PYTHON,
-    ['-m', 'speclab_collect', 'serve', '--port', '0', '--out-root', join(work, 'runs'), '--token', TOKEN,
-      '--model-root', MODEL, '--data-root', work],
+    ['-m', 'speclab_collect', 'serve', '--port', '0', '--out-root', join(work, 'runs'), '--token', TOKEN, '--model-root', MODEL, '--data-root', work],
     // A pause after each batch, so a job runs long enough to be cancelled mid-way.
     { cwd: ROOT, env: { ...process.env, SPECLAB_COLLECT_TEST_DELAY: '0.3' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -81,7 +80,9 @@ describe('CollectClient against speclab-collect serve', () => {
     expect(e).toBeInstanceOf(CollectError);
     expect((e as CollectError).status).toBe(401);
     expect((e as Error).message).toMatch(/missing or wrong token .*paste the URL it printed/);
-    await expect(new CollectClient({ base: 'http://127.0.0.1:9', token: TOKEN }).health()).rejects.toThrow(/cannot reach the collector at http:\/\/127\.0\.0\.1:9/);
+    await expect(new CollectClient({ base: 'http://127.0.0.1:9', token: TOKEN }).health()).rejects.toThrow(
+      /cannot reach the collector at http:\/\/127\.0\.0\.1:9/,
+    );
   });
 
   it('refuses bad specs with the reason: in the client, and from the server', async () => {
@@ -103,7 +104,9 @@ describe('CollectClient against speclab-collect serve', () => {
     const progress = seen.map((j) => j.progress).filter((p) => p?.event === 'progress');
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.at(-1)).toMatchObject({ total: 300 });
-    expect(describeProgress({ ...seen.find((j) => j.progress?.event === 'progress')!, status: 'running' })).toMatch(/\/ 300 tokens \(\d+%\) · [\d,]+ tokens\/s · ETA/);
+    expect(describeProgress({ ...seen.find((j) => j.progress?.event === 'progress')!, status: 'running' })).toMatch(
+      /\/ 300 tokens \(\d+%\) · [\d,]+ tokens\/s · ETA/,
+    );
     expect((await client.listJobs()).map((j) => [j.name, j.status])).toEqual([['first', 'done']]);
 
     const files = await client.traceFiles('first');
@@ -124,9 +127,13 @@ describe('CollectClient against speclab-collect serve', () => {
     const ctl = new AbortController();
     // Follow it until it has written something, then cancel.
     await client
-      .watch('long', (j) => {
-        if (j.status === 'running' && (j.progress?.tokens ?? 0) > 0) ctl.abort();
-      }, ctl.signal)
+      .watch(
+        'long',
+        (j) => {
+          if (j.status === 'running' && (j.progress?.tokens ?? 0) > 0) ctl.abort();
+        },
+        ctl.signal,
+      )
       .catch((e: unknown) => {
         if ((e as Error).name !== 'AbortError') throw e;
       });

@@ -70,7 +70,11 @@ function setup(jobs: Job[] = []) {
   fake.jobs = jobs;
   const opened: PickedFile[][] = [];
   const urls: string[] = [];
-  const ctl = new CollectController(store, (f) => opened.push(f), (url) => (urls.push(url), fake));
+  const ctl = new CollectController(
+    store,
+    (f) => opened.push(f),
+    (url) => (urls.push(url), fake),
+  );
   return { store, fake, ctl, opened, urls, c: () => store.getState().collect };
 }
 

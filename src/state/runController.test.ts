@@ -13,7 +13,16 @@ import { memoryRunsDb } from './runsDb';
 import type { TraceController } from './traceController';
 
 const manifest = JSON.parse(readFileSync(new URL('../../traces/demo/manifest.json', import.meta.url), 'utf8')) as Manifest;
-const result = (kind: 'learned' | 'baseline', r: number): PredictorResult => ({ kind, recallAtK: [r], exact: [r], top1: [r], top3: [r], top5: [r], coverage: [[]], samples: 5 });
+const result = (kind: 'learned' | 'baseline', r: number): PredictorResult => ({
+  kind,
+  recallAtK: [r],
+  exact: [r],
+  top1: [r],
+  top3: [r],
+  top5: [r],
+  coverage: [[]],
+  samples: 5,
+});
 const split = { trainSequences: 8, testSequences: 2, trainTokens: 100, testTokens: 20 };
 const empty = { manifest, chunks: [] };
 

@@ -101,7 +101,8 @@ export class RunController {
    */
   async exportModel(): Promise<{ name: string; zip: Uint8Array }> {
     const { runKey, training } = this.store.getState();
-    if (!runKey || runKey !== this.active || !this.trainer?.exportFiles || training.status !== 'done') throw new Error('no trained model to export: run the model to the end first');
+    if (!runKey || runKey !== this.active || !this.trainer?.exportFiles || training.status !== 'done')
+      throw new Error('no trained model to export: run the model to the end first');
     const files = await this.trainer.exportFiles();
     return { name: `speclab-${training.model ?? 'model'}.zip`, zip: zipSync(files, { level: 6 }) };
   }

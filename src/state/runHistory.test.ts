@@ -11,7 +11,16 @@ import { RunHistory, runErrors } from './runHistory';
 import { memoryRunsDb } from './runsDb';
 
 const manifest = JSON.parse(readFileSync(new URL('../../traces/demo/manifest.json', import.meta.url), 'utf8')) as Manifest;
-const result = (r: number): PredictorResult => ({ kind: 'baseline', recallAtK: [r, r], exact: [r, r], top1: [r, r], top3: [r, r], top5: [r, r], coverage: [[], []], samples: 10 });
+const result = (r: number): PredictorResult => ({
+  kind: 'baseline',
+  recallAtK: [r, r],
+  exact: [r, r],
+  top1: [r, r],
+  top3: [r, r],
+  top5: [r, r],
+  coverage: [[], []],
+  samples: 10,
+});
 const split = { trainSequences: 8, testSequences: 2, trainTokens: 100, testTokens: 20 };
 
 async function setup() {
@@ -31,7 +40,17 @@ function simulateRun(store: ReturnType<typeof createNotebookStore>, recall: numb
   const key = runKeyOf(st().spec, st().current!.id);
   st().beginRun(key, kind);
   st().updateTraining(key, { status: 'running' });
-  st().addEpoch(key, { epoch: 1, step: 5, lr: 1e-3, trainLoss: 0.4, trainRecall: [recall, recall], valLoss: null, valRecall: null, seconds: 1, samplesPerSecond: 100 });
+  st().addEpoch(key, {
+    epoch: 1,
+    step: 5,
+    lr: 1e-3,
+    trainLoss: 0.4,
+    trainRecall: [recall, recall],
+    valLoss: null,
+    valRecall: null,
+    seconds: 1,
+    samplesPerSecond: 100,
+  });
   st().updateTraining(key, { status: 'done', result: { ...result(recall), kind: 'learned' } });
   return key;
 }
@@ -71,7 +90,7 @@ describe('RunHistory', () => {
     expect(s().runs.map((r) => r.status)).toEqual(['error', 'done']);
   });
 
-  it('keeps a failed run\'s message once when the baselines and the training fail with the same reason', async () => {
+  it("keeps a failed run's message once when the baselines and the training fail with the same reason", async () => {
     const { store, db, s } = await setup();
     const key = runKeyOf(s().spec, s().current!.id);
     const why = 'the split left the test part empty: 2 sequences, test fraction 0.2';
@@ -125,7 +144,7 @@ describe('RunHistory', () => {
     expect(other.s().runs).toHaveLength(1);
   });
 
-  it('keeps each learned result under the model that trained it, and Open shows that run\'s own model and numbers', async () => {
+  it("keeps each learned result under the model that trained it, and Open shows that run's own model and numbers", async () => {
     const { store, s, history } = await setup();
     const k1 = simulateRun(store, 0.599, 1, 'interlayer');
     s().setBaselines(k1, { results: { random: result(0.05) }, split });
@@ -159,7 +178,9 @@ describe('RunHistory', () => {
     const k = simulateRun(store, 0.5, 1, 'joint');
     s().setBaselines(k, { results: {}, split });
     const run = s().runs[0];
-    await history.importFile('other.json', async () => JSON.stringify({ format: 'speclab-runs', version: 2, runs: [{ ...run, id: 'other', trace: { ...run.trace, tokens: 5 } }] }));
+    await history.importFile('other.json', async () =>
+      JSON.stringify({ format: 'speclab-runs', version: 2, runs: [{ ...run, id: 'other', trace: { ...run.trace, tokens: 5 } }] }),
+    );
     history.open('other');
     expect(s().runKey).toBe('opened:other');
     expect(s().training.result).toEqual(run.results.joint);

@@ -16,8 +16,7 @@ export function LinkProblems() {
         ))}
       </ul>
       <span className="note" data-testid="link-problems-next">
-        The page uses defaults where the link was refused. Check the values in the form below, or ask for the link again (Copy link writes a
-        complete one).
+        The page uses defaults where the link was refused. Check the values in the form below, or ask for the link again (Copy link writes a complete one).
       </span>
       <button type="button" onClick={dismiss}>
         Dismiss

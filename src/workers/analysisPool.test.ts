@@ -37,7 +37,17 @@ class CloneWorker implements PartWorker {
 
 /** A set whose shards each own one buffer (as decoded shards do): the routing columns are views of it. */
 function shardedSet(shards: number): TraceSet {
-  const set = syntheticTrace({ tokens: 24_000, numLayers: 8, numExperts: 8, topK: 2, seqLen: 300, seed: 9, datasets: ['a', 'b', 'c'], datasetSkew: true, withWeights: false });
+  const set = syntheticTrace({
+    tokens: 24_000,
+    numLayers: 8,
+    numExperts: 8,
+    topK: 2,
+    seqLen: 300,
+    seed: 9,
+    datasets: ['a', 'b', 'c'],
+    datasetSkew: true,
+    withWeights: false,
+  });
   const chunks = rechunk(set, Math.ceil(24_000 / shards)).map((c) => {
     const bytes = new ArrayBuffer(c.tokens * (4 + 4 + 2) + c.experts.byteLength + 8);
     const seq = new Int32Array(bytes, 0, c.tokens);
@@ -67,7 +77,9 @@ describe('analyses streamed over shards in helper workers', () => {
       expect([...got.reuseAny]).toEqual([...expected.reuseAny]);
       expect([got.tokens, got.sequences, got.consecutivePairs]).toEqual([expected.tokens, expected.sequences, expected.consecutivePairs]);
       // Three helpers took a part each (a quarter of the kept tokens); the arrays moved (no copy) and came back whole.
-      const helperParts = planParts(set.chunks, 4, datasets).slice(1).map((p) => p.chunks.length);
+      const helperParts = planParts(set.chunks, 4, datasets)
+        .slice(1)
+        .map((p) => p.chunks.length);
       if (!datasets) expect(helperParts).toEqual([3, 3, 3]);
       expect(pool.stats.helperParts).toBe(3);
       expect(helpers).toHaveLength(3);

@@ -69,7 +69,14 @@ export class AnalysisPool {
     const tokens = set.chunks.reduce((n, c) => n + c.tokens, 0);
     const parts = this.helpers > 0 && tokens >= this.minTokens ? planParts(set.chunks, this.helpers + 1, opts.datasets) : [];
     this.stats.helperParts = 0;
-    if (parts.length < 2 || !this.disjoint(set.chunks, parts.map((p) => p.chunks))) return analyzePart(shape, opts, set.chunks, null);
+    if (
+      parts.length < 2 ||
+      !this.disjoint(
+        set.chunks,
+        parts.map((p) => p.chunks),
+      )
+    )
+      return analyzePart(shape, opts, set.chunks, null);
     const datasets = opts.datasets ? [...opts.datasets] : null;
     // Seeds are copied before any array leaves.
     const seeds = parts.map((p) => (p.seed ? seedRow(set.chunks[p.seed.chunk], p.seed.row, shape) : null));
@@ -102,7 +109,12 @@ export class AnalysisPool {
       this.stats.helperParts++;
       return done;
     });
-    const first = analyzePart(shape, opts, parts[0].chunks.map((ci) => set.chunks[ci]), null);
+    const first = analyzePart(
+      shape,
+      opts,
+      parts[0].chunks.map((ci) => set.chunks[ci]),
+      null,
+    );
     const rest = await Promise.all(away);
     for (const c of rest) addCounts(first, c);
     return first;

@@ -15,7 +15,19 @@ import type { TraceChunk, TraceSet } from '../core/trace/types';
 import { AnalysisPool, PARALLEL_MIN_TOKENS, type PartWorker } from './analysisPool';
 import { openShardCache } from './shardCache';
 import { loadFromFiles, loadFromUrl, PAGE_DECODE_BUDGET } from './traceLoad';
-import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, SplitSummary, TokenRequest, TokenWindow, TraceWorkerApi } from './traceProtocol';
+import type {
+  AnalysisResult,
+  BaselineResult,
+  LoadedInfo,
+  LoadProgress,
+  LoadRequest,
+  SplitData,
+  SplitRequest,
+  SplitSummary,
+  TokenRequest,
+  TokenWindow,
+  TraceWorkerApi,
+} from './traceProtocol';
 
 let current: TraceSet | null = null;
 
@@ -99,19 +111,19 @@ const api: TraceWorkerApi = {
 
   analyze: (datasets: string[]): Promise<AnalysisResult> =>
     exclusive(async () => {
-    const set = loaded();
-    const sel = resolveDatasets(set.manifest.datasets, datasets);
-    const t0 = performance.now();
-    const counts = await pool.analyze(set, sel.indices ? { datasets: new Set(sel.indices) } : {});
-    const result: AnalysisResult = {
-      ms: performance.now() - t0,
-      threads: pool.stats.helperParts + 1,
-      stats: statsFromCounts(counts, set),
-      coactivation: counts.coactivation,
-      transitions: counts.transitions,
-      unknownDatasets: sel.unknown,
-    };
-    return transfer(result, [counts.coactivation.buffer as ArrayBuffer, counts.transitions.buffer as ArrayBuffer]);
+      const set = loaded();
+      const sel = resolveDatasets(set.manifest.datasets, datasets);
+      const t0 = performance.now();
+      const counts = await pool.analyze(set, sel.indices ? { datasets: new Set(sel.indices) } : {});
+      const result: AnalysisResult = {
+        ms: performance.now() - t0,
+        threads: pool.stats.helperParts + 1,
+        stats: statsFromCounts(counts, set),
+        coactivation: counts.coactivation,
+        transitions: counts.transitions,
+        unknownDatasets: sel.unknown,
+      };
+      return transfer(result, [counts.coactivation.buffer as ArrayBuffer, counts.transitions.buffer as ArrayBuffer]);
     }),
 
   baselines: (req: SplitRequest): Promise<BaselineResult> =>

@@ -6,7 +6,18 @@
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { labelOfPaths } from './setLabel';
-import type { AnalysisResult, BaselineResult, LoadedInfo, LoadProgress, LoadRequest, SplitData, SplitRequest, TokenRequest, TokenWindow, TraceWorkerApi } from './traceProtocol';
+import type {
+  AnalysisResult,
+  BaselineResult,
+  LoadedInfo,
+  LoadProgress,
+  LoadRequest,
+  SplitData,
+  SplitRequest,
+  TokenRequest,
+  TokenWindow,
+  TraceWorkerApi,
+} from './traceProtocol';
 
 export interface Budget {
   /** A load is rejected when the worker reports no progress for this long. */

@@ -76,10 +76,12 @@ describe('loadFromFiles', () => {
     expect(r.info.inferred?.topK).toMatch(/distinct/);
   });
 
-  it('rejects hostile Arrow files dropped alone with the decoder\'s message naming the file', async () => {
+  it("rejects hostile Arrow files dropped alone with the decoder's message naming the file", async () => {
     // Sent apache-arrow's reader into a > 40 s loop before the structure check existed.
     const name = 'fuzz-s1-c318-hang.arrow';
-    await expect(loadFromFiles([fromDisk(REGRESSIONS, name)], noProgress)).rejects.toThrow(/^fuzz-s1-c318-hang\.arrow: file footer: flatbuffer offset \d+ points outside/);
+    await expect(loadFromFiles([fromDisk(REGRESSIONS, name)], noProgress)).rejects.toThrow(
+      /^fuzz-s1-c318-hang\.arrow: file footer: flatbuffer offset \d+ points outside/,
+    );
     // An IPC stream (no ARROW1 magic, a continuation marker) is recognised as Arrow too and decoded, not skipped.
     const stream = new Uint8Array(readFileSync(`${ARROW_FUZZ}arrow-ipc-stream_clusterfuzz-testcase-arrow-ipc-stream-fuzz-5077390980284416`));
     expect(Array.from(stream.subarray(0, 4))).toEqual([0xff, 0xff, 0xff, 0xff]);

@@ -49,7 +49,11 @@ interface LoadMeter {
  * Wraps a source so shards come from the cache when their manifest checksum is there, and go in after a fetch.
  * The checksums come from the manifest readTraceSet parsed (pass `onManifest` to it), never from a parse of its own.
  */
-function cachedSource(src: TraceSource, cache: ShardCache, counts: { hits: number; misses: number }): { source: TraceSource; onManifest: (m: Manifest) => void } {
+function cachedSource(
+  src: TraceSource,
+  cache: ShardCache,
+  counts: { hits: number; misses: number },
+): { source: TraceSource; onManifest: (m: Manifest) => void } {
   const shaOf = new Map<string, string>();
   const source: TraceSource = {
     ...src,
@@ -188,7 +192,10 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress, dec
   if (arrows.length === 1 && files.length === 1) return loadLoneShard(arrows[0], onProgress, decoder);
   const arrow = arrows[0] ?? files.find((_, i) => formats[i] === 'trace-manifest');
   if (arrow)
-    throw new TraceError('is part of a SpecLab trace set but its manifest.json was not opened with it; open the whole trace set folder (manifest.json and its shards)', pathOf(arrow));
+    throw new TraceError(
+      'is part of a SpecLab trace set but its manifest.json was not opened with it; open the whole trace set folder (manifest.json and its shards)',
+      pathOf(arrow),
+    );
   const usable = files.filter((_, i) => formats[i] !== null);
   const skipped = files.filter((_, i) => formats[i] === null).map(pathOf);
   const skippedReasons = heads.filter((h) => h.format === null).map((h) => h.reason ?? 'not routing data');
@@ -198,7 +205,8 @@ export async function loadFromFiles(all: PickedFile[], onProgress: Progress, dec
       label,
     );
   const size = usable.reduce((n, f) => n + f.file.size, 0);
-  if (size > MAX_IMPORT_BYTES) throw new TraceError(`${size} bytes of raw logs; at most ${MAX_IMPORT_BYTES} can be imported in the page (convert with the CLI: speclab import)`, label);
+  if (size > MAX_IMPORT_BYTES)
+    throw new TraceError(`${size} bytes of raw logs; at most ${MAX_IMPORT_BYTES} can be imported in the page (convert with the CLI: speclab import)`, label);
 
   const raw: { name: string; data: Uint8Array }[] = [];
   let bytes = 0;

@@ -38,7 +38,10 @@ describe('the page opens routing folders with other files in them', () => {
     expect(f.info.imported).toMatchObject({ format: 'flame-moe', files: 34 });
     expect(f.info.tokens).toBe(244);
     const sg = await loadFromFiles(
-      [picked('sg/deepseek.jsonl', readFileSync(join(FX, 'sglang/deepseek.jsonl'))), picked('sg/config.json', JSON.stringify({ num_hidden_layers: 27, num_experts_per_tok: 6, n_routed_experts: 64 }))],
+      [
+        picked('sg/deepseek.jsonl', readFileSync(join(FX, 'sglang/deepseek.jsonl'))),
+        picked('sg/config.json', JSON.stringify({ num_hidden_layers: 27, num_experts_per_tok: 6, n_routed_experts: 64 })),
+      ],
       none,
       guarded,
     );

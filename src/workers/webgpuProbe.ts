@@ -3,8 +3,7 @@
  * Runs in the page and in a dedicated worker (webgpuProbe.worker.ts).
  */
 export type WebGpuReport =
-  | { available: true; vendor: string; architecture: string; description: string; fallback: boolean }
-  | { available: false; reason: string };
+  { available: true; vendor: string; architecture: string; description: string; fallback: boolean } | { available: false; reason: string };
 
 /** The slice of the WebGPU API used here (lib.dom of TypeScript 5.9 has no WebGPU types). */
 interface AdapterInfoLike {
@@ -27,9 +26,10 @@ const TIMEOUT_MS = 10_000;
 export async function probeWebGpu(): Promise<WebGpuReport> {
   const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
   if (!gpu) {
-    const reason = globalThis.isSecureContext === false
-      ? 'navigator.gpu is missing: the page is not a secure context (use https or localhost)'
-      : 'navigator.gpu is missing: this browser has no WebGPU or it is disabled';
+    const reason =
+      globalThis.isSecureContext === false
+        ? 'navigator.gpu is missing: the page is not a secure context (use https or localhost)'
+        : 'navigator.gpu is missing: this browser has no WebGPU or it is disabled';
     return { available: false, reason };
   }
   try {

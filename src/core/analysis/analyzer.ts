@@ -154,24 +154,25 @@ export class TraceAnalyzer {
             b = c1;
           }
         }
-      } else for (let l = 0; l < L; l++) {
-        const o = base + l * K;
-        const lEE = l * EE;
-        for (let j = 0; j < K; j++) {
-          const e = ex[o + j];
-          // Co-activation: upper triangle (e < f) only; mirrored when the counts are read.
-          for (let q = j + 1; q < K; q++) {
-            const f = ex[o + q];
-            if (e < f) co[lEE + e * E + f]++;
-            else co[lEE + f * E + e]++;
-          }
-          if (l + 1 < L) {
-            const o2 = o + K;
-            const trow = lEE + e * E;
-            for (let q = 0; q < K; q++) tr[trow + ex[o2 + q]]++;
+      } else
+        for (let l = 0; l < L; l++) {
+          const o = base + l * K;
+          const lEE = l * EE;
+          for (let j = 0; j < K; j++) {
+            const e = ex[o + j];
+            // Co-activation: upper triangle (e < f) only; mirrored when the counts are read.
+            for (let q = j + 1; q < K; q++) {
+              const f = ex[o + q];
+              if (e < f) co[lEE + e * E + f]++;
+              else co[lEE + f * E + e]++;
+            }
+            if (l + 1 < L) {
+              const o2 = o + K;
+              const trow = lEE + e * E;
+              for (let q = 0; q < K; q++) tr[trow + ex[o2 + q]]++;
+            }
           }
         }
-      }
       for (let j = 0; j < K; j++) lastSel[ex[base + lastBase + j]]++;
       if (consecutive) {
         pairs++;
@@ -374,7 +375,17 @@ function pairTables(L: number, E: number): NonNullable<TraceAnalyzer['pair']> {
       code[a * E + b] = code[b * E + a] = q;
     }
   for (let u = 0; u < E * E; u++) first[u] = Math.floor(u / E);
-  return { T: new Uint32Array(Math.max(0, L - 1) * Q * Q), R: new Uint32Array(L * Q * Q * 2), last: new Uint32Array(Q), code, first, codeA, codeB, prevU: new Uint16Array(L), pending: 0 };
+  return {
+    T: new Uint32Array(Math.max(0, L - 1) * Q * Q),
+    R: new Uint32Array(L * Q * Q * 2),
+    last: new Uint32Array(Q),
+    code,
+    first,
+    codeA,
+    codeB,
+    prevU: new Uint16Array(L),
+    pending: 0,
+  };
 }
 
 /** Shannon entropy in bits of a count vector. */

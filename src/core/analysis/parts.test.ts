@@ -26,16 +26,35 @@ const plain = (c: AnalysisCounts) => ({
 function byParts(set: TraceSet, parts: number, datasets?: Set<number>, directCounts = false): AnalysisCounts {
   const shape = set.manifest;
   const plan = planParts(set.chunks, parts, datasets);
-  const counts = plan.map((p) => analyzePart(shape, { datasets, directCounts }, p.chunks.map((i) => set.chunks[i]), p.seed && seedRow(set.chunks[p.seed.chunk], p.seed.row, shape)));
+  const counts = plan.map((p) =>
+    analyzePart(
+      shape,
+      { datasets, directCounts },
+      p.chunks.map((i) => set.chunks[i]),
+      p.seed && seedRow(set.chunks[p.seed.chunk], p.seed.row, shape),
+    ),
+  );
   return counts.reduce((a, b) => addCounts(a, b));
 }
 
 describe('analyses over parts of a multi-shard set', () => {
   const cases: [string, TraceSet, Set<number> | undefined][] = [
     ['real Mixtral-8x7B, 9 shards', shardsOf(mixtral, 900), undefined],
-    ['synthetic top-2, 3 datasets, 13 shards', shardsOf(syntheticTrace({ tokens: 6000, numLayers: 6, numExperts: 8, topK: 2, seqLen: 230, seed: 4, datasets: ['a', 'b', 'c'], datasetSkew: true }), 470), undefined],
-    ['the same, filtered to datasets a and c', shardsOf(syntheticTrace({ tokens: 6000, numLayers: 6, numExperts: 8, topK: 2, seqLen: 230, seed: 4, datasets: ['a', 'b', 'c'], datasetSkew: true }), 470), new Set([0, 2])],
-    ['synthetic 64 experts top-6, filtered', shardsOf(syntheticTrace({ tokens: 3000, numLayers: 4, numExperts: 64, topK: 6, seqLen: 97, seed: 2, datasets: ['a', 'b'] }), 333), new Set([1])],
+    [
+      'synthetic top-2, 3 datasets, 13 shards',
+      shardsOf(syntheticTrace({ tokens: 6000, numLayers: 6, numExperts: 8, topK: 2, seqLen: 230, seed: 4, datasets: ['a', 'b', 'c'], datasetSkew: true }), 470),
+      undefined,
+    ],
+    [
+      'the same, filtered to datasets a and c',
+      shardsOf(syntheticTrace({ tokens: 6000, numLayers: 6, numExperts: 8, topK: 2, seqLen: 230, seed: 4, datasets: ['a', 'b', 'c'], datasetSkew: true }), 470),
+      new Set([0, 2]),
+    ],
+    [
+      'synthetic 64 experts top-6, filtered',
+      shardsOf(syntheticTrace({ tokens: 3000, numLayers: 4, numExperts: 64, topK: 6, seqLen: 97, seed: 2, datasets: ['a', 'b'] }), 333),
+      new Set([1]),
+    ],
   ];
   for (const [name, set, datasets] of cases)
     it(`equal one pass over the whole set: ${name}`, () => {

@@ -6,7 +6,10 @@ import { analyze, computeStats } from './stats';
 
 /** Per-layer stats straight from the raw JSONL records, sharing no code with the importer or analyzer. */
 function naiveMixtralStats(text: string) {
-  const recs = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const recs = text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
   const layers = [...new Set(recs.map((r) => r.layer as number))].sort((a, b) => a - b);
   const tokens = new Map<string, Map<number, number[]>>();
   for (const r of recs) {
@@ -39,7 +42,14 @@ function naiveMixtralStats(text: string) {
       if (a.some((e) => b.includes(e))) any[i]++;
     });
   }
-  return { tokens: complete.size, dropped: tokens.size - complete.size, entropy, reuseFirst: first.map((x) => x / pairs), reuseAny: any.map((x) => x / pairs), pairs };
+  return {
+    tokens: complete.size,
+    dropped: tokens.size - complete.size,
+    entropy,
+    reuseFirst: first.map((x) => x / pairs),
+    reuseAny: any.map((x) => x / pairs),
+    pairs,
+  };
 }
 
 describe('stats on the real Mixtral-8x7B trace', () => {

@@ -63,10 +63,7 @@ export function loadBalance(sel: ArrayLike<number>, L: number, E: number): LoadB
 }
 
 export function analyze(set: TraceSet, opts: AnalyzeOptions = {}): AnalysisCounts {
-  const a = new TraceAnalyzer(
-    { numLayers: set.manifest.numLayers, numExperts: set.manifest.numExperts, topK: set.manifest.topK },
-    opts,
-  );
+  const a = new TraceAnalyzer({ numLayers: set.manifest.numLayers, numExperts: set.manifest.numExperts, topK: set.manifest.topK }, opts);
   for (const c of set.chunks) a.add(c);
   return a.counts;
 }

@@ -24,7 +24,22 @@ export function statsToCsv(s: TraceStats): string {
   const lb = s.loadBalance;
   for (let l = 0; l < s.layers; l++)
     rows.push(
-      [l, s.moeLayerIds[l], s.tokens, s.sequences, s.experts, s.topK, s.entropyBits[l], s.maxEntropyBits, s.reuseFirst[l], s.reuseAny[l], lb.maxShare[l], lb.activeFraction[l], lb.cv[l], lb.normalizedEntropy[l]]
+      [
+        l,
+        s.moeLayerIds[l],
+        s.tokens,
+        s.sequences,
+        s.experts,
+        s.topK,
+        s.entropyBits[l],
+        s.maxEntropyBits,
+        s.reuseFirst[l],
+        s.reuseAny[l],
+        lb.maxShare[l],
+        lb.activeFraction[l],
+        lb.cv[l],
+        lb.normalizedEntropy[l],
+      ]
         .map(String)
         .join(','),
     );

@@ -101,7 +101,10 @@ describe('token windows', () => {
   });
 
   it('leaves text, ids and weights out when the trace has none', () => {
-    const plain: TraceSet = { manifest: { ...syntheticManifest({ ...opts, withWeights: false }) }, chunks: [...syntheticChunks({ ...opts, withWeights: false }, 100)] };
+    const plain: TraceSet = {
+      manifest: { ...syntheticManifest({ ...opts, withWeights: false }) },
+      chunks: [...syntheticChunks({ ...opts, withWeights: false }, 100)],
+    };
     const w = tokenWindow(plain, indexSequences(plain, null), { sequence: 0, start: 0, count: 5 });
     expect(w.text).toBeNull();
     expect(w.tokenId).toBeNull();

@@ -31,7 +31,7 @@ export function indexSequences(set: TraceSet, datasets: readonly number[] | null
   const sequences: SequenceEntry[] = [];
   let last: SequenceEntry | null = null;
   set.chunks.forEach((c, ci) => {
-    for (let t = 0; t < c.tokens; ) {
+    for (let t = 0; t < c.tokens;) {
       const seq = c.seq[t];
       let end = t + 1;
       while (end < c.tokens && c.seq[end] === seq) end++;
@@ -103,7 +103,10 @@ export function tokenWindow(set: TraceSet, index: SequenceIndex, req: Pick<Token
   const out: TokenWindow = {
     sequences: n,
     totalTokens: index.tokens,
-    sequence: entry && seqIndex !== null ? { index: seqIndex, seq: entry.seq, dataset: m.datasets[entry.dataset] ?? String(entry.dataset), tokens: entry.tokens } : null,
+    sequence:
+      entry && seqIndex !== null
+        ? { index: seqIndex, seq: entry.seq, dataset: m.datasets[entry.dataset] ?? String(entry.dataset), tokens: entry.tokens }
+        : null,
     rows,
     start,
     seq: new Int32Array(count),

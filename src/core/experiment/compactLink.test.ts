@@ -36,7 +36,13 @@ describe('compact links (version 2)', () => {
 
   it('keep reading links written today (the dictionary is frozen)', () => {
     // Written by encodeCompactHash for seed=7, epochs=1, trace=https://example.org/set, panel=training.
-    const spec = experimentSpecSchema.parse({ ...defaultSpec(), seed: 7, trace: 'https://example.org/set', model: { ...defaultSpec().model, epochs: 1 }, view: { panel: 'training', layer: 0 } });
+    const spec = experimentSpecSchema.parse({
+      ...defaultSpec(),
+      seed: 7,
+      trace: 'https://example.org/set',
+      model: { ...defaultSpec().model, epochs: 1 },
+      view: { panel: 'training', layer: 0 },
+    });
     const hash = encodeCompactHash(spec);
     expect(decodeLinkHash(hash).spec).toEqual(spec);
     // A version-2 link wrote every value, the reference schedule of its day included: it replays that, not today's auto.

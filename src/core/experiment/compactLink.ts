@@ -67,7 +67,8 @@ function reject(message: string): DecodedSpec {
 
 /** The inflated text of a version-2 payload, or why it was refused. */
 function inflatePayload(z: string, dictionary: Uint8Array): { ok: true; text: string } | { ok: false; message: string } {
-  if (z.length > MAX_COMPACT_PAYLOAD) return { ok: false, message: `the compressed experiment is ${z.length} characters long, more than ${MAX_COMPACT_PAYLOAD}` };
+  if (z.length > MAX_COMPACT_PAYLOAD)
+    return { ok: false, message: `the compressed experiment is ${z.length} characters long, more than ${MAX_COMPACT_PAYLOAD}` };
   const bytes = fromBase64Url(z);
   if (!bytes || bytes.length === 0) return { ok: false, message: 'the compressed experiment is not base64url text' };
   // One byte more than allowed: a result that fills it was cut short, i.e. the text is too long (or a bomb).
@@ -111,17 +112,19 @@ export function decodeLinkHash(hash: string): DecodedSpec {
   if (text.length > URL_LIMITS.maxHashLength) return decodeSpecHash(text); // refused there, with its message
   const { v, z, other } = versionParts(text);
   if (v.length === 1 && DICTIONARIES[v[0]]) {
-    if (z.length !== 1 || other > 0)
-      return reject(`link: a version-${v[0]} link holds exactly one "z" value and nothing else; nothing in it was used`);
+    if (z.length !== 1 || other > 0) return reject(`link: a version-${v[0]} link holds exactly one "z" value and nothing else; nothing in it was used`);
     const r = inflatePayload(z[0], DICTIONARIES[v[0]]);
     if (!r.ok) return reject(`link: ${r.message}; nothing in it was used`);
     const inner = versionParts(r.text).v;
     if (!(inner.length === 1 && inner[0] === '1'))
-      return reject(`link: the compressed experiment must be a version-1 experiment, got version ${quote(inner.join(',') || '(none)', 20)}; nothing in it was used`);
+      return reject(
+        `link: the compressed experiment must be a version-1 experiment, got version ${quote(inner.join(',') || '(none)', 20)}; nothing in it was used`,
+      );
     return decodeSpecHash(r.text);
   }
   if (v.length > 0 && !(v.length === 1 && v[0] === '1'))
     return reject(`link: version ${quote(v.join(','), 20)} is not supported (this page reads versions ${LINK_VERSIONS.join(', ')}); nothing in it was used`);
-  if (z.length > 0) return reject(`link: a compressed experiment ("z") needs version ${COMPACT_LINK_VERSION} ("v=${COMPACT_LINK_VERSION}"); nothing in it was used`);
+  if (z.length > 0)
+    return reject(`link: a compressed experiment ("z") needs version ${COMPACT_LINK_VERSION} ("v=${COMPACT_LINK_VERSION}"); nothing in it was used`);
   return decodeSpecHash(text);
 }

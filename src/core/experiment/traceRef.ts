@@ -6,11 +6,7 @@
  * - `local:<name>`: files a person opened from disk; a link can only name them, the files must be opened again.
  * Anything else (javascript:, data:, file:, protocol-relative `//host`, credentials) is refused with a message.
  */
-export type TraceRef =
-  | { kind: 'demo' }
-  | { kind: 'path'; path: string }
-  | { kind: 'url'; url: string }
-  | { kind: 'local'; name: string };
+export type TraceRef = { kind: 'demo' } | { kind: 'path'; path: string } | { kind: 'url'; url: string } | { kind: 'local'; name: string };
 
 export const MAX_TRACE_REF_LENGTH = 2048;
 export const LOCAL_PREFIX = 'local:';

@@ -6,7 +6,17 @@
  */
 import { TASK_KINDS, VISIBILITIES } from '../tasks/task';
 import { modelConfigSchema as interLayerConfigSchema } from './modelConfig';
-import { BACKEND_PREFERENCES, defaultSpec, experimentSpecSchema, MAX_DATASET_FILTER, MAX_DATASET_NAME, MODEL_KINDS, PANELS, SPEC_VERSION, type ExperimentSpec } from './spec';
+import {
+  BACKEND_PREFERENCES,
+  defaultSpec,
+  experimentSpecSchema,
+  MAX_DATASET_FILTER,
+  MAX_DATASET_NAME,
+  MODEL_KINDS,
+  PANELS,
+  SPEC_VERSION,
+  type ExperimentSpec,
+} from './spec';
 import { MAX_TRACE_REF_LENGTH, quote } from './traceRef';
 
 // ---- value codecs: text <-> typed value, with a message for text that is not a value of the type -------------
@@ -327,7 +337,14 @@ export function keyText(spec: ExperimentSpec, key: UrlKeyName): string {
  */
 export function withKeyValue(spec: ExperimentSpec, key: UrlKeyName, text: string): { ok: true; spec: ExperimentSpec } | { ok: false; message: string } {
   const d = keyDef(key);
-  const r = d.codec.read(d.codec.repeats ? text.split(',').map((x) => x.trim()).filter(Boolean) : [text.trim()]);
+  const r = d.codec.read(
+    d.codec.repeats
+      ? text
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : [text.trim()],
+  );
   if (!r.ok) return { ok: false, message: r.message };
   const draft = structuredClone(spec) as unknown as Record<string, unknown>;
   setPath(draft, d.path, r.value);

@@ -51,7 +51,15 @@ describe('PNG text', () => {
 
 describe('SVG document', () => {
   it('carries the link in title, description and metadata, escaped', () => {
-    const svg = svgDocument({ body: '<path d="M0 0"/>', viewBox: [0, 0, 640, 240], width: 640, height: 240, title: 'a <b> & "c"', link: `${LINK}&x=<y>`, background: '#fff' });
+    const svg = svgDocument({
+      body: '<path d="M0 0"/>',
+      viewBox: [0, 0, 640, 240],
+      width: 640,
+      height: 240,
+      title: 'a <b> & "c"',
+      link: `${LINK}&x=<y>`,
+      background: '#fff',
+    });
     expect(svg).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toContain('<title>a &lt;b&gt; &amp; &quot;c&quot; — http://localhost:4173/#v=2&amp;z=Gz4-AQA&amp;x=&lt;y&gt;</title>');
     expect(svg).toContain('<metadata><speclab:experiment');
@@ -62,7 +70,16 @@ describe('SVG document', () => {
 
 describe('CSV', () => {
   it('starts with the link as a comment line and quotes what needs it', () => {
-    const text = csvText({ header: ['layer', 'name, with comma', 'value'], rows: [[0, 'a "q"', 0.5], [1, 'b', null]] }, LINK);
+    const text = csvText(
+      {
+        header: ['layer', 'name, with comma', 'value'],
+        rows: [
+          [0, 'a "q"', 0.5],
+          [1, 'b', null],
+        ],
+      },
+      LINK,
+    );
     const [first, ...rest] = text.split('\n');
     expect(first).toBe(`# experiment: ${LINK}`);
     const parsed = Papa.parse<string[]>(rest.join('\n').trim()).data;

@@ -40,7 +40,10 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
   if (n > bytes.length - 8 || n > 100_000_000) throw new Error(`safetensors: header length ${n} exceeds the file`);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const base = 8 + n;
   const tensors: Record<string, NamedTensor> = {};
   let metadata: Record<string, string> = {};

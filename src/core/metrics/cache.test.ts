@@ -90,7 +90,10 @@ describe('expert cache simulator', () => {
     const dir = 'deepseek-v2-lite-chat/puffin-1-100';
     const files = listReal(dir).sort(naturalCompare).slice(0, 10);
     const deepseek = importHookCsv(files.map((f) => ({ name: f, text: readReal(`${dir}/${f}`) }))).set;
-    for (const [set, caps] of [[mixtral, [2, 4, 6]], [deepseek, [6, 16, 32]]] as const)
+    for (const [set, caps] of [
+      [mixtral, [2, 4, 6]],
+      [deepseek, [6, 16, 32]],
+    ] as const)
       for (const capacity of caps)
         for (const policy of ['lru', 'lfu'] as CachePolicy[]) {
           const r = simulateCache(set, { capacity, policy });
@@ -104,7 +107,8 @@ describe('expert cache simulator', () => {
     for (let i = 1; i < rates.length; i++) expect(rates[i]).toBeGreaterThanOrEqual(rates[i - 1]);
     // All 8 experts fit: the only misses are each layer's first use of each expert.
     let cold = 0;
-    for (let l = 0; l < 32; l++) cold += new Set(Array.from({ length: 244 * 2 }, (_, i) => set.chunks[0].experts[(Math.floor(i / 2) * 32 + l) * 2 + (i % 2)])).size;
+    for (let l = 0; l < 32; l++)
+      cold += new Set(Array.from({ length: 244 * 2 }, (_, i) => set.chunks[0].experts[(Math.floor(i / 2) * 32 + l) * 2 + (i % 2)])).size;
     expect(rates[rates.length - 1]).toBeCloseTo(1 - cold / (244 * 32 * 2), 12);
     const markov = BASELINES.markov(set.manifest, 0);
     markov.fit(set, { context: 1, horizon: 1 });
@@ -157,7 +161,17 @@ describe('a gap in token positions empties the cache (issue 17)', () => {
       let start = 0;
       for (let t = 1; t <= c.tokens; t++)
         if (t === c.tokens || c.seq[t] !== c.seq[t - 1] || c.pos[t] !== c.pos[t - 1] + 1) {
-          out.push({ manifest: set.manifest, chunks: [gatherRows(c, Array.from({ length: t - start }, (_, i) => start + i), L * K, L * E)] });
+          out.push({
+            manifest: set.manifest,
+            chunks: [
+              gatherRows(
+                c,
+                Array.from({ length: t - start }, (_, i) => start + i),
+                L * K,
+                L * E,
+              ),
+            ],
+          });
           start = t;
         }
     }

@@ -28,7 +28,14 @@ function trace(seqs: number[][][]): TraceSet {
 const task1 = { context: 1, horizon: 1 };
 
 describe('baselines on hand-made traces', () => {
-  const train = trace([[[0, 1, 2], [0, 1, 2], [1, 2, 3], [3, 3, 3]]]);
+  const train = trace([
+    [
+      [0, 1, 2],
+      [0, 1, 2],
+      [1, 2, 3],
+      [3, 3, 3],
+    ],
+  ]);
 
   it('frequency predicts the target layer’s most used expert', async () => {
     const test = trace([[[3, 0, 0]]]);
@@ -53,7 +60,12 @@ describe('baselines on hand-made traces', () => {
   });
 
   it('temporal repeats the previous token and uses frequency for a sequence’s first token', async () => {
-    const test = trace([[[0, 3, 2], [1, 3, 0]]]);
+    const test = trace([
+      [
+        [0, 3, 2],
+        [1, 3, 0],
+      ],
+    ]);
     const r = await evaluate([temporalPredictor(train.manifest, 0)], train, test, task1);
     // Token 0: frequency -> layer 1: 1 (truth 3, miss), layer 2: 2 (truth 2, hit).
     // Token 1: previous token -> layer 1: 3 (hit), layer 2: 2 (truth 0, miss).
@@ -72,7 +84,9 @@ describe('baselines on hand-made traces', () => {
   });
 
   it('rejects a task that does not fit the trace', async () => {
-    await expect(evaluate([frequencyPredictor(train.manifest, 0)], train, train, { context: 3, horizon: 1 })).rejects.toThrow(/need more than the trace's 3 MoE layers/);
+    await expect(evaluate([frequencyPredictor(train.manifest, 0)], train, train, { context: 3, horizon: 1 })).rejects.toThrow(
+      /need more than the trace's 3 MoE layers/,
+    );
   });
 });
 
@@ -89,7 +103,12 @@ describe('baselines on the real Mixtral-8x7B trace', () => {
     const { train, test } = splitBySequence(set, 0.5, 3);
     const trainSeqs = new Set(train.chunks.flatMap((c) => Array.from(c.seq)));
     for (const c of test.chunks) for (const s of c.seq) expect(trainSeqs.has(s)).toBe(false);
-    const r = await evaluate(Object.values(BASELINES).map((f) => f(set.manifest, 1)), train, test, { context: 3, horizon: 2 });
+    const r = await evaluate(
+      Object.values(BASELINES).map((f) => f(set.manifest, 1)),
+      train,
+      test,
+      { context: 3, horizon: 2 },
+    );
     expect(r.random.recallAtK[0]).toBeGreaterThan(0.2);
     expect(r.random.recallAtK[0]).toBeLessThan(0.3);
     for (const name of ['frequency', 'markov', 'temporal']) {

@@ -11,8 +11,7 @@ function frequencyTable(train: TraceSet, shape: TraceShape): Float64Array {
   const counts = new Float64Array(L * E);
   for (const c of train.chunks) {
     const ex = c.experts;
-    for (let t = 0; t < c.tokens; t++)
-      for (let l = 0; l < L; l++) for (let j = 0, o = (t * L + l) * K; j < K; j++) counts[l * E + ex[o + j]]++;
+    for (let t = 0; t < c.tokens; t++) for (let l = 0; l < L; l++) for (let j = 0, o = (t * L + l) * K; j < K; j++) counts[l * E + ex[o + j]]++;
   }
   // Dividing by (max + 1) keeps every value below 1, so it orders experts without outweighing a count.
   for (let l = 0; l < L; l++) {

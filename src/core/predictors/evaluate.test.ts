@@ -11,7 +11,8 @@ import { evaluate } from './evaluate';
 function referenceTemporal(train: TraceSet, test: TraceSet, C: number, H: number): number[] {
   const { numLayers: L, numExperts: E, topK: K } = test.manifest;
   const count = Array.from({ length: L }, () => new Array<number>(E).fill(0));
-  for (const c of train.chunks) for (let t = 0; t < c.tokens; t++) for (let l = 0; l < L; l++) for (let j = 0; j < K; j++) count[l][c.experts[(t * L + l) * K + j]]++;
+  for (const c of train.chunks)
+    for (let t = 0; t < c.tokens; t++) for (let l = 0; l < L; l++) for (let j = 0; j < K; j++) count[l][c.experts[(t * L + l) * K + j]]++;
   const rows = new Map<string, number[]>();
   const tokens: { seq: number; pos: number; ex: number[] }[] = [];
   for (const c of test.chunks)
@@ -30,7 +31,11 @@ function referenceTemporal(train: TraceSet, test: TraceSet, C: number, H: number
         const max = Math.max(...count[tl]);
         const score = count[tl].map((x) => x / (max + 1));
         if (prev) for (let j = 0; j < K; j++) score[prev[tl * K + j]] += K - j;
-        const ranked = score.map((s, e) => [s, e]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, K).map((x) => x[1]);
+        const ranked = score
+          .map((s, e) => [s, e])
+          .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+          .slice(0, K)
+          .map((x) => x[1]);
         const truth = tok.ex.slice(tl * K, (tl + 1) * K);
         sum[h - 1] += ranked.filter((e) => truth.includes(e)).length / K;
       }

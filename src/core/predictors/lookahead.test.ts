@@ -121,7 +121,12 @@ describe('the baselines offered', () => {
   it('include the lookahead gate only where both sets carry it for the task', () => {
     expect(BASELINE_NAMES).toContain(LOOKAHEAD);
     expect(offeredBaselines(train, test, task, 0).map((p) => p.name)).toEqual(['random', 'frequency', 'markov', 'temporal', 'lookahead']);
-    expect(offeredBaselines(withoutLookahead(train), withoutLookahead(test), task, 0).map((p) => p.name)).toEqual(['random', 'frequency', 'markov', 'temporal']);
+    expect(offeredBaselines(withoutLookahead(train), withoutLookahead(test), task, 0).map((p) => p.name)).toEqual([
+      'random',
+      'frequency',
+      'markov',
+      'temporal',
+    ]);
     expect(baselineProblem(LOOKAHEAD, withoutLookahead(demo), test, task)).toMatch(/^the training set has no lookahead gate logits/);
     expect(baselineProblem(LOOKAHEAD, train, withoutLookahead(demo), task)).toMatch(/^the test set has no lookahead gate logits/);
     const s = syntheticTrace({ tokens: 20, numLayers: 6, numExperts: 8, topK: 2, withWeights: false });

@@ -23,8 +23,7 @@ const kindOf = (task: TaskSpec): string => (task as { kind?: string }).kind ?? '
 
 /** Why the lookahead gate cannot predict `task` from a trace with this manifest (`label` names it), or undefined. */
 export function lookaheadManifestProblem(m: Manifest, task: TaskSpec, label = 'the trace'): string | undefined {
-  if (kindOf(task) !== 'layers')
-    return `the lookahead gate predicts the layers ahead of the same token; it has nothing for the next-${kindOf(task)} task`;
+  if (kindOf(task) !== 'layers') return `the lookahead gate predicts the layers ahead of the same token; it has nothing for the next-${kindOf(task)} task`;
   const H = m.lookaheadHorizon;
   if (!H)
     return `${label} has no lookahead gate logits (no "lookahead_logits" column, no manifest lookaheadHorizon); collect it with speclab-collect run --lookahead H`;
@@ -90,7 +89,9 @@ export function lookaheadPredictor(shape: TraceShape): PreparedPredictor {
       const h = target - l;
       const r = ctx.row;
       if ((ctx as { ahead?: number }).ahead || r === undefined || r < 0 || r >= rows || h < 1 || h > H)
-        throw new Error(`${LOOKAHEAD}: window (row ${r}, layer ${l}, target ${target}) was not prepared; call prepare(set, task) and score through scorePredictor`);
+        throw new Error(
+          `${LOOKAHEAD}: window (row ${r}, layer ${l}, target ${target}) was not prepared; call prepare(set, task) and score through scorePredictor`,
+        );
       // Rows come in order: the chunk of the last row, else a binary search.
       if (!(starts[at] <= r && r < (starts[at + 1] ?? rows))) {
         let lo = 0;

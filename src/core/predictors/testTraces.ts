@@ -9,7 +9,10 @@ interface Rec {
   layer: number;
   experts: number[];
 }
-const records = readReal('mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+const records = readReal('mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as Rec);
 const jsonl = (rs: Rec[]) => importJsonl([{ name: 'r.jsonl', text: rs.map((r) => JSON.stringify(r)).join('\n') }]).set;
 
 /** The shared Mixtral routing; `spread` writes token positions 0, 10, 20, ...; `drop` loses layer 5 of these tokens of problem 0. */

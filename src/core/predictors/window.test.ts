@@ -22,7 +22,10 @@ const TASKS: TaskSpec[] = [
 
 /** The Mixtral trace with made-up token ids (so identity visibility can be checked; the routing is the real one). */
 function withIds(set: TraceSet): TraceSet {
-  return { manifest: { ...set.manifest, hasTokenIds: true }, chunks: set.chunks.map((c) => ({ ...c, tokenId: Int32Array.from(c.pos, (p, i) => 1000 * c.seq[i] + p) })) };
+  return {
+    manifest: { ...set.manifest, hasTokenIds: true },
+    chunks: set.chunks.map((c) => ({ ...c, tokenId: Int32Array.from(c.pos, (p, i) => 1000 * c.seq[i] + p) })),
+  };
 }
 
 /** Flat rows of a set with their sequence and position. */

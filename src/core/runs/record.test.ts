@@ -87,10 +87,16 @@ describe('run files', () => {
     expect(parseRunFile('{nope', 'x.json')).toMatchObject({ ok: false, message: expect.stringMatching(/^x\.json: not JSON/) });
     expect(parseRunFile('{"a":1}')).toMatchObject({ ok: false, message: expect.stringMatching(/not a SpecLab run file/) });
     expect(bad((f) => ((f as Record<string, unknown>).version = 9))).toMatchObject({ ok: false, message: expect.stringMatching(/version 9 is not supported/) });
-    expect(bad((f) => (((f.runs[0].spec as Record<string, unknown>).seed = -1)))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0\.spec\.seed/) });
-    expect(bad((f) => (((f.runs[0].spec as Record<string, unknown>).trace = 'javascript:alert(1)')))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0\.spec\.trace/) });
-    expect(bad((f) => ((f.runs[0].__proto__x = 1)))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0/) });
-    expect(bad((f) => ((f.runs[0].name = 'x'.repeat(201))))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0\.name/) });
+    expect(bad((f) => ((f.runs[0].spec as Record<string, unknown>).seed = -1))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/runs\.0\.spec\.seed/),
+    });
+    expect(bad((f) => ((f.runs[0].spec as Record<string, unknown>).trace = 'javascript:alert(1)'))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/runs\.0\.spec\.trace/),
+    });
+    expect(bad((f) => (f.runs[0].__proto__x = 1))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0/) });
+    expect(bad((f) => (f.runs[0].name = 'x'.repeat(201)))).toMatchObject({ ok: false, message: expect.stringMatching(/runs\.0\.name/) });
     expect(bad((f) => (f.runs = []))).toMatchObject({ ok: false });
   });
 });

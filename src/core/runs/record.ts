@@ -84,7 +84,10 @@ export const runRecordSchema = z
         testTokens: num,
         // What the split did beyond the counts (src/core/tasks/task.ts SplitSummary).
         sampledFrom: z.object({ trainTokens: num, testTokens: num }).strict().optional(),
-        moved: z.object({ sequence: num, to: z.enum(['train', 'test']) }).strict().optional(),
+        moved: z
+          .object({ sequence: num, to: z.enum(['train', 'test']) })
+          .strict()
+          .optional(),
       })
       .strict()
       .nullable(),
@@ -109,7 +112,8 @@ export function runFileText(runs: readonly RunRecord[]): string {
 
 /** Reads an exported run file; every problem named by its path (`runs.0.spec.seed: …`). */
 export function parseRunFile(text: string, fileName = 'file'): { ok: true; runs: RunRecord[] } | { ok: false; message: string } {
-  if (text.length > MAX_RUN_FILE_BYTES) return { ok: false, message: `${fileName}: ${text.length} bytes, more than ${MAX_RUN_FILE_BYTES}; not a run file of this page` };
+  if (text.length > MAX_RUN_FILE_BYTES)
+    return { ok: false, message: `${fileName}: ${text.length} bytes, more than ${MAX_RUN_FILE_BYTES}; not a run file of this page` };
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -56,7 +56,7 @@ describe('splits and samples of a large set are views, not copies', () => {
 describe('a split by sequence puts a sequence in each part (issue 17)', () => {
   const mixtral = importJsonl([{ name: 'r.jsonl', text: readReal('mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl') }]).set;
 
-  it('the shared Mixtral trace (2 sequences) splits at the README\'s test fraction 0.2 and seed 0, and says it moved one', () => {
+  it("the shared Mixtral trace (2 sequences) splits at the README's test fraction 0.2 and seed 0, and says it moved one", () => {
     const a = splitBySequence(mixtral, 0.2, 0);
     expect(seqs(a.train)).toHaveLength(1);
     expect(seqs(a.test)).toHaveLength(1);

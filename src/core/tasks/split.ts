@@ -71,6 +71,7 @@ export function describeSplit(s: SplitSummary, req: Pick<RunSplitRequest, 'testF
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
   let line = `split by sequence (test fraction ${req.testFraction}, seed ${req.seed}): training ${n(s.trainSequences, 'sequence')} (${n(s.trainTokens, 'token')}), test ${n(s.testSequences, 'sequence')} (${n(s.testTokens, 'token')})`;
   if (s.moved) line += `; the draw left the ${s.moved.to === 'test' ? 'test' : 'training'} part empty, so sequence ${s.moved.sequence} was moved there`;
-  if (s.sampledFrom) line += `; sampled by whole sequences from ${s.sampledFrom.trainTokens} training and ${s.sampledFrom.testTokens} test tokens (window caps)`;
+  if (s.sampledFrom)
+    line += `; sampled by whole sequences from ${s.sampledFrom.trainTokens} training and ${s.sampledFrom.testTokens} test tokens (window caps)`;
   return line;
 }

@@ -58,14 +58,15 @@ export function checkTask(numLayers: number, task: TaskSpec): void {
   if (!Number.isInteger(task.horizon) || task.horizon < 1) throw new Error(`horizon must be an integer ≥ 1 (got ${task.horizon})`);
   if (taskKind(task) === 'tokens') return;
   const { first, last } = windowLayers(numLayers, task);
-  if (first > last)
-    throw new Error(`context ${task.context} + horizon ${task.horizon} need more than the trace's ${numLayers} MoE layers`);
+  if (first > last) throw new Error(`context ${task.context} + horizon ${task.horizon} need more than the trace's ${numLayers} MoE layers`);
 }
 
 /** Throws a clear error when a predictor that handles only the next-layers task in decode is asked for another. */
 export function requireLayersDecode(task: TaskSpec, predictor: string): void {
   if (taskKind(task) !== 'layers' || visibilityOf(task) !== 'decode')
-    throw new Error(`${predictor} predicts only the next-layers task with decode visibility (asked for ${describeTask(task)}); the sequence model and the baselines handle every task`);
+    throw new Error(
+      `${predictor} predicts only the next-layers task with decode visibility (asked for ${describeTask(task)}); the sequence model and the baselines handle every task`,
+    );
 }
 
 /** Gathers the given rows of a chunk into a new chunk (copies). Also used by the dataset filter. */

@@ -94,7 +94,7 @@ describe('GuardedRunner', () => {
     runner.close();
   });
 
-  it('keeps the caller\'s bytes (the worker gets a copy)', async () => {
+  it("keeps the caller's bytes (the worker gets a copy)", async () => {
     const runner = new GuardedRunner(() => scripted('works', []), { baseMs: 2000 });
     const mine = shard.slice();
     await runner.decode(mine, set.manifest, 'a.arrow', 50);

@@ -17,7 +17,11 @@ const DEMO = fileURLToPath(new URL('../../../traces/demo/manifest.json', import.
 const TIME_BOUND_MS = 1000;
 
 const demo = parseManifest(readFileSync(DEMO, 'utf8'));
-const hostile = existsSync(HOSTILE) ? readdirSync(HOSTILE).filter((f) => f.startsWith('arrow-ipc')).sort() : [];
+const hostile = existsSync(HOSTILE)
+  ? readdirSync(HOSTILE)
+      .filter((f) => f.startsWith('arrow-ipc'))
+      .sort()
+  : [];
 
 /** Runs a job as the worker does; returns the reply and the wall time. */
 async function job(j: DecodeJob) {
@@ -42,7 +46,12 @@ describe.skipIf(hostile.length === 0)('the published hostile Arrow files (../sha
   const inputs = hostile.flatMap((name) => {
     const bytes = new Uint8Array(readFileSync(HOSTILE + name));
     const modern = modernizeLegacyStream(bytes);
-    return modern ? [{ name, bytes }, { name: `${name} (current framing)`, bytes: modern }] : [{ name, bytes }];
+    return modern
+      ? [
+          { name, bytes },
+          { name: `${name} (current framing)`, bytes: modern },
+        ]
+      : [{ name, bytes }];
   });
 
   it(`rejects each of ${hostile.length} files (and the rewritten old-framing ones) cleanly, as a shard of a trace set and as a lone shard, each within ${TIME_BOUND_MS} ms`, async () => {
@@ -64,7 +73,9 @@ describe.skipIf(hostile.length === 0)('the published hostile Arrow files (../sha
 });
 
 describe('fuzzer findings (fixtures/regressions)', () => {
-  const files = readdirSync(REGRESSIONS).filter((f) => f.endsWith('.arrow')).sort();
+  const files = readdirSync(REGRESSIONS)
+    .filter((f) => f.endsWith('.arrow'))
+    .sort();
   it('holds the findings', () => expect(files.length).toBeGreaterThanOrEqual(6));
 
   for (const f of files) {

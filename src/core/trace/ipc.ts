@@ -165,15 +165,59 @@ function checkKeyValues(fb: FlatReader, table: number, slot: number): void {
 }
 
 /** Arrow type ids (the Type union of Schema.fbs) and the buffers apache-arrow's reader takes for each. */
-const TYPE_NAMES = ['NONE', 'Null', 'Int', 'FloatingPoint', 'Binary', 'Utf8', 'Bool', 'Decimal', 'Date', 'Time', 'Timestamp', 'Interval', 'List', 'Struct', 'Union', 'FixedSizeBinary', 'FixedSizeList', 'Map', 'Duration', 'LargeBinary', 'LargeUtf8', 'LargeList', 'RunEndEncoded', 'BinaryView', 'Utf8View', 'ListView', 'LargeListView'];
+const TYPE_NAMES = [
+  'NONE',
+  'Null',
+  'Int',
+  'FloatingPoint',
+  'Binary',
+  'Utf8',
+  'Bool',
+  'Decimal',
+  'Date',
+  'Time',
+  'Timestamp',
+  'Interval',
+  'List',
+  'Struct',
+  'Union',
+  'FixedSizeBinary',
+  'FixedSizeList',
+  'Map',
+  'Duration',
+  'LargeBinary',
+  'LargeUtf8',
+  'LargeList',
+  'RunEndEncoded',
+  'BinaryView',
+  'Utf8View',
+  'ListView',
+  'LargeListView',
+];
 const TYPE_UNION = 14;
 const BUFFERS_OF_TYPE: Record<number, number> = {
   1: 0, // Null
-  2: 2, 3: 2, 6: 2, 7: 2, 8: 2, 9: 2, 10: 2, 11: 2, 15: 2, 18: 2, // validity + values
-  4: 3, 5: 3, 19: 3, 20: 3, // validity + offsets + bytes
-  12: 2, 17: 2, 21: 2, // validity + offsets, then the child
-  13: 1, 16: 1, // validity, then the children
-  23: 2, 24: 2, // views: validity + views, then variadic data buffers
+  2: 2,
+  3: 2,
+  6: 2,
+  7: 2,
+  8: 2,
+  9: 2,
+  10: 2,
+  11: 2,
+  15: 2,
+  18: 2, // validity + values
+  4: 3,
+  5: 3,
+  19: 3,
+  20: 3, // validity + offsets + bytes
+  12: 2,
+  17: 2,
+  21: 2, // validity + offsets, then the child
+  13: 1,
+  16: 1, // validity, then the children
+  23: 2,
+  24: 2, // views: validity + views, then variadic data buffers
 };
 const VIEW_TYPES = new Set([23, 24]);
 
@@ -331,8 +375,7 @@ function readMessageFrame(bytes: Uint8Array, pos: number, limit: number, label: 
   checkKeyValues(fb, msg, 4);
   const bodyAt = fb.field(msg, 3);
   const bodyLength = bodyAt ? fb.count(bodyAt, 'body length') : 0;
-  if (bodyLength > limit - metaEnd)
-    fb.fail(`body length ${bodyLength} exceeds the ${limit - metaEnd} bytes left (truncated or corrupted)`);
+  if (bodyLength > limit - metaEnd) fb.fail(`body length ${bodyLength} exceeds the ${limit - metaEnd} bytes left (truncated or corrupted)`);
   return { type, size: metaEnd + bodyLength - pos, bodyLength, metaStart, metaEnd };
 }
 
@@ -465,6 +508,7 @@ function checkFile(bytes: Uint8Array, where: string): IpcLayout {
   // Blocks may not share bytes: otherwise a small file could list one big batch many times over.
   extents.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < extents.length; i++)
-    if (extents[i][0] < extents[i - 1][1]) throw new TraceError(`${extents[i][2]} overlaps ${extents[i - 1][2]} (bytes ${extents[i][0]}..${extents[i - 1][1]})`, where);
+    if (extents[i][0] < extents[i - 1][1])
+      throw new TraceError(`${extents[i][2]} overlaps ${extents[i - 1][2]} (bytes ${extents[i][0]}..${extents[i - 1][1]})`, where);
   return layout;
 }

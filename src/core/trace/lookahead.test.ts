@@ -167,6 +167,8 @@ describe('lookahead_logits in TypeScript', () => {
     );
     const inf = chunk.lookahead!.slice();
     inf[((0 * 3 + 0) * 2 + 1) * 4 + 2] = Infinity;
-    expect(() => decodeShard(encodeShard({ ...chunk, lookahead: inf }, manifest), manifest, 'c.arrow', 3)).toThrow(/^c\.arrow: column "lookahead_logits": row 0, layer 0, step 2, expert 2 is Infinity/);
+    expect(() => decodeShard(encodeShard({ ...chunk, lookahead: inf }, manifest), manifest, 'c.arrow', 3)).toThrow(
+      /^c\.arrow: column "lookahead_logits": row 0, layer 0, step 2, expert 2 is Infinity/,
+    );
   });
 });

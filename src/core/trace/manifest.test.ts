@@ -14,8 +14,15 @@ describe('manifest limits and encodings', () => {
   });
   it('rejects absurd token totals and shard sizes', () => {
     const many = Array.from({ length: 43 }, (_, i) => ({ file: `s${i}.arrow`, tokens: LIMITS.maxShardTokens, sha256: '0'.repeat(64) }));
-    expect(() => parseManifest(JSON.stringify({ ...base, numLayers: 1, moeLayerIds: [0], shards: many }), 'm.json')).toThrow(/field "shards": 2150000000 tokens in total exceed/);
-    const wide = { ...base, numLayers: 64, moeLayerIds: Array.from({ length: 64 }, (_, i) => i), shards: [{ file: 'a.arrow', tokens: LIMITS.maxShardTokens, sha256: '0'.repeat(64) }] };
+    expect(() => parseManifest(JSON.stringify({ ...base, numLayers: 1, moeLayerIds: [0], shards: many }), 'm.json')).toThrow(
+      /field "shards": 2150000000 tokens in total exceed/,
+    );
+    const wide = {
+      ...base,
+      numLayers: 64,
+      moeLayerIds: Array.from({ length: 64 }, (_, i) => i),
+      shards: [{ file: 'a.arrow', tokens: LIMITS.maxShardTokens, sha256: '0'.repeat(64) }],
+    };
     expect(() => parseManifest(JSON.stringify(wide), 'm.json')).toThrow(/field "shards\.0\.tokens": 50000000 tokens of 128 values each exceed/);
   });
   it('bounds nesting and clips values in messages (fuzz seed 2, cases 5896 and 7107: a stack overflow, a 200 KB message)', () => {

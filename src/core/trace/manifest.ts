@@ -69,7 +69,11 @@ export const manifestSchema = z
     m.shards.forEach((s, i) => {
       total += s.tokens;
       if (s.tokens * valuesPerToken > LIMITS.maxShardValues)
-        ctx.addIssue({ code: 'custom', path: ['shards', i, 'tokens'], message: `${s.tokens} tokens of ${valuesPerToken} values each exceed the ${LIMITS.maxShardValues} values one shard may hold` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['shards', i, 'tokens'],
+          message: `${s.tokens} tokens of ${valuesPerToken} values each exceed the ${LIMITS.maxShardValues} values one shard may hold`,
+        });
     });
     if (total > LIMITS.maxTotalTokens)
       ctx.addIssue({ code: 'custom', path: ['shards'], message: `${total} tokens in total exceed the ${LIMITS.maxTotalTokens} a trace set may hold` });

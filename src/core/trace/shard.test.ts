@@ -52,7 +52,17 @@ describe('shard encode/decode', () => {
   });
 
   it('carries token ids, text and logits when the manifest says so', () => {
-    const m: Manifest = { ...set.manifest, numLayers: 2, numExperts: 4, topK: 2, moeLayerIds: [1, 3], hasLogits: true, hasTokenIds: true, hasTokenText: true, hasWeights: false };
+    const m: Manifest = {
+      ...set.manifest,
+      numLayers: 2,
+      numExperts: 4,
+      topK: 2,
+      moeLayerIds: [1, 3],
+      hasLogits: true,
+      hasTokenIds: true,
+      hasTokenText: true,
+      hasWeights: false,
+    };
     const chunk = {
       tokens: 2,
       seq: Int32Array.of(0, 0),
@@ -157,13 +167,21 @@ describe('decodeShard bounds and checks', () => {
   it('requires the speclab.format schema metadata', () => {
     const t = tableFromIPC(bytes);
     const schema = new Schema(t.schema.fields);
-    const bare = tableToIPC(new Table(schema, t.batches.map((b) => new RecordBatch(schema, b.data))), 'file');
+    const bare = tableToIPC(
+      new Table(
+        schema,
+        t.batches.map((b) => new RecordBatch(schema, b.data)),
+      ),
+      'file',
+    );
     expect(() => decodeShard(bare, m, 'bare.arrow')).toThrow(/^bare\.arrow: schema metadata "speclab\.format" is missing/);
   });
 
   it('bounds the declared rows by the bytes before reading any column', () => {
     const big: Manifest = { ...m, numLayers: 400, moeLayerIds: Array.from({ length: 400 }, (_, i) => i) };
-    expect(() => decodeShard(bytes, big, 'b.arrow')).toThrow(/^b\.arrow: declares 50 rows of at least 4810 bytes each \(400 layers, top-2\), but its record batches hold only \d+ bytes/);
+    expect(() => decodeShard(bytes, big, 'b.arrow')).toThrow(
+      /^b\.arrow: declares 50 rows of at least 4810 bytes each \(400 layers, top-2\), but its record batches hold only \d+ bytes/,
+    );
   });
 
   it('rejects string offsets that point outside the text', () => {

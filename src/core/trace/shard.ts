@@ -135,7 +135,10 @@ function utf8Values(vec: Vector, where: string): string[] {
       throw new TraceError(`column "token_text": rows ${row}..${row + d.length - 1} lack their string offsets (truncated or corrupted)`, where);
     for (let i = d.offset; i < d.offset + d.length; i++)
       if (offsets[i] < 0 || offsets[i + 1] < offsets[i] || offsets[i + 1] > data.length)
-        throw new TraceError(`column "token_text": row ${row + i - d.offset} has string offsets ${offsets[i]}..${offsets[i + 1]} outside its ${data.length} bytes of text`, where);
+        throw new TraceError(
+          `column "token_text": row ${row + i - d.offset} has string offsets ${offsets[i]}..${offsets[i + 1]} outside its ${data.length} bytes of text`,
+          where,
+        );
     row += d.length;
   }
   return vec.toArray() as string[];
@@ -280,7 +283,9 @@ export function validateChunk(c: TraceChunk, m: Manifest, where: string): void {
       if (dup) throw new TraceError(`row ${Math.floor(row / L)}, layer ${row % L}: expert ${e} appears twice in the top-${K}`, where);
     }
   }
-  if (c.weights) for (let i = 0; i < c.weights.length; i++) if (!Number.isFinite(c.weights[i])) throw new TraceError(`row ${Math.floor(i / (L * K))}: non-finite routing weight`, where);
+  if (c.weights)
+    for (let i = 0; i < c.weights.length; i++)
+      if (!Number.isFinite(c.weights[i])) throw new TraceError(`row ${Math.floor(i / (L * K))}: non-finite routing weight`, where);
   if (c.lookahead) checkLookahead(c.lookahead, n, L, m.lookaheadHorizon ?? 0, E, where);
 }
 
@@ -299,7 +304,9 @@ function checkLookahead(a: Float32Array, n: number, L: number, H: number, E: num
           if (missing ? !Number.isNaN(v) : !Number.isFinite(v))
             throw new TraceError(
               `column "${LOOKAHEAD_COLUMN}": row ${t}, layer ${l}, step ${h}, expert ${e} is ${v}; ${
-                l + h >= L ? `layer ${l + h} does not exist (${L} MoE layers), so every value there must be NaN` : 'a step holds E finite values, or E NaN where layer l+h is missing'
+                l + h >= L
+                  ? `layer ${l + h} does not exist (${L} MoE layers), so every value there must be NaN`
+                  : 'a step holds E finite values, or E NaN where layer l+h is missing'
               }`,
               where,
             );
@@ -352,7 +359,10 @@ export function inspectShard(bytes: Uint8Array, where: string, hints: ShapeHints
   const W = listWidth(table, 'experts');
   if (W === undefined) {
     if (!table.schema.fields.some((f) => f.name === 'experts')) throw new TraceError('missing column "experts"', where);
-    throw new TraceError(`column "experts" has type ${describeType(table.schema.fields.find((f) => f.name === 'experts')!.type)}, expected fixed_size_list<int16>[L·K]`, where);
+    throw new TraceError(
+      `column "experts" has type ${describeType(table.schema.fields.find((f) => f.name === 'experts')!.type)}, expected fixed_size_list<int16>[L·K]`,
+      where,
+    );
   }
   const WE = listWidth(table, 'logits');
   const has = (name: string) => table.schema.fields.some((f) => f.name === name);
@@ -360,7 +370,13 @@ export function inspectShard(bytes: Uint8Array, where: string, hints: ShapeHints
   // Bound the rows by the bytes before reading any column (seq, pos, dataset and the experts at least).
   if (n * (10 + 2 * W) > layout.bodyBytes)
     throw new TraceError(`declares ${n} rows of ${W} expert ids, but its record batches hold only ${layout.bodyBytes} bytes`, where);
-  const ids = flatValues(column(table, { name: 'experts', typeId: Type.FixedSizeList, listWidth: W, childTypeId: Type.Int, childBitWidth: 16, childSigned: true }, where), Int16Array, W, 'experts', where);
+  const ids = flatValues(
+    column(table, { name: 'experts', typeId: Type.FixedSizeList, listWidth: W, childTypeId: Type.Int, childBitWidth: 16, childSigned: true }, where),
+    Int16Array,
+    W,
+    'experts',
+    where,
+  );
   let maxId = -1;
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] < 0) throw new TraceError(`row ${Math.floor(i / W)}: negative expert id ${ids[i]}`, where);
@@ -370,11 +386,21 @@ export function inspectShard(bytes: Uint8Array, where: string, hints: ShapeHints
   const inferred = { numLayers: 'given', topK: 'given', numExperts: 'given' };
   const fits = (k: number) => {
     const l = W / k;
-    return Number.isInteger(l) && k <= LIMITS.maxTopK && l <= LIMITS.maxLayers && (hints.numLayers === undefined || hints.numLayers === l) && (WE === undefined || WE % l === 0);
+    return (
+      Number.isInteger(l) &&
+      k <= LIMITS.maxTopK &&
+      l <= LIMITS.maxLayers &&
+      (hints.numLayers === undefined || hints.numLayers === l) &&
+      (WE === undefined || WE % l === 0)
+    );
   };
   let K = hints.topK ?? (hints.numLayers !== undefined ? W / hints.numLayers : undefined);
   if (K !== undefined) {
-    if (!fits(K)) throw new TraceError(`the experts width ${W} does not fit the given shape (layers ${hints.numLayers ?? '?'}, top-k ${hints.topK ?? '?'}${WE !== undefined ? `, logits width ${WE}` : ''})`, where);
+    if (!fits(K))
+      throw new TraceError(
+        `the experts width ${W} does not fit the given shape (layers ${hints.numLayers ?? '?'}, top-k ${hints.topK ?? '?'}${WE !== undefined ? `, logits width ${WE}` : ''})`,
+        where,
+      );
     if (hints.topK === undefined) inferred.topK = `experts width ${W} / ${W / K} layers`;
     if (hints.numLayers === undefined) inferred.numLayers = `experts width ${W} / top-${K}`;
   } else {
@@ -384,7 +410,11 @@ export function inspectShard(bytes: Uint8Array, where: string, hints: ShapeHints
         K = k;
         break;
       }
-    if (K === undefined) throw new TraceError(`no layer count L ≤ ${LIMITS.maxLayers} divides the experts width ${W}${WE !== undefined ? ` and the logits width ${WE}` : ''}`, where);
+    if (K === undefined)
+      throw new TraceError(
+        `no layer count L ≤ ${LIMITS.maxLayers} divides the experts width ${W}${WE !== undefined ? ` and the logits width ${WE}` : ''}`,
+        where,
+      );
     inferred.numLayers = `experts width ${W} / top-${K}`;
     inferred.topK = `largest top-k whose ids are distinct within every layer of every row`;
   }
@@ -462,8 +492,7 @@ export function encodeShard(c: TraceChunk, m: Manifest): Uint8Array {
     if (!c.tokenText) throw new Error('manifest has token text but the chunk has none');
     cols.push([new Field('token_text', new Utf8(), false), vectorFromArray(c.tokenText, new Utf8()).data[0]]);
   }
-  const listField = (name: string, width: number, child: Int16 | Float32) =>
-    new Field(name, new FixedSizeList(width, new Field('item', child, false)), false);
+  const listField = (name: string, width: number, child: Int16 | Float32) => new Field(name, new FixedSizeList(width, new Field('item', child, false)), false);
   cols.push([listField('experts', L * K, new Int16()), fixedList(c.experts, L * K, new Int16(), n)]);
   if (m.hasWeights) {
     if (!c.weights) throw new Error('manifest has weights but the chunk has none');

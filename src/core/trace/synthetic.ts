@@ -108,5 +108,19 @@ export function* syntheticChunks(o: SyntheticOptions, chunkTokens = o.tokens): G
 /** The whole synthetic trace as one chunk (see syntheticChunks). */
 export function syntheticTrace(o: SyntheticOptions): TraceSet {
   const chunks = [...syntheticChunks(o)];
-  return { manifest: syntheticManifest(o), chunks: chunks.length ? chunks : [{ tokens: 0, seq: new Int32Array(0), pos: new Int32Array(0), dataset: new Uint16Array(0), experts: new Int16Array(0), ...(o.withWeights !== false && { weights: new Float32Array(0) }) }] };
+  return {
+    manifest: syntheticManifest(o),
+    chunks: chunks.length
+      ? chunks
+      : [
+          {
+            tokens: 0,
+            seq: new Int32Array(0),
+            pos: new Int32Array(0),
+            dataset: new Uint16Array(0),
+            experts: new Int16Array(0),
+            ...(o.withWeights !== false && { weights: new Float32Array(0) }),
+          },
+        ],
+  };
 }

@@ -50,7 +50,13 @@ function trace(seed: number): TraceSet {
   return layerChainTrace({ tokens: 24, numLayers: 7, numExperts: 6, topK: 2, seqLen: 8, seed });
 }
 
-async function gradientCase(name: string, set: TraceSet, shape: Omit<ModelShape, 'numLayers' | 'numExperts' | 'topK'>, batchSize: number, size: number): Promise<GradientCheck> {
+async function gradientCase(
+  name: string,
+  set: TraceSet,
+  shape: Omit<ModelShape, 'numLayers' | 'numExperts' | 'topK'>,
+  batchSize: number,
+  size: number,
+): Promise<GradientCheck> {
   const backend = activeWebGpuBackend();
   if (!backend) throw new Error('the fused equivalence check needs the webgpu backend');
   const { numLayers, numExperts, topK } = set.manifest;
@@ -118,9 +124,18 @@ async function trainingCase(name: string, set: TraceSet, cfg: Record<string, unk
   return {
     case: name,
     weights,
-    trainLoss: relError(ha.map((m) => m.trainLoss), hb.map((m) => m.trainLoss)),
-    trainRecall: relError(ha.flatMap((m) => m.trainRecall), hb.flatMap((m) => m.trainRecall)),
-    valLoss: relError(ha.map((m) => m.valLoss ?? 0), hb.map((m) => m.valLoss ?? 0)),
+    trainLoss: relError(
+      ha.map((m) => m.trainLoss),
+      hb.map((m) => m.trainLoss),
+    ),
+    trainRecall: relError(
+      ha.flatMap((m) => m.trainRecall),
+      hb.flatMap((m) => m.trainRecall),
+    ),
+    valLoss: relError(
+      ha.map((m) => m.valLoss ?? 0),
+      hb.map((m) => m.valLoss ?? 0),
+    ),
     steps: a.summary.step,
   };
 }

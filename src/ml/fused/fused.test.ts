@@ -13,7 +13,14 @@ import { kernels } from './shaders';
 /** A folder with a Vulkan loader and SwiftShader's Vulkan driver (Chromium ships both), for WebGPU on the CPU. */
 function swiftShaderDir(): string | null {
   const pw = join(homedir(), '.cache', 'ms-playwright');
-  const dirs = ['/usr/lib/chromium', ...(existsSync(pw) ? readdirSync(pw).filter((d) => d.startsWith('chromium')).map((d) => join(pw, d, 'chrome-linux')) : [])];
+  const dirs = [
+    '/usr/lib/chromium',
+    ...(existsSync(pw)
+      ? readdirSync(pw)
+          .filter((d) => d.startsWith('chromium'))
+          .map((d) => join(pw, d, 'chrome-linux'))
+      : []),
+  ];
   return dirs.find((d) => existsSync(join(d, 'libvulkan.so.1')) && existsSync(join(d, 'vk_swiftshader_icd.json'))) ?? null;
 }
 
@@ -38,7 +45,12 @@ describe('fused InterLayer training step', () => {
 
   it('is not used off WebGPU: the CPU backend trains with tfjs ops', async () => {
     await tf.setBackend('cpu');
-    const s = new TrainingSession(layerChainTrace({ tokens: 6, numLayers: 6, numExperts: 4, topK: 2 }), { epochs: 1, hiddenUnits: 4, embeddingDim: 4, valFraction: 0 });
+    const s = new TrainingSession(layerChainTrace({ tokens: 6, numLayers: 6, numExperts: 4, topK: 2 }), {
+      epochs: 1,
+      hiddenUnits: 4,
+      embeddingDim: 4,
+      valFraction: 0,
+    });
     expect(s.trainingPath).toBe('tfjs');
     s.dispose();
   });

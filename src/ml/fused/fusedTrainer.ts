@@ -66,7 +66,8 @@ interface Kernel {
 export function activeWebGpuBackend(): WebGpuBackendLike | null {
   if (tf.getBackend() !== 'webgpu') return null;
   const b = tf.backend() as unknown as Partial<WebGpuBackendLike>;
-  const ok = b.device && b.tensorMap && typeof b.uploadToGPU === 'function' && typeof b.submitQueue === 'function' && typeof b.endComputePassEncoder === 'function';
+  const ok =
+    b.device && b.tensorMap && typeof b.uploadToGPU === 'function' && typeof b.submitQueue === 'function' && typeof b.endComputePassEncoder === 'function';
   return ok ? (b as WebGpuBackendLike) : null;
 }
 
@@ -173,7 +174,11 @@ export class FusedInterLayerTrainer {
     }
     const scopes = [dev.popErrorScope(), dev.popErrorScope()] as Promise<{ message: string } | null>[];
     this.ready = Promise.all(scopes).then(
-      (errs) => errs.filter(Boolean).map((e) => `fused training: ${e!.message}`).join('; ') || null,
+      (errs) =>
+        errs
+          .filter(Boolean)
+          .map((e) => `fused training: ${e!.message}`)
+          .join('; ') || null,
       (e: unknown) => `fused training: ${e instanceof Error ? e.message : String(e)}`,
     );
   }

@@ -39,12 +39,47 @@ fn keep(seed: u32, idx: u32) -> f32 {
 function header(l: FusedLayout, uses: { p?: 'read' | 'read_write'; grad?: boolean; ctx?: boolean; windows?: boolean; moments?: boolean }): string {
   const { p, w } = l;
   const consts = {
-    B: l.B, C: l.C, K: l.K, D: l.D, U: l.U, G: l.G, L: l.L, E: l.E, H: l.H, NH: l.NH, HE: l.HE, R: l.R, IDC: ID_COLS(l.C, l.K, l.H),
-    P_EE: p.EE, P_LE: p.LE, P_W: p.W, P_BIAS: p.BIAS, P_U: p.U, P_HK: p.HK, P_HB: p.HB, P_N: p.N,
-    W_IDS: w.ids, W_A: w.A, W_ACT: w.act, W_CELL: w.cell, W_HD: w.hd, W_LOGITS: w.logits, W_DL: w.dl, W_DZ: w.dz, W_DC: w.dc, W_DX: w.dx,
-    W_LOSS: w.loss, W_HITS: w.hits, W_PART: w.part, W_STATS: w.stats, NPART: l.nPart, PART_CHUNK: l.partChunk,
+    B: l.B,
+    C: l.C,
+    K: l.K,
+    D: l.D,
+    U: l.U,
+    G: l.G,
+    L: l.L,
+    E: l.E,
+    H: l.H,
+    NH: l.NH,
+    HE: l.HE,
+    R: l.R,
+    IDC: ID_COLS(l.C, l.K, l.H),
+    P_EE: p.EE,
+    P_LE: p.LE,
+    P_W: p.W,
+    P_BIAS: p.BIAS,
+    P_U: p.U,
+    P_HK: p.HK,
+    P_HB: p.HB,
+    P_N: p.N,
+    W_IDS: w.ids,
+    W_A: w.A,
+    W_ACT: w.act,
+    W_CELL: w.cell,
+    W_HD: w.hd,
+    W_LOGITS: w.logits,
+    W_DL: w.dl,
+    W_DZ: w.dz,
+    W_DC: w.dc,
+    W_DX: w.dx,
+    W_LOSS: w.loss,
+    W_HITS: w.hits,
+    W_PART: w.part,
+    W_STATS: w.stats,
+    NPART: l.nPart,
+    PART_CHUNK: l.partChunk,
   };
-  let s = Object.entries(consts).map(([k, v]) => `const ${k}: u32 = ${v}u;`).join('\n');
+  let s = Object.entries(consts)
+    .map(([k, v]) => `const ${k}: u32 = ${v}u;`)
+    .join('\n');
   s += `\nconst LSH: bool = ${l.LSH};\n`;
   s += `@group(0) @binding(${BIND.P}) var<storage, ${uses.p ?? 'read'}> P: array<f32>;\n`;
   s += `@group(0) @binding(${BIND.WORK}) var<storage, read_write> Wk: array<f32>;\n`;
@@ -348,9 +383,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       aKFast: false,
       bKFast: false,
       loadA: `select(1.0, Wk[W_HD + k * U + r], r < U)`,
-      loadB: l.LSH
-        ? `select(0.0, Wk[W_DL + k * HE + (c / (L * E)) * E + c % E], idTL(k, c / (L * E)) == (c / E) % L)`
-        : `Wk[W_DL + k * HE + c]`,
+      loadB: l.LSH ? `select(0.0, Wk[W_DL + k * HE + (c / (L * E)) * E + c % E], idTL(k, c / (L * E)) == (c / E) % L)` : `Wk[W_DL + k * HE + c]`,
       epilogue: /* wgsl */ `
     for (var q = 0u; q < 4u; q++) { if (c0 + q < NN) { Gr[P_HK + r * NH + c0 + q] = v[q]; } }`,
     }),

@@ -125,7 +125,7 @@ export function ensemblePredictor(shape: TraceShape, opts: EnsembleOptions = {})
         tensors,
         ...(constants.length && { constants }),
         members: parts.map((p) => ({ model: p.model, shape: p.shape, ...(p.options && { options: p.options }), prefix: prefix(p) })),
-        inputs: { ...parts[0].inputs, output: 'float [B, H, E]: the members\' sigmoid probabilities weighted by their confidence (mean top-k probability)' },
+        inputs: { ...parts[0].inputs, output: "float [B, H, E]: the members' sigmoid probabilities weighted by their confidence (mean top-k probability)" },
         ...(cases && { cases }),
       };
     },

@@ -62,7 +62,10 @@ export class JointModel implements SpeculationModel {
     return tf.tidy(() => {
       const B = x.ctxIds.shape[0];
       // Wide part. Context slot s uses rows s·rows + id; previous token p uses rows p·rows + id.
-      const slot = (n: number, per: number, k: number) => tf.mul(tf.floorDiv(tf.range(0, n * per * k, 1, 'int32'), tf.scalar(k, 'int32')).mod(tf.scalar(per, 'int32')), tf.scalar(rows, 'int32')).reshape([1, n * per * k]);
+      const slot = (n: number, per: number, k: number) =>
+        tf
+          .mul(tf.floorDiv(tf.range(0, n * per * k, 1, 'int32'), tf.scalar(k, 'int32')).mod(tf.scalar(per, 'int32')), tf.scalar(rows, 'int32'))
+          .reshape([1, n * per * k]);
       let wide: tf.Tensor = tf.sum(lookup(this.w.wideContext, tf.add(x.ctxIds, slot(1, C, K))).reshape([B, C * K, H, E]), 1).div(K);
       if (P > 0) wide = tf.add(wide, tf.sum(lookup(this.w.widePrev, tf.add(x.prevIds, slot(H, P, K))).reshape([B, H, P * K, E]), 2).div(K));
       let ctx: tf.Tensor = meanOfK(this.w.layerExpert, x.ctxIds, C, K); // [B, C, d]

@@ -82,7 +82,8 @@ export function modelPredictor(model: ModelName | (string & {}), shape: TraceSha
   const K = shape.topK;
   const name = opts.name ?? model;
   /** The model's windows: InterLayer's own (buildWindows) or with the extra inputs of this folder's models. */
-  const windowsOf = (set: TraceSet, task: TaskSpec, keep?: RowFilter): Windows => (byContent ? buildWindows(set, task, keep) : buildModelWindows(set, task, keep, features));
+  const windowsOf = (set: TraceSet, task: TaskSpec, keep?: RowFilter): Windows =>
+    byContent ? buildWindows(set, task, keep) : buildModelWindows(set, task, keep, features);
   return {
     name,
     kind: 'learned',
@@ -112,7 +113,8 @@ export function modelPredictor(model: ModelName | (string & {}), shape: TraceSha
     },
     async prepare(test: TraceSet, task: TaskSpec) {
       if (!session) throw new Error(`${name}: prepare() before fit()`);
-      if (task.context !== C || task.horizon !== H) throw new Error(`${name}: fitted for context ${C}/horizon ${H}, asked to score ${task.context}/${task.horizon}`);
+      if (task.context !== C || task.horizon !== H)
+        throw new Error(`${name}: fitted for context ${C}/horizon ${H}, asked to score ${task.context}/${task.horizon}`);
       if (byContent) {
         const d = distinctWindows(buildWindows(test, task));
         scores = await session.predict(d.unique);

@@ -29,7 +29,8 @@ function deepseek(n: number): TraceSet {
   const files = Array.from({ length: n }, (_, i) => ({ name: `prompt_${i + 1}_data.csv`, data: readFileSync(`${DS}prompt_${i + 1}_data.csv`) }));
   return importFiles(files, 'hook-csv').set;
 }
-const mixtral = (): TraceSet => importFiles([{ name: 'gsm8k_2_routing.jsonl', data: readFileSync(`${REAL}mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl`) }], 'jsonl').set;
+const mixtral = (): TraceSet =>
+  importFiles([{ name: 'gsm8k_2_routing.jsonl', data: readFileSync(`${REAL}mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl`) }], 'jsonl').set;
 
 /** Keeps only the first `layers` layers (fewer windows: faster tests on a loaded CPU). */
 function firstLayers(set: TraceSet, layers: number): TraceSet {
@@ -45,7 +46,11 @@ function firstLayers(set: TraceSet, layers: number): TraceSet {
 }
 
 /** Rewrites layers ≥ from: each token's top-k there := f(token, layer), row by row (planted routing). */
-function plant(set: TraceSet, from: number, f: (chunk: number, row: number, layer: number, prevRow: Int16Array | null, ownRow: Int16Array) => number[]): TraceSet {
+function plant(
+  set: TraceSet,
+  from: number,
+  f: (chunk: number, row: number, layer: number, prevRow: Int16Array | null, ownRow: Int16Array) => number[],
+): TraceSet {
   const { numLayers: L, topK: K } = set.manifest;
   set.chunks.forEach((c, ci) => {
     for (let t = 0; t < c.tokens; t++) {
@@ -70,7 +75,17 @@ function hashed(key: string, layer: number, E: number, K: number): number[] {
   return out;
 }
 
-const FAST: InterLayerConfigInput = { lr: 0.01, batchSize: 128, embeddingDim: 16, hiddenUnits: 32, epochs: 4, seed: 5, weightDecay: 0, valFraction: 0.1, dropout: 0.1 };
+const FAST: InterLayerConfigInput = {
+  lr: 0.01,
+  batchSize: 128,
+  embeddingDim: 16,
+  hiddenUnits: 32,
+  epochs: 4,
+  seed: 5,
+  weightDecay: 0,
+  valFraction: 0.1,
+  dropout: 0.1,
+};
 const MODELS: ModelName[] = ['joint', 'token-aware', 'attention', 'stats-aware'];
 
 beforeAll(async () => {
@@ -91,7 +106,12 @@ describe('models on real traces', () => {
       const model = fitted.factory!({ numLayers: L, numExperts: E, topK: K, ...task, embeddingDim: 8, hiddenUnits: 8, layerSpecificHeads: false }, 1);
       const B = 5;
       const extra = Object.fromEntries(Object.entries(w.extra!).map(([k, v]) => [k, tf.tensor2d(v.data.subarray(0, B * v.width), [B, v.width], 'int32')]));
-      const batch = { ctxExperts: tf.zeros([B, 3 * K]) as tf.Tensor2D, ctxLayers: tf.zeros([B, 3]) as tf.Tensor2D, targetLayers: tf.zeros([B, 2]) as tf.Tensor2D, extra };
+      const batch = {
+        ctxExperts: tf.zeros([B, 3 * K]) as tf.Tensor2D,
+        ctxLayers: tf.zeros([B, 3]) as tf.Tensor2D,
+        targetLayers: tf.zeros([B, 2]) as tf.Tensor2D,
+        extra,
+      };
       const logits = model.forward(batch, null);
       expect(logits.shape).toEqual([B, 2, E]);
       // Dropout changes the training pass and not the evaluation pass.
@@ -110,14 +130,22 @@ describe('models on real traces', () => {
     // Layers ≥ 3 of every token but a sequence's first := a fixed permutation of the previous token's experts
     // there: the previous token at the target layer tells them exactly, layer l alone (Markov) much less.
     const perm = Array.from({ length: 64 }, (_, e) => (e * 37 + 11) % 64);
-    const set = plant(firstLayers(deepseek(12), 6), 3, (_ci, _t, l, prev, own) => Array.from((prev ?? own).subarray(l * 6, l * 6 + 6), (e) => (prev ? perm[e] : e)));
+    const set = plant(firstLayers(deepseek(12), 6), 3, (_ci, _t, l, prev, own) =>
+      Array.from((prev ?? own).subarray(l * 6, l * 6 + 6), (e) => (prev ? perm[e] : e)),
+    );
     const { train, test } = splitBySequence(set, 0.25, 1);
     const task = { context: 3, horizon: 2 };
-    const learned = (['joint', 'attention'] as const).map((n) => modelPredictor(n, set.manifest, { config: { ...FAST, history: 1, epochs: 15, lr: 0.03, batchSize: 32 } }));
+    const learned = (['joint', 'attention'] as const).map((n) =>
+      modelPredictor(n, set.manifest, { config: { ...FAST, history: 1, epochs: 15, lr: 0.03, batchSize: 32 } }),
+    );
     const r = await evaluatePredictors([markovPredictor(set.manifest, 0), ...learned], train, test, task);
     // The joint model's wide part learns the permutation directly; attention gets there more slowly.
-    for (const [n, margin] of [['joint', 0.15], ['attention', 0.01]] as const)
-      for (let h = 0; h < 2; h++) expect(r[n].recallAtK[h], `${n} vs markov ${r.markov.recallAtK[h]}`).toBeGreaterThan(Math.max(0.5, r.markov.recallAtK[h] + margin));
+    for (const [n, margin] of [
+      ['joint', 0.15],
+      ['attention', 0.01],
+    ] as const)
+      for (let h = 0; h < 2; h++)
+        expect(r[n].recallAtK[h], `${n} vs markov ${r.markov.recallAtK[h]}`).toBeGreaterThan(Math.max(0.5, r.markov.recallAtK[h] + margin));
     for (const p of learned) p.dispose();
   }, 240_000);
 
@@ -148,41 +176,46 @@ describe('models on real traces', () => {
 const base = deepseek(12);
 
 describe('shared training loop, per model', () => {
-  it.each(MODELS)('%s: deterministic under a seed; cosine schedule; early stopping restores the best epoch', async (name) => {
-    const tensorsBefore = tf.memory().numTensors;
-    const set = firstLayers(deepseek(4), 6);
-    const task = { context: 2, horizon: 1 };
-    const config = { ...FAST, ...task, epochs: 3, history: 1, clipNorm: 0.5, weightDecay: 0.01 };
-    const fitted = MODEL_DEFS[name].prepare(set, (await import('../config')).parseInterLayerConfig(config));
-    const make = (c: InterLayerConfigInput) => new TrainingSession(set, c, { model: fitted.factory, windows: (s, t, keep) => buildModelWindows(s, t, keep, fitted.features) });
-    const a = make(config);
-    const b = make(config);
-    await a.run();
-    await b.run();
-    const wa = await a.model.readWeights();
-    const wb = await b.model.readWeights();
-    for (const k of Object.keys(wa)) expect(Array.from(wb[k]), k).toEqual(Array.from(wa[k]));
-    // Cosine annealing: the last epoch's rate is far below the peak.
-    expect(a.history[2].lr).toBeLessThan((config.lr as number) * 0.1);
-    expect(a.history[0].lr).toBeGreaterThan((config.lr as number) * 0.5);
-    a.dispose();
-    b.dispose();
-    // A different seed gives different weights.
-    const c = make({ ...config, seed: 6 });
-    await c.run();
-    const wc = await c.model.readWeights();
-    expect(Object.keys(wa).some((k) => wa[k].some((x, i) => x !== wc[k][i]))).toBe(true);
-    c.dispose();
-    // Early stopping on validation loss, with a rate that overfits quickly.
-    const e = make({ ...config, lr: 0.2, epochs: 8, earlyStoppingPatience: 1, lrSchedule: 'constant' });
-    const s = await e.run();
-    // Whether it stopped early or ran out of epochs, the model holds the epoch of the lowest validation loss.
-    const losses = s.history.map((m) => m.valLoss!);
-    expect(s.bestEpoch).toBe(losses.indexOf(Math.min(...losses)) + 1);
-    if (s.doneReason === 'early-stopping') expect(s.epochsRun).toBe(s.bestEpoch! + 1);
-    e.dispose();
-    expect(tf.memory().numTensors).toBe(tensorsBefore);
-  }, 240_000);
+  it.each(MODELS)(
+    '%s: deterministic under a seed; cosine schedule; early stopping restores the best epoch',
+    async (name) => {
+      const tensorsBefore = tf.memory().numTensors;
+      const set = firstLayers(deepseek(4), 6);
+      const task = { context: 2, horizon: 1 };
+      const config = { ...FAST, ...task, epochs: 3, history: 1, clipNorm: 0.5, weightDecay: 0.01 };
+      const fitted = MODEL_DEFS[name].prepare(set, (await import('../config')).parseInterLayerConfig(config));
+      const make = (c: InterLayerConfigInput) =>
+        new TrainingSession(set, c, { model: fitted.factory, windows: (s, t, keep) => buildModelWindows(s, t, keep, fitted.features) });
+      const a = make(config);
+      const b = make(config);
+      await a.run();
+      await b.run();
+      const wa = await a.model.readWeights();
+      const wb = await b.model.readWeights();
+      for (const k of Object.keys(wa)) expect(Array.from(wb[k]), k).toEqual(Array.from(wa[k]));
+      // Cosine annealing: the last epoch's rate is far below the peak.
+      expect(a.history[2].lr).toBeLessThan((config.lr as number) * 0.1);
+      expect(a.history[0].lr).toBeGreaterThan((config.lr as number) * 0.5);
+      a.dispose();
+      b.dispose();
+      // A different seed gives different weights.
+      const c = make({ ...config, seed: 6 });
+      await c.run();
+      const wc = await c.model.readWeights();
+      expect(Object.keys(wa).some((k) => wa[k].some((x, i) => x !== wc[k][i]))).toBe(true);
+      c.dispose();
+      // Early stopping on validation loss, with a rate that overfits quickly.
+      const e = make({ ...config, lr: 0.2, epochs: 8, earlyStoppingPatience: 1, lrSchedule: 'constant' });
+      const s = await e.run();
+      // Whether it stopped early or ran out of epochs, the model holds the epoch of the lowest validation loss.
+      const losses = s.history.map((m) => m.valLoss!);
+      expect(s.bestEpoch).toBe(losses.indexOf(Math.min(...losses)) + 1);
+      if (s.doneReason === 'early-stopping') expect(s.epochsRun).toBe(s.bestEpoch! + 1);
+      e.dispose();
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+    },
+    240_000,
+  );
 });
 
 describe('token-aware without tokens, dynamic context, ensemble', () => {

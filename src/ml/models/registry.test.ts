@@ -54,7 +54,7 @@ class ThrowawayModel implements SpeculationModel {
 }
 
 describe('a model added through the registry alone', () => {
-  it('trains, is scored and is reported in eval\'s results like the built-in models', async () => {
+  it("trains, is scored and is reported in eval's results like the built-in models", async () => {
     registerModel('throwaway', { prepare: () => ({ factory: (shape, seed) => new ThrowawayModel(shape, seed), features: { history: 0 } }) });
     expect(modelDef('throwaway')).toBeDefined();
     expect(() => registerModel('joint', MODEL_DEFS.joint)).toThrow('already registered');
@@ -71,7 +71,15 @@ describe('a model added through the registry alone', () => {
     const results = (await evaluatePredictors(predictors, train, test, task)) as unknown as Record<string, Record<string, unknown>>;
     await describeLearned(predictors, results, train, test, task, values, 0, log);
 
-    const r = results.throwaway as { kind: string; recallAtK: number[]; training: object; blend: { steps: unknown[] }; modelAloneRecallAtK: number[]; validationRecallAtK: number[]; cost: { inferenceMsPerToken: number } };
+    const r = results.throwaway as {
+      kind: string;
+      recallAtK: number[];
+      training: object;
+      blend: { steps: unknown[] };
+      modelAloneRecallAtK: number[];
+      validationRecallAtK: number[];
+      cost: { inferenceMsPerToken: number };
+    };
     expect(r.kind).toBe('learned');
     expect(r.recallAtK).toHaveLength(2);
     expect(r.training).toMatchObject({ epochs: 3, path: 'tfjs', backend: expect.stringContaining('cpu') });

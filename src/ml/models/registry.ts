@@ -17,7 +17,10 @@ import { buildVocabulary } from './vocabulary';
 
 export interface ModelDef {
   /** Fits what the model takes from the training split (never the test split) and returns its factory and inputs. */
-  prepare(train: TraceSet, config: InterLayerConfig): {
+  prepare(
+    train: TraceSet,
+    config: InterLayerConfig,
+  ): {
     /** Builds the model; absent: InterLayer (../interLayerModel.ts), which the session builds and may train with the fused WebGPU step. */
     factory?: ModelFactory;
     features: FeatureOptions;
@@ -51,7 +54,11 @@ export const MODEL_DEFS = {
   joint: {
     prepare(_train, c) {
       const o = { history: c.history, vocabSize: 0, dynamicContext: c.dynamicContext };
-      return { factory: (shape, seed) => new JointModel(shape, seed, o), features: { history: c.history }, exported: { options: { history: o.history, vocabSize: 0 } } };
+      return {
+        factory: (shape, seed) => new JointModel(shape, seed, o),
+        features: { history: c.history },
+        exported: { options: { history: o.history, vocabSize: 0 } },
+      };
     },
   },
   'token-aware': {

@@ -88,7 +88,12 @@ export class StatsAwareModel implements SpeculationModel {
       // Head per horizon step from the encoded context, plus the target layer's statistics through the same head.
       const head = this.w.head.reshape([u, H, E]);
       const fromCtx = affine(h, this.w.head, this.w.headBias).reshape([B, H, E]);
-      const fromStats = tf.stack(Array.from({ length: H }, (_, k) => affine(tf.tanh(tgtStats.slice([0, k, 0], [B, 1, u]).reshape([B, u])), head.slice([0, k, 0], [u, 1, E]).reshape([u, E]))), 1);
+      const fromStats = tf.stack(
+        Array.from({ length: H }, (_, k) =>
+          affine(tf.tanh(tgtStats.slice([0, k, 0], [B, 1, u]).reshape([B, u])), head.slice([0, k, 0], [u, 1, E]).reshape([u, E])),
+        ),
+        1,
+      );
       const prior = tf.mul(tf.gather(this.logFreq, tgt).reshape([B, H, E]), this.w.prior.reshape([1, H, 1]));
       return tf.addN([fromCtx, fromStats, prior, lookup(this.w.targetOut, tgt).reshape([B, H, E])]) as tf.Tensor3D;
     });

@@ -97,7 +97,15 @@ export function exportSequence(
   for (const [k, t] of Object.entries(net.tensors())) tensors[k] = { shape: t.dims, data: t.data };
   return {
     safetensors: encodeSafetensors(tensors, { format: 'pt', producer: 'speclab' }),
-    description: { format: PREDICTOR_FORMAT, version: 1, model: 'sequence', weights: `${name}.safetensors`, shape: net.shape, inputs: SEQUENCE_INPUTS, ...extra },
+    description: {
+      format: PREDICTOR_FORMAT,
+      version: 1,
+      model: 'sequence',
+      weights: `${name}.safetensors`,
+      shape: net.shape,
+      inputs: SEQUENCE_INPUTS,
+      ...extra,
+    },
   };
 }
 
@@ -116,14 +124,18 @@ export function tokensExportModel(net: NextTokensNet, vocabulary: Vocabulary | n
   let cases: ExportCases | undefined;
   if (sample) {
     const x = buildTokenInputs(sample.set, vocabulary);
-    const rows = Array.from({ length: x.n }, (_, r) => r).filter((r) => hasTokensWindow(x, r, C, H)).slice(0, Math.max(4, sample.count ?? DEFAULT_CASES));
+    const rows = Array.from({ length: x.n }, (_, r) => r)
+      .filter((r) => hasTokensWindow(x, r, C, H))
+      .slice(0, Math.max(4, sample.count ?? DEFAULT_CASES));
     const win = { context: new Int16Array(C * L * K), tokens: new Int32Array(1 + TOKEN_HISTORY), future: new Int32Array(H) };
     const out = new Float32Array(H * L * E);
     const c: { context: number[][][][]; tokens: number[][]; future: number[][]; output: number[] } = { context: [], tokens: [], future: [], output: [] };
     for (const r of rows) {
       fillTokensWindow(x, r, L, K, C, H, net.shape.future, win, null);
       net.predict(win, out);
-      c.context.push(Array.from({ length: C }, (_, ci) => Array.from({ length: L }, (_, l) => Array.from(win.context.subarray((ci * L + l) * K, (ci * L + l + 1) * K)))));
+      c.context.push(
+        Array.from({ length: C }, (_, ci) => Array.from({ length: L }, (_, l) => Array.from(win.context.subarray((ci * L + l) * K, (ci * L + l + 1) * K)))),
+      );
       c.tokens.push(Array.from(win.tokens));
       c.future.push(Array.from(win.future));
       c.output.push(...out);

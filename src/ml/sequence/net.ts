@@ -28,7 +28,6 @@ export interface NetShape extends TraceShape {
   next?: boolean;
 }
 
-
 export class SequenceNet {
   readonly params: Float32Array;
   readonly grads: Float32Array;
@@ -79,7 +78,8 @@ export class SequenceNet {
     uniform(this.blocks.ctx, 0.1 * Math.sqrt(3));
     uniform(this.blocks.pre, 0.1 * Math.sqrt(3));
     uniform(this.blocks.prev, 0.1 * Math.sqrt(3));
-    for (let h = 0; h < H; h++) this.params.fill(0, this.blocks.prev.offset + (h * (L * E + 1) + L * E) * d, this.blocks.prev.offset + (h + 1) * (L * E + 1) * d);
+    for (let h = 0; h < H; h++)
+      this.params.fill(0, this.blocks.prev.offset + (h * (L * E + 1) + L * E) * d, this.blocks.prev.offset + (h + 1) * (L * E + 1) * d);
     uniform(this.blocks.tok, 0.1 * Math.sqrt(3));
     uniform(this.blocks.next, 0.1 * Math.sqrt(3));
     this.params.fill(0, this.blocks.next.offset + this.blocks.next.size - (shape.next ? d : 0), this.blocks.next.offset + this.blocks.next.size);
@@ -341,7 +341,15 @@ export class SequenceNet {
  * Softmax cross-entropy of logits `lg` (length E) against the true top-k set ex[off..off+K) (1/K on each): returns
  * the unscaled loss, adds the top-k hits / K to hits[h], and leaves in `lg` the gradient (softmax - y) · scale.
  */
-export function softmaxCrossEntropy(lg: Float32Array, ex: ArrayLike<number>, off: number, K: number, scale: number, hits: Float64Array | null, h: number): number {
+export function softmaxCrossEntropy(
+  lg: Float32Array,
+  ex: ArrayLike<number>,
+  off: number,
+  K: number,
+  scale: number,
+  hits: Float64Array | null,
+  h: number,
+): number {
   const E = lg.length;
   let max = -Infinity;
   for (let e = 0; e < E; e++) if (lg[e] > max) max = lg[e];

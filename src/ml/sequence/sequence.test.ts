@@ -29,14 +29,24 @@ import { sequencePredictor } from './sequencePredictor';
 import { SequenceTrainer, warmupCosine } from './trainer';
 
 const REAL = new URL('../../../../shared/traces-real/', import.meta.url).pathname;
-const mixtral = (): TraceSet => importFiles([{ name: 'gsm8k_2_routing.jsonl', data: readFileSync(`${REAL}mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl`) }], 'jsonl').set;
+const mixtral = (): TraceSet =>
+  importFiles([{ name: 'gsm8k_2_routing.jsonl', data: readFileSync(`${REAL}mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl`) }], 'jsonl').set;
 function deepseek(from: number, n: number): TraceSet {
   const dir = `${REAL}deepseek-v2-lite-chat/puffin-1-100/`;
   const files = Array.from({ length: n }, (_, i) => ({ name: `prompt_${from + i}_data.csv`, data: readFileSync(`${dir}prompt_${from + i}_data.csv`) }));
   return importFiles(files, 'hook-csv').set;
 }
 const TASK = { context: 3, horizon: 2 };
-const trainerConfig = (o: Record<string, unknown> = {}) => ({ preset: 'auto' as const, lrSchedule: 'cosine' as const, hiddenUnits: 16, weightDecay: 0.01, clipNorm: 0, valFraction: 0.2, seed: 3, ...o });
+const trainerConfig = (o: Record<string, unknown> = {}) => ({
+  preset: 'auto' as const,
+  lrSchedule: 'cosine' as const,
+  hiddenUnits: 16,
+  weightDecay: 0.01,
+  clipNorm: 0,
+  valFraction: 0.2,
+  seed: 3,
+  ...o,
+});
 
 describe('SequenceNet', () => {
   it('has the gradient of its loss (finite differences on a real DeepSeek prompt with token text)', () => {
@@ -201,7 +211,9 @@ describe('sequence model export', () => {
         logits.push(...out);
       }
     const dir = mkdtempSync(join(tmpdir(), 'speclab-seq-export-'));
-    const { safetensors, description } = exportSequence(net, 'sequence', { trainedOn: { model: set.manifest.model.name, numLayers: L, numExperts: E, topK: K } });
+    const { safetensors, description } = exportSequence(net, 'sequence', {
+      trainedOn: { model: set.manifest.model.name, numLayers: L, numExperts: E, topK: K },
+    });
     expect(Object.keys(decodeSafetensors(safetensors).tensors).sort()).toEqual(['W', 'b', 'bias', 'ctx', 'pre', 'prev', 'tok']);
     writeFileSync(join(dir, 'sequence.safetensors'), safetensors);
     writeFileSync(join(dir, 'sequence.json'), JSON.stringify(description));
@@ -216,7 +228,13 @@ describe('sequence model export', () => {
         logits,
       }),
     );
-    const { stdout } = await promisify(execFile)('.venv/bin/python', ['-m', 'speclab_collect.predictor', 'check', join(dir, 'sequence.json'), join(dir, 'cases.json')]);
+    const { stdout } = await promisify(execFile)('.venv/bin/python', [
+      '-m',
+      'speclab_collect.predictor',
+      'check',
+      join(dir, 'sequence.json'),
+      join(dir, 'cases.json'),
+    ]);
     const r = JSON.parse(stdout);
     expect(r.samples).toBe(rows.length);
     expect(r.maxAbsDiff).toBeLessThan(1e-4);

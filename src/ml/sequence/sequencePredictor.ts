@@ -40,7 +40,14 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
   let kind: TaskKind = 'layers';
   let fitted: TaskSpec | null = null;
   // Rows: the previous token, the current one, the next one (prefill); only what the window may see is filled in.
-  const scratch: TokenInputs = { n: 3, experts: new Int16Array(3 * LK), prev: Int32Array.of(-1, 0, 1), next: Int32Array.of(1, -1, -1), tokens: new Int32Array(3 * Q), chunkStart: [0] };
+  const scratch: TokenInputs = {
+    n: 3,
+    experts: new Int16Array(3 * LK),
+    prev: Int32Array.of(-1, 0, 1),
+    next: Int32Array.of(1, -1, -1),
+    tokens: new Int32Array(3 * Q),
+    chunkStart: [0],
+  };
   let win: TokensWindow = { context: new Int16Array(0), tokens: new Int32Array(Q), future: new Int32Array(0) };
 
   /** The next-tokens window of `row` from what the context shows: tokens t..t-C+1 (all layers), identities. */
@@ -53,7 +60,8 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
         win.context.set(ex, (c * L + l) * K);
       }
     if (test!.tokens.length) win.tokens.set(test!.tokens.subarray(row * Q, (row + 1) * Q));
-    for (let h = 0, q = test!.next[row]; h < H; h++, q = q >= 0 ? test!.next[q] : -1) win.future[h] = net.shape.future && q >= 0 && test!.tokens.length ? test!.tokens[q * Q] : 0;
+    for (let h = 0, q = test!.next[row]; h < H; h++, q = q >= 0 ? test!.next[q] : -1)
+      win.future[h] = net.shape.future && q >= 0 && test!.tokens.length ? test!.tokens[q * Q] : 0;
   }
   return {
     name,
@@ -68,9 +76,16 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
       const c = opts.config;
       vocabulary = train.manifest.hasTokenIds || train.manifest.hasTokenText ? buildVocabulary(train, c.vocabSize) : null;
       if (vocabulary)
-        opts.log?.(`${name}: vocabulary of ${vocabulary.size} token ${vocabulary.source === 'id' ? 'ids' : 'texts'} covering ${(vocabulary.coverage * 100).toFixed(1)}% of the training tokens\n`);
+        opts.log?.(
+          `${name}: vocabulary of ${vocabulary.size} token ${vocabulary.source === 'id' ? 'ids' : 'texts'} covering ${(vocabulary.coverage * 100).toFixed(1)}% of the training tokens\n`,
+        );
       else opts.log?.(`${name}: the trace records no token ids or text; the model uses routing only\n`);
-      trainer = new SequenceTrainer(train, task, { ...scheduleConfigOf(c), hiddenUnits: c.hiddenUnits, weightDecay: c.weightDecay, clipNorm: c.clipNorm, valFraction: c.valFraction, seed: c.seed }, vocabulary);
+      trainer = new SequenceTrainer(
+        train,
+        task,
+        { ...scheduleConfigOf(c), hiddenUnits: c.hiddenUnits, weightDecay: c.weightDecay, clipNorm: c.clipNorm, valFraction: c.valFraction, seed: c.seed },
+        vocabulary,
+      );
       const s = trainer.schedule;
       opts.log?.(
         `${name}: ${trainer.net.parameterCount} parameters; lr ${s.lr} (${s.from.lr}), ${s.epochs} epochs (${s.from.epochs}), batch ${s.batchSize} tokens (${s.from.batchSize}), ` +
@@ -107,7 +122,8 @@ export function sequencePredictor(shape: TraceShape, opts: SequencePredictorOpti
     score(ctx: PredictionContext, target: number, scores: Float64Array) {
       const net = trainer?.net;
       const row = ctx.row;
-      if (!net || !test || row === undefined || row >= test.n) throw new Error(`${name}: window (row ${row}, layer ${ctx.layer}) was not prepared; call prepare(test) after fit() and score through scorePredictor`);
+      if (!net || !test || row === undefined || row >= test.n)
+        throw new Error(`${name}: window (row ${row}, layer ${ctx.layer}) was not prepared; call prepare(test) after fit() and score through scorePredictor`);
       if (net instanceof NextTokensNet) {
         if (cached !== row) {
           tokensWindowOf(ctx, row, net);

@@ -1,7 +1,14 @@
 /** Test-only: a net's analytic gradient against central finite differences of its loss, parameter by parameter. */
 import { expect } from 'vitest';
 
-export function expectFiniteDifferences(params: Float32Array, grads: Float32Array, analytic: Float32Array, loss: () => number, picks: number[], eps = 1e-2): void {
+export function expectFiniteDifferences(
+  params: Float32Array,
+  grads: Float32Array,
+  analytic: Float32Array,
+  loss: () => number,
+  picks: number[],
+  eps = 1e-2,
+): void {
   for (const i of picks) {
     const p0 = params[i];
     params[i] = p0 + eps;

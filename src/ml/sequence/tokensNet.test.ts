@@ -40,7 +40,11 @@ describe('NextTokensNet', () => {
     const vocab = buildVocabulary(set, 64);
     const x = buildTokenInputs(set, vocab);
     const { numLayers: L, numExperts: E, topK: K } = set.manifest;
-    const net = new NextTokensNet({ numLayers: L, numExperts: E, topK: K, context: 3, horizon: 2, hidden: 8, vocab: vocab.size, future: true }, 1, new Float32Array(L * E).fill(Math.log(1 / E)));
+    const net = new NextTokensNet(
+      { numLayers: L, numExperts: E, topK: K, context: 3, horizon: 2, hidden: 8, vocab: vocab.size, future: true },
+      1,
+      new Float32Array(L * E).fill(Math.log(1 / E)),
+    );
     const all = Array.from({ length: x.n }, (_, i) => i).filter((r) => hasTokensWindow(x, r, 3, 2));
     const rows = [all[0], all[all.length >> 1], all[all.length - 1]];
     expect(rows.length).toBe(3);
@@ -60,7 +64,13 @@ describe('NextTokensNet', () => {
     // Every block has a gradient, the copy weights (the last block) included.
     const t = net.tensors();
     expect(Object.keys(t)).toEqual(['ctx', 'pre', 'tok', 'fut', 'b', 'W', 'bias', 'copy']);
-    expectFiniteDifferences(net.params, net.grads, analytic, loss, Array.from({ length: 40 }, (_, k) => used[Math.floor((k * used.length) / 40)]).concat(used.slice(-5)));
+    expectFiniteDifferences(
+      net.params,
+      net.grads,
+      analytic,
+      loss,
+      Array.from({ length: 40 }, (_, k) => used[Math.floor((k * used.length) / 40)]).concat(used.slice(-5)),
+    );
   });
 });
 
@@ -85,30 +95,34 @@ describe('sequence predictor, every task', () => {
       }
     });
 
-  it('at default settings in the next-tokens task is at or above every baseline on validation, and above frequency on held-out prompts', { timeout: 300_000 }, async () => {
-    const big = deepseek(1, 16);
-    const split = splitBySequence(big, 0.25, 0);
-    const config = parseInterLayerConfig({ seed: 0 });
-    const p = withBaselines(sequencePredictor(big.manifest, { config }), big.manifest, config);
-    await p.fit(split.train, TOKENS);
-    await p.prepare(split.test, TOKENS);
-    const learned = scorePredictor(p, split.test, TOKENS);
-    expect(learned.recallAtK).toHaveLength(2);
-    const frequency = BASELINES.frequency(big.manifest, 0);
-    frequency.fit(split.train, TOKENS);
-    const f = scorePredictor(frequency, split.test, TOKENS).recallAtK;
-    for (let h = 0; h < 2; h++) expect(learned.recallAtK[h]).toBeGreaterThan(f[h] + 0.03);
-    const chosen = await chooseOnValidation(
-      Object.values(BASELINES).map((b) => b(big.manifest, 0)),
-      [{ name: 'sequence', recall: p.blend!.steps.map((s) => s.recall) }],
-      split.train,
-      TOKENS,
-      config.valFraction,
-      0,
-    );
-    for (const [name, r] of Object.entries(chosen!.candidates))
-      if (name !== 'sequence') for (let h = 0; h < 2; h++) expect(chosen!.candidates.sequence[h], `step ${h + 1} vs ${name}`).toBeGreaterThanOrEqual(r[h]);
-  });
+  it(
+    'at default settings in the next-tokens task is at or above every baseline on validation, and above frequency on held-out prompts',
+    { timeout: 300_000 },
+    async () => {
+      const big = deepseek(1, 16);
+      const split = splitBySequence(big, 0.25, 0);
+      const config = parseInterLayerConfig({ seed: 0 });
+      const p = withBaselines(sequencePredictor(big.manifest, { config }), big.manifest, config);
+      await p.fit(split.train, TOKENS);
+      await p.prepare(split.test, TOKENS);
+      const learned = scorePredictor(p, split.test, TOKENS);
+      expect(learned.recallAtK).toHaveLength(2);
+      const frequency = BASELINES.frequency(big.manifest, 0);
+      frequency.fit(split.train, TOKENS);
+      const f = scorePredictor(frequency, split.test, TOKENS).recallAtK;
+      for (let h = 0; h < 2; h++) expect(learned.recallAtK[h]).toBeGreaterThan(f[h] + 0.03);
+      const chosen = await chooseOnValidation(
+        Object.values(BASELINES).map((b) => b(big.manifest, 0)),
+        [{ name: 'sequence', recall: p.blend!.steps.map((s) => s.recall) }],
+        split.train,
+        TOKENS,
+        config.valFraction,
+        0,
+      );
+      for (const [name, r] of Object.entries(chosen!.candidates))
+        if (name !== 'sequence') for (let h = 0; h < 2; h++) expect(chosen!.candidates.sequence[h], `step ${h + 1} vs ${name}`).toBeGreaterThanOrEqual(r[h]);
+    },
+  );
 });
 
 describe('sequence model export, every task', () => {
@@ -142,7 +156,11 @@ describe('SequenceNet in prefill', () => {
     const vocab = buildVocabulary(set, 64);
     const x = buildTokenInputs(set, vocab);
     const { numLayers: L, numExperts: E, topK: K } = set.manifest;
-    const net = new SequenceNet({ numLayers: L, numExperts: E, topK: K, context: 3, horizon: 2, hidden: 8, vocab: vocab.size, next: true }, 1, new Float32Array(L * E).fill(Math.log(1 / E)));
+    const net = new SequenceNet(
+      { numLayers: L, numExperts: E, topK: K, context: 3, horizon: 2, hidden: 8, vocab: vocab.size, next: true },
+      1,
+      new Float32Array(L * E).fill(Math.log(1 / E)),
+    );
     const rows = [1, 2, x.n - 1];
     const loss = () => rows.reduce((a, r) => a + net.accumulate(x, r, 0, null), 0);
     net.grads.fill(0);
@@ -154,7 +172,10 @@ describe('SequenceNet in prefill', () => {
     const used = [...analytic.keys()].filter((i) => Math.abs(analytic[i]) > 1e-4);
     const inNext = used.filter((i) => i >= nextFrom && i < nextFrom + t.next.data.length);
     expect(inNext.length).toBeGreaterThan(20);
-    expectFiniteDifferences(net.params, net.grads, analytic, loss, [...Array.from({ length: 20 }, (_, k) => used[Math.floor((k * used.length) / 20)]), ...inNext.slice(0, 10)]);
+    expectFiniteDifferences(net.params, net.grads, analytic, loss, [
+      ...Array.from({ length: 20 }, (_, k) => used[Math.floor((k * used.length) / 20)]),
+      ...inNext.slice(0, 10),
+    ]);
     // The next token's experts at layer l change the prediction (what prefill adds over decode).
     const out = new Float32Array(2 * E);
     net.predict(x, 5, 6, out);

@@ -91,7 +91,8 @@ export class SequenceTrainer implements TrainingRun {
     this.inputs = buildTokenInputs(train, vocabulary);
     this.split = validationSplit(train, config.valFraction, config.seed);
     // Next tokens: only rows with the full context and horizon in their sequence are windows.
-    const windows = (rows: Int32Array) => (taskKind(task) === 'tokens' ? rows.filter((r) => hasTokensWindow(this.inputs, r, task.context, task.horizon)) : rows);
+    const windows = (rows: Int32Array) =>
+      taskKind(task) === 'tokens' ? rows.filter((r) => hasTokensWindow(this.inputs, r, task.context, task.horizon)) : rows;
     this.trainRows = windows(keptRows(this.inputs, train, this.split.train));
     let val = this.split.val ? windows(keptRows(this.inputs, train, this.split.val)) : new Int32Array(0);
     if (val.length > MAX_VAL_TOKENS) {
@@ -104,14 +105,29 @@ export class SequenceTrainer implements TrainingRun {
       val = Int32Array.from(a.slice(0, MAX_VAL_TOKENS)).sort();
     }
     this.valRows = val;
-    const common = { numLayers: L, numExperts: E, topK: K, context: task.context, horizon: task.horizon, hidden: config.hiddenUnits, vocab: vocabulary?.size ?? 0 };
+    const common = {
+      numLayers: L,
+      numExperts: E,
+      topK: K,
+      context: task.context,
+      horizon: task.horizon,
+      hidden: config.hiddenUnits,
+      vocab: vocabulary?.size ?? 0,
+    };
     const freq = logFrequency(this.inputs, this.trainRows, L, E, K);
-    const net = taskKind(task) === 'tokens' ? new NextTokensNet({ ...common, future: visibilityOf(task) === 'prefill' }, config.seed, freq) : new SequenceNet({ ...common, next: visibilityOf(task) === 'prefill' }, config.seed, freq);
+    const net =
+      taskKind(task) === 'tokens'
+        ? new NextTokensNet({ ...common, future: visibilityOf(task) === 'prefill' }, config.seed, freq)
+        : new SequenceNet({ ...common, next: visibilityOf(task) === 'prefill' }, config.seed, freq);
     this.win = { context: new Int16Array(task.context * L * K), tokens: new Int32Array(1 + TOKEN_HISTORY), future: new Int32Array(task.horizon) };
     this.targets = new Int16Array(task.horizon * L * K);
     this.net = net;
     if (!this.trainRows.length || net.windowsPerToken < 1) throw new Error('the training set has no windows (too few tokens or layers)');
-    this.schedule = resolveSchedule(config, { trainTokens: this.trainRows.length, windowsPerToken: net.windowsPerToken, hasValidation: this.valRows.length > 0 });
+    this.schedule = resolveSchedule(config, {
+      trainTokens: this.trainRows.length,
+      windowsPerToken: net.windowsPerToken,
+      hasValidation: this.valRows.length > 0,
+    });
     this.stepsPerEpoch = Math.ceil(this.trainRows.length / this.schedule.batchTokens);
     this.totalSteps = this.stepsPerEpoch * this.schedule.epochs;
     this.epochHits = new Float64Array(task.horizon);
@@ -177,7 +193,12 @@ export class SequenceTrainer implements TrainingRun {
         this.epochSeconds += dt;
         this.trainSeconds += dt;
         if (now() - lastYield > 100) {
-          hooks.onProgress?.({ epoch: this._epoch + 1, step: this._step, totalSteps: this.totalSteps, trainLoss: this.epochLoss / Math.max(1, this.epochWindows * H) });
+          hooks.onProgress?.({
+            epoch: this._epoch + 1,
+            step: this._step,
+            totalSteps: this.totalSteps,
+            trainLoss: this.epochLoss / Math.max(1, this.epochWindows * H),
+          });
           await yieldToEvents();
           lastYield = now();
         }
@@ -230,7 +251,17 @@ export class SequenceTrainer implements TrainingRun {
   /** The next-tokens window of row r and its targets, into this.win and this.targets. */
   fillWindow(r: number): void {
     const s = this.net.shape;
-    fillTokensWindow(this.inputs, r, s.numLayers, s.topK, s.context, s.horizon, this.net instanceof NextTokensNet && this.net.shape.future, this.win, this.targets);
+    fillTokensWindow(
+      this.inputs,
+      r,
+      s.numLayers,
+      s.topK,
+      s.context,
+      s.horizon,
+      this.net instanceof NextTokensNet && this.net.shape.future,
+      this.win,
+      this.targets,
+    );
   }
 
   /** Mean loss per (window, step) and recall@k per step on the validation tokens. */

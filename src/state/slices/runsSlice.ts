@@ -43,8 +43,7 @@ export const createRunsSlice: StateCreator<NotebookState, [], [], RunsSlice> = (
       runsSelected: s.runsSelected.filter((x) => x !== id),
       runsBaseline: s.runsBaseline === id ? null : s.runsBaseline,
     })),
-  toggleRunSelected: (id) =>
-    set((s) => ({ runsSelected: s.runsSelected.includes(id) ? s.runsSelected.filter((x) => x !== id) : [...s.runsSelected, id] })),
+  toggleRunSelected: (id) => set((s) => ({ runsSelected: s.runsSelected.includes(id) ? s.runsSelected.filter((x) => x !== id) : [...s.runsSelected, id] })),
   pinBaseline: (runsBaseline) => set({ runsBaseline }),
   setRunsSmoothing: (w) => set({ runsSmoothing: Math.min(0.95, Math.max(0, w)) }),
   setRunsNote: (runsNote) => set({ runsNote }),

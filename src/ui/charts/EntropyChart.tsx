@@ -31,10 +31,15 @@ export function zoomFloor(values: readonly number[], top: number): number {
 /** Bar chart of per-layer entropy; d3 computes the scales, React renders the SVG. */
 export function EntropyChart({ entropyBits, maxEntropyBits, layerIds, zoom = false }: Props) {
   const layers = entropyBits.map((_, l) => l);
-  const x = scaleBand<number>().domain(layers).range([M.left, WIDTH - M.right]).padding(0.15);
+  const x = scaleBand<number>()
+    .domain(layers)
+    .range([M.left, WIDTH - M.right])
+    .padding(0.15);
   const yMax = Math.max(maxEntropyBits, ...entropyBits) || 1;
   const floor = zoom ? zoomFloor(entropyBits, yMax) : 0;
-  const y = scaleLinear().domain([floor, yMax]).range([HEIGHT - M.bottom, M.top]);
+  const y = scaleLinear()
+    .domain([floor, yMax])
+    .range([HEIGHT - M.bottom, M.top]);
   if (!zoom) y.nice();
   const bottom = y.domain()[0];
   const labelled = new Set(tickIndices(layers.length));
@@ -46,7 +51,11 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds, zoom = fal
     const ux = ((ev.clientX - box.left) / box.width) * WIDTH;
     if (ux < M.left || ux > WIDTH - M.right || layers.length === 0) return show(ev, null);
     const l = Math.max(0, Math.min(layers.length - 1, Math.round((ux - (x(0) ?? 0) - x.bandwidth() / 2) / x.step())));
-    show(ev, [`layer ${layerIds[l] ?? l}`, `${entropyBits[l].toFixed(4)} bits`, `${((entropyBits[l] / (maxEntropyBits || 1)) * 100).toFixed(2)}% of log₂E = ${maxEntropyBits.toFixed(4)} bits`]);
+    show(ev, [
+      `layer ${layerIds[l] ?? l}`,
+      `${entropyBits[l].toFixed(4)} bits`,
+      `${((entropyBits[l] / (maxEntropyBits || 1)) * 100).toFixed(2)}% of log₂E = ${maxEntropyBits.toFixed(4)} bits`,
+    ]);
   };
 
   const csv = () => ({ header: ['layer', 'entropy_bits', 'uniform_bits'], rows: layers.map((l) => [layerIds[l] ?? l, entropyBits[l], maxEntropyBits]) });
@@ -93,7 +102,12 @@ export function EntropyChart({ entropyBits, maxEntropyBits, layerIds, zoom = fal
           <text className="axis-title" data-testid="entropy-x-title" x={(M.left + WIDTH - M.right) / 2} y={HEIGHT - 6} textAnchor="middle">
             layer
           </text>
-          <text className="axis-title" data-testid="entropy-y-title" transform={`translate(14,${(M.top + HEIGHT - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
+          <text
+            className="axis-title"
+            data-testid="entropy-y-title"
+            transform={`translate(14,${(M.top + HEIGHT - M.bottom) / 2}) rotate(-90)`}
+            textAnchor="middle"
+          >
             {zoom ? 'entropy (bits, zoomed)' : 'entropy (bits)'}
           </text>
           <g data-testid="entropy-max">

@@ -36,7 +36,21 @@ const RAMP_STEPS = 32;
  * A dense matrix as a canvas of one pixel per cell, scaled up by CSS (pixelated), so 128×128 experts cost one
  * putImageData; axes and labels are SVG computed with d3 scales. Pure: (data, options) → DOM.
  */
-export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, rowLabel = String, colLabel = String, format, max, ariaLabel, testId, onCellClick }: HeatmapProps) {
+export function Heatmap({
+  values,
+  offset = 0,
+  rows,
+  cols,
+  rowTitle,
+  colTitle,
+  rowLabel = String,
+  colLabel = String,
+  format,
+  max,
+  ariaLabel,
+  testId,
+  onCellClick,
+}: HeatmapProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<{ r: number; c: number } | null>(null);
   const { tip, show, hide } = useTip();
@@ -87,7 +101,14 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
             </text>
             <g className="color-scale" data-testid={`${testId}-scale`} transform={`translate(${M.left + SIZE + 12},${M.top})`}>
               {range(RAMP_STEPS).map((i) => (
-                <rect key={i} x={0} width={12} y={(SIZE * (RAMP_STEPS - 1 - i)) / RAMP_STEPS} height={SIZE / RAMP_STEPS + 0.5} fill={rampColor((i + 0.5) / RAMP_STEPS)} />
+                <rect
+                  key={i}
+                  x={0}
+                  width={12}
+                  y={(SIZE * (RAMP_STEPS - 1 - i)) / RAMP_STEPS}
+                  height={SIZE / RAMP_STEPS + 0.5}
+                  fill={rampColor((i + 0.5) / RAMP_STEPS)}
+                />
               ))}
               {[0, 0.5, 1].map((f) => (
                 <text key={f} className="axis-label" x={16} y={SIZE * (1 - f)} dy={f === 1 ? '0.7em' : f === 0 ? '0' : '0.32em'}>
@@ -132,7 +153,13 @@ export function Heatmap({ values, offset = 0, rows, cols, rowTitle, colTitle, ro
               setHover(null);
               hide();
             }}
-            style={{ left: `${(M.left / W) * 100}%`, top: `${(M.top / H) * 100}%`, width: `${(SIZE / W) * 100}%`, height: `${(SIZE / H) * 100}%`, cursor: onCellClick ? 'pointer' : undefined }}
+            style={{
+              left: `${(M.left / W) * 100}%`,
+              top: `${(M.top / H) * 100}%`,
+              width: `${(SIZE / W) * 100}%`,
+              height: `${(SIZE / H) * 100}%`,
+              cursor: onCellClick ? 'pointer' : undefined,
+            }}
           />
           <Tooltip tip={tip} testId={`${testId}-tooltip`} />
         </div>

@@ -72,7 +72,10 @@ export function LineChart({ series, x, xTitle, yTitle, yDomain, yFormat = (v) =>
     .padding(x.length === 1 ? 0.5 : 0.1);
   let top = 0;
   for (const s of series) for (const v of s.values) if (v !== null) top = Math.max(top, v);
-  const legend = legendLayout(series.map((s) => s.name), yTitle);
+  const legend = legendLayout(
+    series.map((s) => s.name),
+    yTitle,
+  );
   // Rows beyond the first (which sits beside the y title) push the plot down.
   const plotTop = M.top + Math.max(0, legend.rows - 1) * 15;
   const y = scaleLinear()

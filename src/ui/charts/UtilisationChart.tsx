@@ -38,7 +38,9 @@ export function UtilisationChart({ shares, layerName }: Props) {
     .domain(shown.map((_, i) => i))
     .range([M.left, W - M.right])
     .padding(shown.length > 40 ? 0.08 : 0.18);
-  const y = scaleLinear().domain([-span, span]).range([H - M.bottom, M.top]);
+  const y = scaleLinear()
+    .domain([-span, span])
+    .range([H - M.bottom, M.top]);
   const y0 = y(0);
   const ticks = Array.from({ length: 2 * span + 1 }, (_, i) => i - span).filter((t) => span <= 4 || t % 2 === 0);
   const labelled = new Set(tickIndices(shown.length));
@@ -50,7 +52,7 @@ export function UtilisationChart({ shares, layerName }: Props) {
     const ux = ((ev.clientX - box.left) / box.width) * W;
     if (ux < M.left || ux > W - M.right || shown.length === 0) return null;
     const step = x.step();
-    return Math.max(0, Math.min(shown.length - 1, Math.floor((ux - M.left - (x.paddingOuter() * step)) / step)));
+    return Math.max(0, Math.min(shown.length - 1, Math.floor((ux - M.left - x.paddingOuter() * step) / step)));
   };
   const onMove = (ev: MouseEvent<SVGSVGElement>) => {
     const i = indexAt(ev);
@@ -86,7 +88,13 @@ export function UtilisationChart({ shares, layerName }: Props) {
             <option value="share">busiest first</option>
           </select>
         </label>
-        <button type="button" className="small" data-testid="utilisation-zoom-in" disabled={b - a <= Math.min(2, E)} onClick={() => setRange(zoomRange([a, b], E, 'in'))}>
+        <button
+          type="button"
+          className="small"
+          data-testid="utilisation-zoom-in"
+          disabled={b - a <= Math.min(2, E)}
+          onClick={() => setRange(zoomRange([a, b], E, 'in'))}
+        >
           Zoom in
         </button>
         <button type="button" className="small" data-testid="utilisation-zoom-out" disabled={!zoomed} onClick={() => setRange(zoomRange([a, b], E, 'out'))}>
@@ -96,12 +104,20 @@ export function UtilisationChart({ shares, layerName }: Props) {
           All experts
         </button>
         <span className="muted" data-testid="utilisation-range">
-          {zoomed ? `${order === 'share' ? 'ranks' : 'experts'} ${order === 'share' ? a + 1 : bars[a]?.expert}–${order === 'share' ? b : bars[b - 1]?.expert} of ${E}` : `all ${E} experts`}
+          {zoomed
+            ? `${order === 'share' ? 'ranks' : 'experts'} ${order === 'share' ? a + 1 : bars[a]?.expert}–${order === 'share' ? b : bars[b - 1]?.expert} of ${E}`
+            : `all ${E} experts`}
           {' · drag across the bars to zoom'}
         </span>
       </div>
       <ChartExport name="utilisation-chart" title={title} csv={csv}>
-        <figure className="utilisation-chart" data-testid="utilisation-chart" data-tip-host="" data-order={shown.map((s) => s.expert).join(',')} data-span={span}>
+        <figure
+          className="utilisation-chart"
+          data-testid="utilisation-chart"
+          data-tip-host=""
+          data-order={shown.map((s) => s.expert).join(',')}
+          data-span={span}
+        >
           <svg
             viewBox={`0 0 ${W} ${H}`}
             role="img"
@@ -148,7 +164,15 @@ export function UtilisationChart({ shares, layerName }: Props) {
                 </rect>
               );
             })}
-            {sel && <rect className="zoom-selection" x={x(sel[0])} width={(x(sel[1]) ?? 0) + x.bandwidth() - (x(sel[0]) ?? 0)} y={M.top} height={H - M.top - M.bottom} />}
+            {sel && (
+              <rect
+                className="zoom-selection"
+                x={x(sel[0])}
+                width={(x(sel[1]) ?? 0) + x.bandwidth() - (x(sel[0]) ?? 0)}
+                y={M.top}
+                height={H - M.top - M.bottom}
+              />
+            )}
             {shown.map((bar, i) =>
               labelled.has(i) ? (
                 <text key={bar.expert} className="axis-label" x={(x(i) ?? 0) + x.bandwidth() / 2} y={H - M.bottom + 14} textAnchor="middle">

@@ -29,7 +29,11 @@ describe('figure snapshots', () => {
     expect(zoomFloor(bits, 6)).toBeCloseTo(5.85);
     expect(zoomFloor([0.1], 1)).toBe(0);
     const heights = (zoom: boolean) =>
-      [...renderToStaticMarkup(createElement(EntropyChart, { entropyBits: bits, maxEntropyBits: 6, layerIds: [0, 1, 2], zoom })).matchAll(/height="([\d.]+)"/g)].map((m) => Number(m[1]));
+      [
+        ...renderToStaticMarkup(createElement(EntropyChart, { entropyBits: bits, maxEntropyBits: 6, layerIds: [0, 1, 2], zoom })).matchAll(
+          /height="([\d.]+)"/g,
+        ),
+      ].map((m) => Number(m[1]));
     const [a, b] = heights(true);
     const [c, d] = heights(false);
     // Zoomed, the 0.05-bit difference is a visible share of the bar; from 0 it is under 1%.
@@ -40,7 +44,16 @@ describe('figure snapshots', () => {
   it('heatmap: a title and a colour scale with its labels inside the drawing', () => {
     const values = Float64Array.from({ length: 16 }, (_, i) => i / 15);
     const html = renderToStaticMarkup(
-      createElement(Heatmap, { values, rows: 4, cols: 4, rowTitle: 'expert e', colTitle: 'expert f', format: (v: number) => v.toFixed(2), ariaLabel: 'Co-activation at layer 0', testId: 'hm' }),
+      createElement(Heatmap, {
+        values,
+        rows: 4,
+        cols: 4,
+        rowTitle: 'expert e',
+        colTitle: 'expert f',
+        format: (v: number) => v.toFixed(2),
+        ariaLabel: 'Co-activation at layer 0',
+        testId: 'hm',
+      }),
     );
     expect(html).toContain('>Co-activation at layer 0</text>');
     const scale = html.split('data-testid="hm-scale"')[1].split('</g>')[0];

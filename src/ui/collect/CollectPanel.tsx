@@ -23,8 +23,8 @@ export function CollectPanel() {
         <h2>Collect routing from a model</h2>
       </summary>
       <p className="muted small">
-        Start the collector on this machine with <code>speclab-collect serve</code> and paste the URL it prints. Jobs run there; a finished
-        trace set opens here.
+        Start the collector on this machine with <code>speclab-collect serve</code> and paste the URL it prints. Jobs run there; a finished trace set opens
+        here.
       </p>
       {server ? (
         <p data-testid="collect-status">
@@ -100,8 +100,8 @@ function Jobs() {
       <JobForm existing={jobs.map((j) => j.name)} submit={(spec) => collect.submit(spec)} />
       <h3>Jobs</h3>
       <label className="small">
-        <input type="checkbox" checked={openWhenDone} onChange={(e) => collect.setOpenWhenDone(e.currentTarget.checked)} data-testid="collect-open-when-done" /> Open a
-        job&apos;s trace set here when it finishes
+        <input type="checkbox" checked={openWhenDone} onChange={(e) => collect.setOpenWhenDone(e.currentTarget.checked)} data-testid="collect-open-when-done" />{' '}
+        Open a job&apos;s trace set here when it finishes
       </label>
       {jobs.length === 0 ? (
         <p className="muted small" data-testid="collect-no-jobs">
@@ -239,7 +239,13 @@ function JobForm({ existing, submit: send }: { existing: string[]; submit: (spec
       </label>
       <label className="wide">
         Datasets, one per line: [LABEL=]SOURCE[:BUDGET tokens]
-        <textarea data-testid="collect-datasets" rows={3} value={f.datasets} onChange={set('datasets')} placeholder={'wikitext-2:200k\nimdb:200k\nnotes=/data/notes.jsonl:50k'} />
+        <textarea
+          data-testid="collect-datasets"
+          rows={3}
+          value={f.datasets}
+          onChange={set('datasets')}
+          placeholder={'wikitext-2:200k\nimdb:200k\nnotes=/data/notes.jsonl:50k'}
+        />
       </label>
       <label>
         Sequence length

@@ -18,12 +18,15 @@ export function DatasetFilter() {
       <legend>
         Datasets{' '}
         <span className="muted small" data-testid="dataset-filter-state">
-          {selected.length === 0 ? '— none ticked: every dataset is used; tick some to keep only those' : `— ${selected.length} of ${manifest.datasets.length} used`}
+          {selected.length === 0
+            ? '— none ticked: every dataset is used; tick some to keep only those'
+            : `— ${selected.length} of ${manifest.datasets.length} used`}
         </span>
       </legend>
       {manifest.datasets.map((d) => (
         <label key={d} className="control">
-          <input type="checkbox" data-testid="dataset-option" value={d} checked={selected.includes(d)} onChange={(e) => toggle(d, e.currentTarget.checked)} /> {d}
+          <input type="checkbox" data-testid="dataset-option" value={d} checked={selected.includes(d)} onChange={(e) => toggle(d, e.currentTarget.checked)} />{' '}
+          {d}
         </label>
       ))}
       {unknown.length > 0 && (

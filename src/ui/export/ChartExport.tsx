@@ -45,13 +45,31 @@ export function ChartExport({ name, title, csv, children }: Props) {
     <div className="chart-export" ref={box} data-testid={`${name}-export`}>
       {children}
       <div className="export-bar" role="group" aria-label={`Export ${title}`}>
-        <button type="button" className="small" data-testid={`${name}-export-svg`} title="Download the chart as SVG (vector; the experiment link is in its metadata)" onClick={() => void svg()}>
+        <button
+          type="button"
+          className="small"
+          data-testid={`${name}-export-svg`}
+          title="Download the chart as SVG (vector; the experiment link is in its metadata)"
+          onClick={() => void svg()}
+        >
           SVG
         </button>
-        <button type="button" className="small" data-testid={`${name}-export-png`} title="Download the chart as PNG (the experiment link is in a tEXt chunk)" onClick={() => void png()}>
+        <button
+          type="button"
+          className="small"
+          data-testid={`${name}-export-png`}
+          title="Download the chart as PNG (the experiment link is in a tEXt chunk)"
+          onClick={() => void png()}
+        >
           PNG
         </button>
-        <button type="button" className="small" data-testid={`${name}-export-csv`} title="Download the chart's numbers as CSV (first line: the experiment link)" onClick={() => void data()}>
+        <button
+          type="button"
+          className="small"
+          data-testid={`${name}-export-csv`}
+          title="Download the chart's numbers as CSV (first line: the experiment link)"
+          onClick={() => void data()}
+        >
           CSV
         </button>
         {note && (

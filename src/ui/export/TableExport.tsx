@@ -25,7 +25,14 @@ export function TableExport({ name, children }: { name: string; children: ReactN
       {children}
       <div className="export-bar" role="group" aria-label={`Export the ${name} table`}>
         {FORMATS.map(([f, label, type]) => (
-          <button key={f} type="button" className="small" data-testid={`${name}-export-${f}`} title={`Download the table as ${label}`} onClick={() => save(f, type)}>
+          <button
+            key={f}
+            type="button"
+            className="small"
+            data-testid={`${name}-export-${f}`}
+            title={`Download the table as ${label}`}
+            onClick={() => save(f, type)}
+          >
             {label}
           </button>
         ))}

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { coactivationLift } from '../panels/CoactivationPanel';
 import { tableText } from './tableText';
 
-const T = { header: ['predictor', 'layer l+1 recall@k', 'windows'], rows: [['markov baseline', '41.2%', '1,024'], ['a|b_c', '—', '7']] };
+const T = {
+  header: ['predictor', 'layer l+1 recall@k', 'windows'],
+  rows: [
+    ['markov baseline', '41.2%', '1,024'],
+    ['a|b_c', '—', '7'],
+  ],
+};
 const LINK = 'http://x/#v=2&z=abc';
 
 describe('results tables as files', () => {

@@ -12,18 +12,51 @@ export interface TextTable {
 }
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
-const TEX: Record<string, string> = { '\\': '\\textbackslash{}', '&': '\\&', '%': '\\%', $: '\\$', '#': '\\#', _: '\\_', '{': '\\{', '}': '\\}', '~': '\\textasciitilde{}', '^': '\\textasciicircum{}' };
-const texCell = (s: string) => s.replace(/[\\&%$#_{}~^]/g, (c) => TEX[c]).replace(/—/g, '---').replace(/→/g, '$\\to$').replace(/−/g, '$-$').replace(/±/g, '$\\pm$');
+const TEX: Record<string, string> = {
+  '\\': '\\textbackslash{}',
+  '&': '\\&',
+  '%': '\\%',
+  $: '\\$',
+  '#': '\\#',
+  _: '\\_',
+  '{': '\\{',
+  '}': '\\}',
+  '~': '\\textasciitilde{}',
+  '^': '\\textasciicircum{}',
+};
+const texCell = (s: string) =>
+  s
+    .replace(/[\\&%$#_{}~^]/g, (c) => TEX[c])
+    .replace(/—/g, '---')
+    .replace(/→/g, '$\\to$')
+    .replace(/−/g, '$-$')
+    .replace(/±/g, '$\\pm$');
 
 export function tableText(t: TextTable, format: TableFormat, link: string): string {
   if (format === 'csv') return csvText({ header: t.header, rows: t.rows }, link);
   if (format === 'md') {
     const line = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
-    return [`<!-- experiment: ${link} -->`, line(t.header), `|${t.header.map((_, i) => (i === 0 ? ' :--- ' : ' ---: ')).join('|')}|`, ...t.rows.map(line), ''].join('\n');
+    return [
+      `<!-- experiment: ${link} -->`,
+      line(t.header),
+      `|${t.header.map((_, i) => (i === 0 ? ' :--- ' : ' ---: ')).join('|')}|`,
+      ...t.rows.map(line),
+      '',
+    ].join('\n');
   }
   const cols = `l${'r'.repeat(Math.max(0, t.header.length - 1))}`;
   const line = (cells: string[]) => `${cells.map(texCell).join(' & ')} \\\\`;
-  return [`% experiment: ${link}`, `\\begin{tabular}{${cols}}`, '\\toprule', line(t.header), '\\midrule', ...t.rows.map(line), '\\bottomrule', '\\end{tabular}', ''].join('\n');
+  return [
+    `% experiment: ${link}`,
+    `\\begin{tabular}{${cols}}`,
+    '\\toprule',
+    line(t.header),
+    '\\midrule',
+    ...t.rows.map(line),
+    '\\bottomrule',
+    '\\end{tabular}',
+    '',
+  ].join('\n');
 }
 
 /** The text of a rendered <table>: one header row (group titles joined to the column titles below them) and its body rows. */

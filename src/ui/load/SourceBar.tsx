@@ -92,8 +92,8 @@ export function SourceBar() {
             Showing <span data-testid="trace-url">{trace}</span>.{' '}
           </>
         )}
-        A trace set is a folder with manifest.json and its Arrow shards; routing
-        JSONL and hook CSV files are imported. Drop files or folders anywhere on the page.
+        A trace set is a folder with manifest.json and its Arrow shards; routing JSONL and hook CSV files are imported. Drop files or folders anywhere on the
+        page.
       </p>
     </section>
   );

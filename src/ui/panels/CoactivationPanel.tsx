@@ -9,7 +9,14 @@ import { useAnalysis, useLayer } from '../hooks';
  * and the experts' selection shares (utilisation × k = share of tokens choosing the expert). 1 is what choosing the
  * experts independently, at their own frequencies, would give; the diagonal (a pair with itself) is left at 0.
  */
-export function coactivationLift(pairs: ArrayLike<number>, offset: number, E: number, tokens: number, utilisation: readonly number[], topK: number): Float64Array {
+export function coactivationLift(
+  pairs: ArrayLike<number>,
+  offset: number,
+  E: number,
+  tokens: number,
+  utilisation: readonly number[],
+  topK: number,
+): Float64Array {
   const out = new Float64Array(E * E);
   if (tokens <= 0) return out;
   for (let e = 0; e < E; e++)
@@ -27,7 +34,17 @@ export function CoactivationPanel() {
   const layer = useLayer(analysis?.stats.layers ?? 0);
   const [measure, setMeasure] = useState<'share' | 'lift'>('share');
   const lift = useMemo(
-    () => (analysis && measure === 'lift' ? coactivationLift(analysis.coactivation, layer * analysis.stats.experts ** 2, analysis.stats.experts, analysis.stats.tokens, analysis.stats.utilisation[layer] ?? [], analysis.stats.topK) : null),
+    () =>
+      analysis && measure === 'lift'
+        ? coactivationLift(
+            analysis.coactivation,
+            layer * analysis.stats.experts ** 2,
+            analysis.stats.experts,
+            analysis.stats.tokens,
+            analysis.stats.utilisation[layer] ?? [],
+            analysis.stats.topK,
+          )
+        : null,
     [analysis, measure, layer],
   );
   if (!analysis) return null;

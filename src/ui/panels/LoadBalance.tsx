@@ -15,8 +15,8 @@ export function LoadBalance({ stats }: { stats: TraceStats }) {
     <>
       <h3>Load balance per MoE layer</h3>
       <p className="muted small" data-testid="load-balance-summary">
-        Busiest expert: {formatPct(lb.maxShare[worst])} of layer {layer(worst)}&apos;s selections (even use is {formatPct(1 / stats.experts)}); load
-        CV {lb.cv[worst].toFixed(2)}, normalised entropy {lb.normalizedEntropy[worst].toFixed(3)} there.
+        Busiest expert: {formatPct(lb.maxShare[worst])} of layer {layer(worst)}&apos;s selections (even use is {formatPct(1 / stats.experts)}); load CV{' '}
+        {lb.cv[worst].toFixed(2)}, normalised entropy {lb.normalizedEntropy[worst].toFixed(3)} there.
       </p>
       <details>
         <summary className="small">Every layer</summary>

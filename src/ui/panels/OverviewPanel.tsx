@@ -46,9 +46,9 @@ export function OverviewPanel() {
       </dl>
       {!m.hasWeights && (
         <p className="field-error small" role="note" data-testid="weight-order-warning">
-          This trace has no routing weights: each token&apos;s expert list is in the order the trace stored it, which need not be weight order. Metrics of
-          the first choice (top-1, same first choice in Reuse) then describe list order, not the strongest expert; recall@k and co-activation do not
-          depend on the order.
+          This trace has no routing weights: each token&apos;s expert list is in the order the trace stored it, which need not be weight order. Metrics of the
+          first choice (top-1, same first choice in Reuse) then describe list order, not the strongest expert; recall@k and co-activation do not depend on the
+          order.
         </p>
       )}
       {info.imported && (
@@ -59,7 +59,11 @@ export function OverviewPanel() {
       )}
       {info.skipped.length > 0 && (
         <p className="muted small" data-testid="skipped-note">
-          Not read (not routing data): {info.skipped.slice(0, 8).map((f, i) => (info.skippedReasons?.[i] ? `${f} (${info.skippedReasons[i]})` : f)).join(', ')}
+          Not read (not routing data):{' '}
+          {info.skipped
+            .slice(0, 8)
+            .map((f, i) => (info.skippedReasons?.[i] ? `${f} (${info.skippedReasons[i]})` : f))
+            .join(', ')}
           {info.skipped.length > 8 && ` and ${info.skipped.length - 8} more`}
         </p>
       )}
@@ -70,8 +74,8 @@ export function OverviewPanel() {
       )}
       <h3>Routing entropy per MoE layer</h3>
       <label className="control small">
-        <input type="checkbox" data-testid="entropy-zoom" checked={zoom} onChange={(e) => setZoom(e.currentTarget.checked)} /> Zoom the scale to the layers&apos; range
-        (bars start below the lowest layer, not at 0)
+        <input type="checkbox" data-testid="entropy-zoom" checked={zoom} onChange={(e) => setZoom(e.currentTarget.checked)} /> Zoom the scale to the
+        layers&apos; range (bars start below the lowest layer, not at 0)
       </label>
       <EntropyChart entropyBits={stats.entropyBits} maxEntropyBits={stats.maxEntropyBits} layerIds={stats.moeLayerIds} zoom={zoom} />
       <h3>Expert utilisation</h3>
@@ -90,8 +94,8 @@ export function OverviewPanel() {
       />
       <h3>Utilisation against uniform use, one layer</h3>
       <p className="muted small">
-        Each expert&apos;s share of the layer&apos;s selections divided by uniform use ({formatPct(1 / stats.experts, 2)}): bars up are chosen more often, bars down
-        less, on a log₂ scale. The layer is the one the co-activation and token views show; click a row of the heatmap above to choose it.
+        Each expert&apos;s share of the layer&apos;s selections divided by uniform use ({formatPct(1 / stats.experts, 2)}): bars up are chosen more often, bars
+        down less, on a log₂ scale. The layer is the one the co-activation and token views show; click a row of the heatmap above to choose it.
       </p>
       <LayerSelect count={stats.layers} value={layer} layerIds={stats.moeLayerIds} label={(id) => `layer ${id}`} testId="utilisation-layer" />
       <UtilisationChart shares={stats.utilisation[layer] ?? []} layerName={`layer ${stats.moeLayerIds[layer] ?? layer}`} />

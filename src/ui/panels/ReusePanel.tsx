@@ -25,8 +25,8 @@ export function ReusePanel() {
       <section className="card" data-testid="reuse-panel">
         <h2>Temporal reuse per layer</h2>
         <p className="muted small">
-          Over {stats.consecutivePairs.toLocaleString('en-US')} consecutive token pairs: the share with the same first-choice expert, and the share whose
-          top-{stats.topK} sets overlap. Dashed: what uniform random routing would give.
+          Over {stats.consecutivePairs.toLocaleString('en-US')} consecutive token pairs: the share with the same first-choice expert, and the share whose top-
+          {stats.topK} sets overlap. Dashed: what uniform random routing would give.
         </p>
         {manifest && !manifest.hasWeights && (
           <p className="field-error small" data-testid="reuse-order-warning">

@@ -89,7 +89,8 @@ export function TokenView() {
             const map = new Map(prev.scope === scope ? prev.map : []);
             map.set(b, w);
             // Keep the blocks nearest the one just read.
-            if (map.size > KEEP_BLOCKS) for (const k of [...map.keys()].sort((x, y) => Math.abs(y - b) - Math.abs(x - b)).slice(0, map.size - KEEP_BLOCKS)) map.delete(k);
+            if (map.size > KEEP_BLOCKS)
+              for (const k of [...map.keys()].sort((x, y) => Math.abs(y - b) - Math.abs(x - b)).slice(0, map.size - KEEP_BLOCKS)) map.delete(k);
             return { scope, map };
           });
         })
@@ -160,8 +161,8 @@ export function TokenView() {
       <h2>Tokens and their experts</h2>
       <p className="muted small">
         One row per token{sequence === null ? ', sequence after sequence' : ' of the chosen sequence'}; one cell per MoE layer holding its top-{K} experts as
-        stripes, first choice on the left, coloured by expert id. The selected layer is outlined; click a cell to select its layer, point at it for the
-        exact experts{manifest.hasWeights ? ' and weights' : ''}.
+        stripes, first choice on the left, coloured by expert id. The selected layer is outlined; click a cell to select its layer, point at it for the exact
+        experts{manifest.hasWeights ? ' and weights' : ''}.
       </p>
       <div className="token-controls">
         <label className="control">
@@ -182,14 +183,25 @@ export function TokenView() {
             of {formatInt(count)}
           </span>
         </label>
-        <button type="button" data-testid="tokens-prev" disabled={sequence === null || sequence <= 0} onClick={() => setSequence((s) => Math.max(0, (s ?? 0) - 1))}>
+        <button
+          type="button"
+          data-testid="tokens-prev"
+          disabled={sequence === null || sequence <= 0}
+          onClick={() => setSequence((s) => Math.max(0, (s ?? 0) - 1))}
+        >
           Previous
         </button>
-        <button type="button" data-testid="tokens-next" disabled={sequence === null || sequence >= count - 1} onClick={() => setSequence((s) => Math.min(count - 1, (s ?? 0) + 1))}>
+        <button
+          type="button"
+          data-testid="tokens-next"
+          disabled={sequence === null || sequence >= count - 1}
+          onClick={() => setSequence((s) => Math.min(count - 1, (s ?? 0) + 1))}
+        >
           Next
         </button>
         <label className="control">
-          <input type="checkbox" data-testid="tokens-all" checked={sequence === null} onChange={(e) => setSequence(e.currentTarget.checked ? null : 0)} /> every sequence in order
+          <input type="checkbox" data-testid="tokens-all" checked={sequence === null} onChange={(e) => setSequence(e.currentTarget.checked ? null : 0)} /> every
+          sequence in order
         </label>
         <LayerSelect count={L} value={layer} layerIds={layerIds} label={(id) => `layer ${id}`} testId="tokens-layer" />
       </div>
@@ -237,7 +249,12 @@ export function TokenView() {
                 className="token-selected"
                 data-testid="token-selected-layer"
                 data-layer={layer}
-                style={{ top: `${Math.max(0, Math.min(space - bodyH, scroll.top))}px`, left: `calc(var(--token-cells-left) + ${layer * (cellW + GAP)}px)`, width: `${cellW}px`, height: `${Math.min(space, bodyH)}px` }}
+                style={{
+                  top: `${Math.max(0, Math.min(space - bodyH, scroll.top))}px`,
+                  left: `calc(var(--token-cells-left) + ${layer * (cellW + GAP)}px)`,
+                  width: `${cellW}px`,
+                  height: `${Math.min(space, bodyH)}px`,
+                }}
               />
             )}
             {rendered.map((r) => {

@@ -30,8 +30,8 @@ export function TrainingPanel() {
     <section className="card" data-testid="training-panel">
       <h2>Speculation model</h2>
       <p className="muted small">
-        Train the model chosen under Model (described there) and score it beside the baselines on the same test split. Baselines: random, frequency,
-        Markov (inter-layer counts), temporal (previous token), and, where the trace records it, the lookahead gate (layer l+h's router applied to layer l's input).
+        Train the model chosen under Model (described there) and score it beside the baselines on the same test split. Baselines: random, frequency, Markov
+        (inter-layer counts), temporal (previous token), and, where the trace records it, the lookahead gate (layer l+h's router applied to layer l's input).
       </p>
       <HyperparamForm />
       <RunBar />

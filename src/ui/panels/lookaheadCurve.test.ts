@@ -36,6 +36,12 @@ describe('the lookahead curve chart', () => {
     const d = distanceChartData(rows, undefined, (n) => n)!;
     expect(d.x).toEqual(['l+1']);
     expect(d.series[0].values).toEqual([0.8]);
-    expect(distanceChartData(rows.filter(([n]) => n !== 'lookahead'), curve, (n) => n)).toBeNull();
+    expect(
+      distanceChartData(
+        rows.filter(([n]) => n !== 'lookahead'),
+        curve,
+        (n) => n,
+      ),
+    ).toBeNull();
   });
 });

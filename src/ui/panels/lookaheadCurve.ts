@@ -19,7 +19,11 @@ const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / (a.length || 1);
  * The chart's lines from the results table's rows (name → result) and the lookahead gate's curve; null when the run
  * scored no lookahead gate. A kept run reopened has no curve: the gate's row (the task's horizon) stands in.
  */
-export function distanceChartData(rows: [name: string, result: PredictorResult][], curve: LookaheadCurve | undefined, label: (name: string) => string): DistanceChartData | null {
+export function distanceChartData(
+  rows: [name: string, result: PredictorResult][],
+  curve: LookaheadCurve | undefined,
+  label: (name: string) => string,
+): DistanceChartData | null {
   const gate = rows.find(([n]) => n === LOOKAHEAD)?.[1];
   if (!gate) return null;
   const gateValues = curve?.recallAtK ?? gate.recallAtK;

@@ -44,7 +44,9 @@ export function expertColour(e: number, experts: number): string {
 export function visibleToken(text: string | null | undefined): string {
   if (text === null || text === undefined || text === '') return '∅';
   // eslint-disable-next-line no-control-regex
-  return text.replace(/\r\n|\n|\r|\t|[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => (c === '\t' ? '⇥' : c === '\n' || c === '\r' || c === '\r\n' ? '↵' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return text.replace(/\r\n|\n|\r|\t|[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) =>
+    c === '\t' ? '⇥' : c === '\n' || c === '\r' || c === '\r\n' ? '↵' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** Browsers cap an element's height (Chromium near 33.5M px): a scroll space never exceeds this. */

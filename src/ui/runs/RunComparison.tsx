@@ -20,16 +20,16 @@ export function RunComparison({ runs, baselineId, predictor }: { runs: readonly 
         <thead>
           <tr>
             <th rowSpan={2}>run</th>
-            <th rowSpan={2} className="nowrap">differs from pinned</th>
+            <th rowSpan={2} className="nowrap">
+              differs from pinned
+            </th>
             {Array.from({ length: steps }, (_, h) => (
               <th key={h} colSpan={COMPARED_METRICS.length} className="group">
                 layer l+{h + 1}
               </th>
             ))}
           </tr>
-          <tr>
-            {Array.from({ length: steps }, (_, h) => COMPARED_METRICS.map((m) => <th key={`${h}-${m}`}>{TITLES[m]}</th>))}
-          </tr>
+          <tr>{Array.from({ length: steps }, (_, h) => COMPARED_METRICS.map((m) => <th key={`${h}-${m}`}>{TITLES[m]}</th>))}</tr>
         </thead>
         <tbody>
           {rows.map((row, i) => (
@@ -39,7 +39,13 @@ export function RunComparison({ runs, baselineId, predictor }: { runs: readonly 
                 {row.isBaseline && <span className="muted small"> (pinned)</span>}
               </th>
               <td className="small" data-testid="comparison-changed">
-                {row.isBaseline ? '—' : baselineId === null ? 'pin a run to compare' : row.changed.length === 0 ? 'same settings' : row.changed.map((c) => `${c.key}: ${c.baseline} → ${c.value}`).join(', ')}
+                {row.isBaseline
+                  ? '—'
+                  : baselineId === null
+                    ? 'pin a run to compare'
+                    : row.changed.length === 0
+                      ? 'same settings'
+                      : row.changed.map((c) => `${c.key}: ${c.baseline} → ${c.value}`).join(', ')}
               </td>
               {row.cells.map((c) => (
                 <td key={`${c.step}-${c.metric}`} className="num" data-metric={`${c.metric}@${c.step}`} data-value={c.value ?? ''} data-delta={c.delta ?? ''}>

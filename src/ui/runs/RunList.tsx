@@ -9,7 +9,9 @@ import { formatPct } from '../format';
 /** A run's error without the repeat: training and baselines failing on the same split give "X; X". */
 export function runErrorText(error: string): string {
   const half = (error.length - 2) / 2;
-  return Number.isInteger(half) && half > 0 && error.slice(half, half + 2) === '; ' && error.slice(0, half) === error.slice(half + 2) ? error.slice(0, half) : error;
+  return Number.isInteger(half) && half > 0 && error.slice(half, half + 2) === '; ' && error.slice(0, half) === error.slice(half + 2)
+    ? error.slice(0, half)
+    : error;
 }
 
 const when = (ms: number) => new Date(ms).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' });
@@ -34,7 +36,14 @@ function RunRow({ run, index }: { run: RunRecord; index: number }) {
         <input type="checkbox" data-testid="run-select" aria-label={`Compare ${run.name}`} checked={selected} onChange={() => toggle(run.id)} />
       </td>
       <td>
-        <input type="radio" name="run-baseline" data-testid="run-pin" aria-label={`Pin ${run.name} as the baseline`} checked={pinned} onChange={() => pin(run.id)} />
+        <input
+          type="radio"
+          name="run-baseline"
+          data-testid="run-pin"
+          aria-label={`Pin ${run.name} as the baseline`}
+          checked={pinned}
+          onChange={() => pin(run.id)}
+        />
       </td>
       <td>
         <input
@@ -62,10 +71,24 @@ function RunRow({ run, index }: { run: RunRecord; index: number }) {
         {recall === null ? '—' : formatPct(recall)}
       </td>
       <td>
-        <textarea data-testid="run-note" aria-label={`Note on ${run.name}`} defaultValue={run.note} key={run.note} maxLength={10_000} placeholder="Note…" onBlur={(e) => void history.annotate(run.id, e.currentTarget.value)} />
+        <textarea
+          data-testid="run-note"
+          aria-label={`Note on ${run.name}`}
+          defaultValue={run.note}
+          key={run.note}
+          maxLength={10_000}
+          placeholder="Note…"
+          onBlur={(e) => void history.annotate(run.id, e.currentTarget.value)}
+        />
       </td>
       <td>
-        <button type="button" className="small" data-testid="run-open" title="Open this run's experiment (trace set, settings, seed) to run it again" onClick={open}>
+        <button
+          type="button"
+          className="small"
+          data-testid="run-open"
+          title="Open this run's experiment (trace set, settings, seed) to run it again"
+          onClick={open}
+        >
           Open
         </button>{' '}
         <button

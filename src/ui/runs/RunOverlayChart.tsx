@@ -27,7 +27,13 @@ export function runCurves(runs: readonly RunRecord[], kind: CurveKind) {
 }
 
 /** The overlay as a table: epoch, each run raw and smoothed, and the band. */
-function overlayCsv(runs: readonly RunRecord[], epochs: number[], raw: (number | null)[][], smooth: (number | null)[][], band: ReturnType<typeof minMaxBand>): CsvTable {
+function overlayCsv(
+  runs: readonly RunRecord[],
+  epochs: number[],
+  raw: (number | null)[][],
+  smooth: (number | null)[][],
+  band: ReturnType<typeof minMaxBand>,
+): CsvTable {
   return {
     header: ['epoch', ...runs.flatMap((r) => [r.name, `${r.name} (smoothed)`]), 'band_min', 'band_max'],
     rows: epochs.map((e, i) => [e, ...runs.flatMap((_, j) => [raw[j][i], smooth[j][i]]), band.min[i], band.max[i]]),
@@ -45,7 +51,9 @@ export function RunOverlayChart({ runs, kind, smoothing }: { runs: readonly RunR
   const x = scaleLinear()
     .domain(epochs.length > 1 ? [epochs[0], epochs[epochs.length - 1]] : [(epochs[0] ?? 1) - 1, (epochs[0] ?? 1) + 1])
     .range([M.left, W - M.right]);
-  const y = scaleLinear().domain([0, 1]).range([H - M.bottom, M.top]);
+  const y = scaleLinear()
+    .domain([0, 1])
+    .range([H - M.bottom, M.top]);
   const path = line<number | null>()
     .defined((v) => v !== null)
     .x((_, i) => x(epochs[i]))

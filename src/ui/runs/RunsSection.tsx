@@ -28,7 +28,7 @@ export function RunsSection() {
   const modelKinds = [...new Set(selected.filter((r) => resultOf(r, TRAINED_MODEL)).map((r) => r.spec.model.kind))];
   const optionLabel = (p: string) => {
     const kind = selected.map((r) => resultOf(r, p)).find((x) => x)?.kind;
-    if (p === TRAINED_MODEL) return `trained model (${modelKinds.join(', ') || 'each run\'s own'})`;
+    if (p === TRAINED_MODEL) return `trained model (${modelKinds.join(', ') || "each run's own"})`;
     return kind === 'baseline' ? `${p} (baseline)` : p;
   };
   const noCurve = selected.filter((r) => r.epochs.length === 0);
@@ -44,7 +44,13 @@ export function RunsSection() {
         baseline.
       </p>
       <div className="runs-toolbar">
-        <button type="button" data-testid="runs-export" disabled={runs.length === 0} onClick={exportRuns} title="Save the ticked runs (all when none is ticked) as a JSON file">
+        <button
+          type="button"
+          data-testid="runs-export"
+          disabled={runs.length === 0}
+          onClick={exportRuns}
+          title="Save the ticked runs (all when none is ticked) as a JSON file"
+        >
           Export runs
         </button>
         <button type="button" data-testid="runs-import" onClick={() => fileInput.current?.click()} title="Add runs from a file saved with Export runs">
@@ -63,7 +69,12 @@ export function RunsSection() {
           }}
         />
         {note && (
-          <span className={note.kind === 'error' ? 'field-error' : 'muted small'} role={note.kind === 'error' ? 'alert' : 'status'} data-testid="runs-note" data-kind={note.kind}>
+          <span
+            className={note.kind === 'error' ? 'field-error' : 'muted small'}
+            role={note.kind === 'error' ? 'alert' : 'status'}
+            data-testid="runs-note"
+            data-kind={note.kind}
+          >
             {note.text}
           </span>
         )}
@@ -88,7 +99,15 @@ export function RunsSection() {
             </label>
             <label className="small">
               Smoothing (EMA){' '}
-              <input type="range" min={0} max={0.95} step={0.05} value={smoothing} data-testid="overlay-smoothing" onChange={(e) => setSmoothing(Number(e.currentTarget.value))} />{' '}
+              <input
+                type="range"
+                min={0}
+                max={0.95}
+                step={0.05}
+                value={smoothing}
+                data-testid="overlay-smoothing"
+                onChange={(e) => setSmoothing(Number(e.currentTarget.value))}
+              />{' '}
               <output data-testid="overlay-smoothing-value">{smoothing.toFixed(2)}</output>
             </label>
           </div>
@@ -113,8 +132,8 @@ export function RunsSection() {
           {lacking.length > 0 && (
             <p className="muted small" data-testid="comparison-missing">
               {lacking.map((r) => r.name).join(', ')} {lacking.length === 1 ? 'has' : 'have'} no {shown === TRAINED_MODEL ? 'trained-model' : shown} result
-              {shown === TRAINED_MODEL ? ' (stopped or failed before the model was scored)' : ''}: {lacking.length === 1 ? 'its' : 'their'} cells show —. Choose a
-              baseline under Predictor to compare every ticked run.
+              {shown === TRAINED_MODEL ? ' (stopped or failed before the model was scored)' : ''}: {lacking.length === 1 ? 'its' : 'their'} cells show —. Choose
+              a baseline under Predictor to compare every ticked run.
             </p>
           )}
           <TableExport name="comparison">

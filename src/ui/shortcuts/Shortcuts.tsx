@@ -100,7 +100,14 @@ export function PrefsBar() {
         Theme: {theme}
       </button>
       <label className="small" title={shortcutProps('figure').title}>
-        <input type="checkbox" data-testid="figure-toggle" aria-keyshortcuts={shortcut('figure').aria} checked={figure} onChange={(e) => prefsStore.getState().setFigure(e.currentTarget.checked)} /> Figure layout
+        <input
+          type="checkbox"
+          data-testid="figure-toggle"
+          aria-keyshortcuts={shortcut('figure').aria}
+          checked={figure}
+          onChange={(e) => prefsStore.getState().setFigure(e.currentTarget.checked)}
+        />{' '}
+        Figure layout
       </label>
       <Shortcuts />
     </div>

@@ -38,10 +38,19 @@ export function shortcutProps(id: ShortcutId): { title: string; 'aria-keyshortcu
 }
 
 /** The shortcut a key press means, or null (typing in a field, modifier keys, auto-repeat). */
-export function shortcutFor(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'repeat'>, target: EventTarget | null): Shortcut<ShortcutId> | null {
+export function shortcutFor(
+  e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'repeat'>,
+  target: EventTarget | null,
+): Shortcut<ShortcutId> | null {
   if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return null;
   const el = target as { tagName?: string; isContentEditable?: boolean; type?: string } | null;
   const tag = el?.tagName?.toLowerCase();
-  if (el?.isContentEditable || tag === 'textarea' || tag === 'select' || (tag === 'input' && !['checkbox', 'radio', 'button', 'range'].includes(el?.type ?? ''))) return null;
+  if (
+    el?.isContentEditable ||
+    tag === 'textarea' ||
+    tag === 'select' ||
+    (tag === 'input' && !['checkbox', 'radio', 'button', 'range'].includes(el?.type ?? ''))
+  )
+    return null;
   return (SHORTCUTS as readonly Shortcut<ShortcutId>[]).find((s) => s.key === e.key || s.key === e.key.toLowerCase()) ?? null;
 }

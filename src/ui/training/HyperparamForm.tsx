@@ -14,7 +14,7 @@ const GROUPS: { title: string; fields: FieldDef[] }[] = [
   {
     title: 'Task and data',
     fields: [
-      { key: 'task', label: 'Task (layers: the token\'s next layers; tokens: every layer of the next tokens)', input: 'select', options: TASK_KINDS },
+      { key: 'task', label: "Task (layers: the token's next layers; tokens: every layer of the next tokens)", input: 'select', options: TASK_KINDS },
       { key: 'vis', label: 'Visible at prediction (decode: tokens so far; prefill: the whole prompt)', input: 'select', options: VISIBILITIES },
       { key: 'ctx', label: 'Context C' },
       { key: 'hor', label: 'Horizon H' },
@@ -26,7 +26,13 @@ const GROUPS: { title: string; fields: FieldDef[] }[] = [
   {
     title: 'Model',
     fields: [
-      { key: 'model', label: 'Model', input: 'select', options: MODEL_MENU.filter((m) => (MODEL_KINDS as readonly string[]).includes(m)), optionLabel: (m) => modelInfo(m).title },
+      {
+        key: 'model',
+        label: 'Model',
+        input: 'select',
+        options: MODEL_MENU.filter((m) => (MODEL_KINDS as readonly string[]).includes(m)),
+        optionLabel: (m) => modelInfo(m).title,
+      },
       { key: 'emb', label: 'Expert embedding size' },
       { key: 'hidden', label: 'Hidden units (LSTM / dense)' },
       { key: 'drop', label: 'Dropout' },
@@ -39,7 +45,12 @@ const GROUPS: { title: string; fields: FieldDef[] }[] = [
   {
     title: 'Training',
     fields: [
-      { key: 'preset', label: 'Preset (auto: from the data; reference: the reference design)', input: 'select', options: interLayerConfigSchema.shape.preset.unwrap().options },
+      {
+        key: 'preset',
+        label: 'Preset (auto: from the data; reference: the reference design)',
+        input: 'select',
+        options: interLayerConfigSchema.shape.preset.unwrap().options,
+      },
       { key: 'epochs', label: 'Epochs' },
       { key: 'batch', label: 'Batch size' },
       { key: 'lr', label: 'Learning rate' },
@@ -74,9 +85,12 @@ export function HyperparamForm() {
       {GROUPS.map((g) => (
         <fieldset key={g.title}>
           <legend>{g.title}</legend>
-          {g.fields.filter(shown).map(label).map((f) => (
-            <SpecField key={f.key} def={f} defaultText={keyText(DEFAULTS, f.key)} />
-          ))}
+          {g.fields
+            .filter(shown)
+            .map(label)
+            .map((f) => (
+              <SpecField key={f.key} def={f} defaultText={keyText(DEFAULTS, f.key)} />
+            ))}
           {g.title === 'Model' && taskProblem && (
             <p className="field-error small" role="alert" data-testid="model-task-problem">
               {taskProblem}

@@ -14,7 +14,16 @@ const base: PredictorCost = {
   batches: 5,
   tokensPerBatch: 64,
   batchMs: [1, 2, 3, 4, 5],
-  layer: { ms: 0.4, model: 'Mixtral-8x7B', activeParametersPerLayer: 1, bytesPerWeight: 1, bandwidthGBs: 936, device: 'GeForce RTX 3090', how: 'how', source: 'src' },
+  layer: {
+    ms: 0.4,
+    model: 'Mixtral-8x7B',
+    activeParametersPerLayer: 1,
+    bytesPerWeight: 1,
+    bandwidthGBs: 936,
+    device: 'GeForce RTX 3090',
+    how: 'how',
+    source: 'src',
+  },
   windowToLayer: 0.25,
 };
 

@@ -10,7 +10,10 @@ export function costSentence(cost: PredictorCost): string {
   const own = `One layer's prediction (a window, every horizon step) takes ${formatMs(cost.inferenceMsPerWindow)} on ${cost.backend} (${cost.device.toUpperCase()}; ${formatMs(cost.inferenceMsPerToken)} per token).`;
   if (!cost.layer) return `${own} The traced model's layer time is not known to SpecLab (src/ml/layerTime.ts), so it is not compared.`;
   const l = cost.layer;
-  const verdict = cost.windowToLayer! < 1 ? `hidden behind it (${(cost.windowToLayer! * 100).toFixed(0)}% of a layer)` : `${cost.windowToLayer!.toFixed(1)}× a layer: not hidden`;
+  const verdict =
+    cost.windowToLayer! < 1
+      ? `hidden behind it (${(cost.windowToLayer! * 100).toFixed(0)}% of a layer)`
+      : `${cost.windowToLayer!.toFixed(1)}× a layer: not hidden`;
   return `${own} A ${l.model} layer takes at least ${formatMs(l.ms)} (${l.how}): the prediction is ${verdict}.`;
 }
 

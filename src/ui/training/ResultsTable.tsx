@@ -49,9 +49,15 @@ export function ResultsTable({ rows, horizon, topK, labels, costs, stepUnit = 'l
             <th rowSpan={2}>windows</th>
             {withCost && (
               <>
-                <th rowSpan={2} title="trained parameters (constants excluded)">parameters</th>
-                <th rowSpan={2} title="bytes of the exported weights (float32)">weights</th>
-                <th rowSpan={2} title="inference time per token (every window of it), median of timed batches, on the device it ran on">time / token</th>
+                <th rowSpan={2} title="trained parameters (constants excluded)">
+                  parameters
+                </th>
+                <th rowSpan={2} title="bytes of the exported weights (float32)">
+                  weights
+                </th>
+                <th rowSpan={2} title="inference time per token (every window of it), median of timed batches, on the device it ran on">
+                  time / token
+                </th>
               </>
             )}
           </tr>

@@ -46,7 +46,14 @@ export function RunBar() {
   const sameError = error !== null && baseline.state === 'error' && baseline.message === error;
   return (
     <div className="run-bar">
-      <button type="button" className="primary" data-testid="run" {...shortcutProps('run')} disabled={!loaded || invalidLabels.length > 0} onClick={() => void controller.run()}>
+      <button
+        type="button"
+        className="primary"
+        data-testid="run"
+        {...shortcutProps('run')}
+        disabled={!loaded || invalidLabels.length > 0}
+        onClick={() => void controller.run()}
+      >
         Run
       </button>
       <button type="button" data-testid="stop" {...shortcutProps('stop')} disabled={status !== 'running' && status !== 'starting'} onClick={controller.stop}>

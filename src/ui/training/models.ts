@@ -19,8 +19,7 @@ export const MODEL_FIELDS: readonly UrlKeyName[] = ['emb', 'hidden', 'drop', 'ls
 export const MODEL_INFO: Readonly<Record<string, ModelInfo>> = {
   interlayer: {
     title: 'InterLayer',
-    description:
-      'The reference design: expert embedding → LSTM over the context layers → one linear head per horizon step over the experts, multi-label.',
+    description: 'The reference design: expert embedding → LSTM over the context layers → one linear head per horizon step over the experts, multi-label.',
     fields: ['emb', 'hidden', 'drop', 'lsh'],
   },
   'stats-aware': {
@@ -48,8 +47,7 @@ export const MODEL_INFO: Readonly<Record<string, ModelInfo>> = {
   },
   attention: {
     title: 'Attention',
-    description:
-      'One attention head per target layer over the context layers, the previous tokens at that layer and, when the trace has them, the token.',
+    description: 'One attention head per target layer over the context layers, the previous tokens at that layer and, when the trace has them, the token.',
     fields: ['emb', 'hidden', 'drop', 'hist', 'vocab', 'dynctx'],
   },
   sequence: {

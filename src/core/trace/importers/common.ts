@@ -195,9 +195,5 @@ export function requireInput(files: readonly InputFile[], records: number, what:
 
 /** Throws when every token was dropped: a trace set with no token is of no use and usually means a wrong layer set. */
 export function requireTokens(files: readonly InputFile[], tokens: number, dropped: number, numLayers: number): void {
-  if (tokens === 0)
-    throw new TraceError(
-      `no complete token: all ${dropped} tokens lack some of the ${numLayers} layers`,
-      files.map((f) => f.name).join(', '),
-    );
+  if (tokens === 0) throw new TraceError(`no complete token: all ${dropped} tokens lack some of the ${numLayers} layers`, files.map((f) => f.name).join(', '));
 }

@@ -74,7 +74,10 @@ export async function importFlameMoe(files: BinaryInput[], opts: ImportOptions =
   for (const iter of iterNames) {
     const layers = iters.get(iter)!;
     if ([...layers.keys()].sort((a, b) => a - b).join() !== layerIds.join())
-      throw new TraceError(`layers ${[...layers.keys()].sort((a, b) => a - b).join(',')} differ from ${layerIds.join(',')} of actives/${iterNames[0]}`, `actives/${iter}`);
+      throw new TraceError(
+        `layers ${[...layers.keys()].sort((a, b) => a - b).join(',')} differ from ${layerIds.join(',')} of actives/${iterNames[0]}`,
+        `actives/${iter}`,
+      );
     let experts: Int32Array | null = null;
     let weights: Float64Array | null = null;
     for (let li = 0; li < L; li++) {
@@ -118,7 +121,15 @@ export async function importFlameMoe(files: BinaryInput[], opts: ImportOptions =
   }
   return buildDense(
     seqs,
-    { importer: 'flame-moe', files: [...samples, ...actives].map((f) => f.name), moeLayerIds: layerIds, topK: K, hasWeights: true, hasTokenIds: bounds.some((b) => b.ids.some((v) => v >= 0)), what: 'samples files' },
+    {
+      importer: 'flame-moe',
+      files: [...samples, ...actives].map((f) => f.name),
+      moeLayerIds: layerIds,
+      topK: K,
+      hasWeights: true,
+      hasTokenIds: bounds.some((b) => b.ids.some((v) => v >= 0)),
+      what: 'samples files',
+    },
     opts,
     total * L * iterNames.length,
   );

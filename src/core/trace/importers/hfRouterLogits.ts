@@ -31,7 +31,7 @@ export function isSafetensors(b: Uint8Array): boolean {
   if (b.length < 9) return false;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  return n >= 2 && n <= MAX_HEADER && b[8] === 0x7b /* { */;
+  return n >= 2 && n <= MAX_HEADER && b[8] === 0x7b; /* { */
 }
 
 export function parseSafetensors(b: Uint8Array, where: string): Safetensors {
@@ -58,14 +58,23 @@ export function parseSafetensors(b: Uint8Array, where: string): Safetensors {
     }
     const t = v as TensorInfo;
     const ok =
-      t && typeof t.dtype === 'string' && Array.isArray(t.shape) && t.shape.every((d) => Number.isInteger(d) && d >= 0) && Array.isArray(t.data_offsets) && t.data_offsets.length === 2;
+      t &&
+      typeof t.dtype === 'string' &&
+      Array.isArray(t.shape) &&
+      t.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+      Array.isArray(t.data_offsets) &&
+      t.data_offsets.length === 2;
     if (!ok) throw new TraceError(`tensor "${k}": header entry lacks dtype, shape or data_offsets`, where);
     const [s, e] = t.data_offsets;
     const size = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 }[t.dtype];
-    if (size === undefined) throw new TraceError(`tensor "${k}": dtype ${t.dtype} is not read (F32, F16, BF16 logits; I64, I32, U8, BOOL ids and masks)`, where);
+    if (size === undefined)
+      throw new TraceError(`tensor "${k}": dtype ${t.dtype} is not read (F32, F16, BF16 logits; I64, I32, U8, BOOL ids and masks)`, where);
     const count = t.shape.reduce((a, x) => a * x, 1);
     if (!(Number.isInteger(s) && Number.isInteger(e) && s >= 0 && e - s === count * size && e <= body.length))
-      throw new TraceError(`tensor "${k}": data_offsets [${s}, ${e}] do not fit shape [${t.shape.join(', ')}] ${t.dtype} in a body of ${body.length} bytes (truncated file?)`, where);
+      throw new TraceError(
+        `tensor "${k}": data_offsets [${s}, ${e}] do not fit shape [${t.shape.join(', ')}] ${t.dtype} in a body of ${body.length} bytes (truncated file?)`,
+        where,
+      );
     tensors.set(k, t);
   }
   return { tensors, metadata, body };
@@ -141,9 +150,11 @@ export function importHfRouterLogits(files: BinaryInput[], opts: ImportOptions =
     if (names.length === 0) throw new TraceError('no router_logits.<i> tensors (expected one per MoE layer)', f.name);
     const ids = names.map((k) => Number(k.slice('router_logits.'.length))).sort((a, b) => a - b);
     if (layerIds === null) [layerIds, layersWhere] = [ids, f.name];
-    else if (ids.join() !== layerIds.join()) throw new TraceError(`router_logits layers ${ids.join(',')} differ from ${layerIds.join(',')} in ${layersWhere}`, f.name);
+    else if (ids.join() !== layerIds.join())
+      throw new TraceError(`router_logits layers ${ids.join(',')} differ from ${layerIds.join(',')} in ${layersWhere}`, f.name);
     const k = Number(st.metadata.top_k ?? opts.topK);
-    if (!Number.isInteger(k) || k < 1) throw new TraceError(`metadata top_k is ${JSON.stringify(st.metadata.top_k)}; store it in the file (or pass --top-k)`, f.name);
+    if (!Number.isInteger(k) || k < 1)
+      throw new TraceError(`metadata top_k is ${JSON.stringify(st.metadata.top_k)}; store it in the file (or pass --top-k)`, f.name);
     if (K < 0) K = k;
     else if (k !== K) throw new TraceError(`top_k ${k} differs from ${K} of the other files`, f.name);
     const norm = flag(st.metadata.norm_topk_prob) ?? true;
@@ -159,7 +170,8 @@ export function importHfRouterLogits(files: BinaryInput[], opts: ImportOptions =
     if (K > e) throw new TraceError(`top_k ${K} is more than the ${e} experts of router_logits.${ids[0]}`, f.name);
     for (const i of ids) {
       const s = st.tensors.get(`router_logits.${i}`)!.shape;
-      if (s.join() !== shape.join()) throw new TraceError(`wrong shape: router_logits.${i} is [${s.join(', ')}], router_logits.${ids[0]} is [${shape.join(', ')}]`, f.name);
+      if (s.join() !== shape.join())
+        throw new TraceError(`wrong shape: router_logits.${i} is [${s.join(', ')}], router_logits.${ids[0]} is [${shape.join(', ')}]`, f.name);
     }
     const rowsAll = shape.length === 3 ? shape[0] * shape[1] : shape[0];
     let B: number;
@@ -171,7 +183,10 @@ export function importHfRouterLogits(files: BinaryInput[], opts: ImportOptions =
     else if (maskT && maskT.shape.length === 2) [B, S] = [maskT.shape[0], maskT.shape[1]];
     else [B, S] = [1, rowsAll];
     if (B * S !== rowsAll) throw new TraceError(`wrong shape: router_logits rows ${rowsAll} are not batch ${B} x seq ${S} of input_ids/attention_mask`, f.name);
-    for (const [nm, t] of [['input_ids', idsT], ['attention_mask', maskT]] as const)
+    for (const [nm, t] of [
+      ['input_ids', idsT],
+      ['attention_mask', maskT],
+    ] as const)
       if (t && t.shape.reduce((a, x) => a * x, 1) !== B * S)
         throw new TraceError(`mismatched ${nm}: shape [${t.shape.join(', ')}] does not match router_logits [${B}, ${S}] (batch, seq)`, f.name);
     if (idsT && maskT && idsT.shape.join() !== maskT.shape.join())
@@ -184,7 +199,9 @@ export function importHfRouterLogits(files: BinaryInput[], opts: ImportOptions =
           throw new TraceError(`input_ids: token id ${tokenIds[i]} out of range 0..2147483647 at batch row ${Math.floor(i / S)} position ${i % S}`, f.name);
     }
     const mask = maskT ? values(st, 'attention_mask') : undefined;
-    if (mask) for (let i = 0; i < mask.length; i++) if (mask[i] !== 0 && mask[i] !== 1) throw new TraceError(`attention_mask: value ${mask[i]} at ${i}, expected 0 or 1`, f.name);
+    if (mask)
+      for (let i = 0; i < mask.length; i++)
+        if (mask[i] !== 0 && mask[i] !== 1) throw new TraceError(`attention_mask: value ${mask[i]} at ${i}, expected 0 or 1`, f.name);
     const logits = ids.map((i) => values(st, `router_logits.${i}`));
     const L = ids.length;
     const order = new Int32Array(e);
@@ -222,7 +239,15 @@ export function importHfRouterLogits(files: BinaryInput[], opts: ImportOptions =
         }
       });
       const pos = keep.map((_, i) => i);
-      seqs.push({ where, dataset: opts.dataset ?? 'default', rows: keep.length, experts, weights, tokenIds: tokenIds ? keep.map((r) => tokenIds[r]) : undefined, pos });
+      seqs.push({
+        where,
+        dataset: opts.dataset ?? 'default',
+        rows: keep.length,
+        experts,
+        weights,
+        tokenIds: tokenIds ? keep.map((r) => tokenIds[r]) : undefined,
+        pos,
+      });
     }
   }
   if (layerIds === null) throw new TraceError('empty input: no safetensors files', '(no files)');

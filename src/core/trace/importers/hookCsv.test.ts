@@ -126,15 +126,7 @@ const one = (text: string, opts = {}) => importHookCsv([{ name: 'p.csv', text }]
 describe('naturalCompare and parseIdList', () => {
   it('orders digit runs by value', () => {
     const names = ['prompt_10_data.csv', 'prompt_2_data.csv', 'prompt_1_data.csv', 'prompt_100_data.csv', 'b', 'a10', 'a9'];
-    expect([...names].sort(naturalCompare)).toEqual([
-      'a9',
-      'a10',
-      'b',
-      'prompt_1_data.csv',
-      'prompt_2_data.csv',
-      'prompt_10_data.csv',
-      'prompt_100_data.csv',
-    ]);
+    expect([...names].sort(naturalCompare)).toEqual(['a9', 'a10', 'b', 'prompt_1_data.csv', 'prompt_2_data.csv', 'prompt_10_data.csv', 'prompt_100_data.csv']);
     expect(naturalCompare('x01', 'x1')).not.toBe(0); // total order: ties broken by text
     expect(naturalCompare('x1', 'x1')).toBe(0);
     expect(naturalCompare('n99999999999999999999', 'n100000000000000000000')).toBeLessThan(0);
@@ -150,8 +142,7 @@ describe('naturalCompare and parseIdList', () => {
     expect(out).toEqual([]);
     expect(parseIdList('[-1, 2.5]', out)).toBe(true); // numbers, left for the range check to reject
     expect(out).toEqual([-1, 2.5]);
-    for (const bad of ['[1, 2', '[a, 3]', '1, 2', '[1,, 2]', '[1 2]', '[1, 2]x', '[1,]', '', '[0x1]'])
-      expect(parseIdList(bad, out), bad).toBe(false);
+    for (const bad of ['[1, 2', '[a, 3]', '1, 2', '[1,, 2]', '[1 2]', '[1, 2]x', '[1,]', '', '[0x1]']) expect(parseIdList(bad, out), bad).toBe(false);
   });
 });
 
@@ -170,11 +161,14 @@ describe('importHookCsv on small inputs', () => {
     const a = csv('1,0,t0,"[0, 1]"', '1,0,t1,"[0, 1]"', '1,0,t2,"[0, 1]"', '4,0,t0,"[2, 3]"', '4,0,t1,"[2, 3]"');
     const b = csv('1,0,u0,"[0, 1]"', '1,0,u1,"[0, 1]"'); // no layer 4
     const d = csv('4,0,v0,"[2, 3]"', '1,0,v0,"[0, 1]"'); // layers out of order: text still from layer 1
-    const r = importHookCsv([
-      { name: 'x/a.csv', text: a },
-      { name: 'x/b.csv', text: b },
-      { name: 'y/d.csv', text: d },
-    ], { allowLayerGaps: true });
+    const r = importHookCsv(
+      [
+        { name: 'x/a.csv', text: a },
+        { name: 'x/b.csv', text: b },
+        { name: 'y/d.csv', text: d },
+      ],
+      { allowLayerGaps: true },
+    );
     const c = r.set.chunks[0];
     expect(r.set.manifest.moeLayerIds).toEqual([1, 4]);
     expect([r.tokens, r.droppedTokens, r.sequences, r.records]).toEqual([3, 3, 2, 9]);
@@ -234,7 +228,11 @@ describe('importHookCsv errors', () => {
   it('varying top-k, also across files', () => {
     expectTraceError(() => one(csv('1,0,a,"[1, 2]"', '1,0,b,"[1, 2, 3]"')), 'p.csv:3', '"Activated Expert IDs"', 'expected 2 expert ids', 'p.csv:2', 'got 3');
     expectTraceError(
-      () => importHookCsv([{ name: 'a.csv', text: csv('1,0,a,"[1, 2]"') }, { name: 'b.csv', text: csv('1,0,a,"[1]"') }]),
+      () =>
+        importHookCsv([
+          { name: 'a.csv', text: csv('1,0,a,"[1, 2]"') },
+          { name: 'b.csv', text: csv('1,0,a,"[1]"') },
+        ]),
       'b.csv:2',
       'top-k set by a.csv:2',
     );

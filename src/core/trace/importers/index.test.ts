@@ -78,7 +78,9 @@ describe('importFiles', () => {
 describe('importer text encodings', () => {
   it('names UTF-16 input', () => {
     const utf16 = new Uint8Array([0xff, 0xfe, ...Array.from(new TextEncoder().encode('{"a":1}')).flatMap((c) => [c, 0])]);
-    expect(() => importFiles([{ name: 'log.jsonl', data: utf16 }])).toThrow(/^log\.jsonl: UTF-16 text \(byte order mark at the start\); save routing logs as UTF-8/);
+    expect(() => importFiles([{ name: 'log.jsonl', data: utf16 }])).toThrow(
+      /^log\.jsonl: UTF-16 text \(byte order mark at the start\); save routing logs as UTF-8/,
+    );
   });
   it('names the line and offset of invalid UTF-8', () => {
     const b = new TextEncoder().encode('{"layer": 0}\n{"layer": 1, "x": "?"}\n');

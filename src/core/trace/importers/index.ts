@@ -97,7 +97,9 @@ export function classifyFile(path: string, firstBytes: string | Uint8Array): Cla
     return flameRole(path) ? { format: 'flame-moe' } : { format: null, reason: 'Parquet file outside a FLAME-MoE samples/ or actives/<iter>/ folder' };
   const byContent = detectFormat(bytes && isZip(bytes) && path.toLowerCase().endsWith('.npz') ? 'x.npz' : '', firstBytes);
   if (byContent !== null) return { format: byContent };
-  const text = head(firstBytes).replace(/^\uFEFF/, '').trimStart();
+  const text = head(firstBytes)
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (text.startsWith('{')) {
     const complete = text.includes('\n') || text.length < SNIFF_BYTES;
     return {
@@ -114,7 +116,7 @@ export function classifyFile(path: string, firstBytes: string | Uint8Array): Cla
 
 /** Offset of the first byte that breaks UTF-8 (overlong forms, surrogates and values past U+10FFFF included), or -1. */
 export function firstInvalidUtf8(b: Uint8Array): number {
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i];
     if (c < 0x80) {
       i++;
@@ -180,7 +182,10 @@ function importAs(fmt: Exclude<LogFormat, 'flame-moe'>, files: RawFile[], opts: 
     case 'jsonl':
       return importJsonl(files.map(decode), opts);
     case 'hook-csv':
-      return importHookCsv(files.map(decode).sort((a, b) => naturalCompare(a.name, b.name)), opts);
+      return importHookCsv(
+        files.map(decode).sort((a, b) => naturalCompare(a.name, b.name)),
+        opts,
+      );
     case 'vllm': {
       const bin = files.filter((f) => typeof f.data !== 'string' && (isNpy(f.data) || isZip(f.data)));
       if (bin.length === files.length) return importVllmNumpy(bin.map(binary), opts);
@@ -205,7 +210,8 @@ function resolveFormat(files: RawFile[], format: ImportFormat): LogFormat {
       const d = detectFormat(f.name, typeof f.data === 'string' ? f.data.slice(0, SNIFF_BYTES) : f.data.subarray(0, SNIFF_BYTES));
       if (d === 'trace-manifest' || d === 'arrow')
         throw new TraceError(`is already a SpecLab trace set file (${d}); open it as a trace set instead of importing`, f.name);
-      if (d === null) throw new TraceError(`unrecognised format: expected one of ${IMPORT_FORMATS.join(', ')} (give --format if the contents are ambiguous)`, f.name);
+      if (d === null)
+        throw new TraceError(`unrecognised format: expected one of ${IMPORT_FORMATS.join(', ')} (give --format if the contents are ambiguous)`, f.name);
       if (found !== undefined && d !== found) throw new TraceError(`format ${d} differs from ${found} of ${foundIn}`, f.name);
       found = d;
       foundIn = f.name;

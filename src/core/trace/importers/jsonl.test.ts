@@ -196,7 +196,11 @@ describe('importJsonl errors', () => {
     expectTraceError(() => one(text), 'x.jsonl:3', 'duplicate record', 'token_idx 0 layer 0', 'x.jsonl:1');
     // across files too
     expectTraceError(
-      () => importJsonl([{ name: 'a.jsonl', text: line() }, { name: 'b.jsonl', text: line() }]),
+      () =>
+        importJsonl([
+          { name: 'a.jsonl', text: line() },
+          { name: 'b.jsonl', text: line() },
+        ]),
       'b.jsonl:1',
       'duplicate record',
       'a.jsonl:1',

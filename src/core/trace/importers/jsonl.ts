@@ -46,8 +46,7 @@ function getNumbers(r: Record<string, unknown>, key: string, what: string, where
   const v = get(r, key, where);
   if (!Array.isArray(v)) throw new TraceError(`field "${key}": expected an array of ${what}, got ${describe(v)}`, where);
   for (let i = 0; i < v.length; i++)
-    if (typeof v[i] !== 'number')
-      throw new TraceError(`field "${key}": expected an array of ${what}, element ${i} is ${describe(v[i])}`, where);
+    if (typeof v[i] !== 'number') throw new TraceError(`field "${key}": expected an array of ${what}, element ${i} is ${describe(v[i])}`, where);
   return v as number[];
 }
 
@@ -82,8 +81,7 @@ export function importJsonl(files: InputFile[], opts: ImportOptions = {}): Impor
       } catch (e) {
         throw new TraceError(`malformed JSON: ${(e as Error).message}`, where);
       }
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
-        throw new TraceError(`expected a JSON object per line, got ${describe(obj)}`, where);
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TraceError(`expected a JSON object per line, got ${describe(obj)}`, where);
       const r = obj as Record<string, unknown>;
 
       const dataset = get(r, 'dataset', where);
@@ -112,10 +110,8 @@ export function importJsonl(files: InputFile[], opts: ImportOptions = {}): Impor
       }
       const bad = checker.check(experts, 0, topK, 'field "experts"');
       if (bad !== null) throw new TraceError(bad, where);
-      if (probs.length !== topK)
-        throw new TraceError(`field "gating_probs": expected ${topK} weights (one per expert), got ${probs.length}`, where);
-      for (const p of probs)
-        if (!Number.isFinite(p)) throw new TraceError(`field "gating_probs": expected finite numbers, got ${p}`, where);
+      if (probs.length !== topK) throw new TraceError(`field "gating_probs": expected ${topK} weights (one per expert), got ${probs.length}`, where);
+      for (const p of probs) if (!Number.isFinite(p)) throw new TraceError(`field "gating_probs": expected finite numbers, got ${p}`, where);
 
       let d = datasetIndex.get(dataset);
       if (d === undefined) {

@@ -123,10 +123,21 @@ describe('malformed inputs: one line naming file and record', () => {
     const lines = text(f).trim().split('\n');
     const r1 = JSON.parse(lines[1]);
     r1.routed_experts[5].pop();
-    expectTraceError(() => importFiles(one('v.jsonl', [lines[0], JSON.stringify(r1)].join('\n')), 'vllm'), 'v.jsonl:2', 'token 5', 'wrong shape', 'expected 32 layers');
+    expectTraceError(
+      () => importFiles(one('v.jsonl', [lines[0], JSON.stringify(r1)].join('\n')), 'vllm'),
+      'v.jsonl:2',
+      'token 5',
+      'wrong shape',
+      'expected 32 layers',
+    );
     const r0 = JSON.parse(lines[0]);
     r0.routed_experts[3][7] = [1, 99];
-    expectTraceError(() => importFiles(one('v.jsonl', JSON.stringify(r0)), 'vllm', { numExperts: 8 }), 'v.jsonl:1', 'token 3 layer 7', 'expert id 99 out of range');
+    expectTraceError(
+      () => importFiles(one('v.jsonl', JSON.stringify(r0)), 'vllm', { numExperts: 8 }),
+      'v.jsonl:1',
+      'token 3 layer 7',
+      'expert id 99 out of range',
+    );
     const r2 = JSON.parse(lines[0]);
     const T = r2.routed_experts.length;
     r2.prompt_token_ids = [1, 2];
@@ -145,20 +156,40 @@ describe('malformed inputs: one line naming file and record', () => {
   it('sglang: bad base64, wrong shape, shape missing, partial dense layer', () => {
     const [f] = raw('sglang/deepseek.jsonl');
     const line = text(f).split('\n')[0];
-    expectTraceError(() => importFiles(one('s.jsonl', line.replace(/"routed_experts": "(....)/, '"routed_experts": "$1!')), 'sglang', { layers: 27, topK: 6 }), 's.jsonl:1', 'bad base64', 'character "!"');
-    expectTraceError(() => importFiles(one('s.jsonl', line), 'sglang', { layers: 26, topK: 6 }), 's.jsonl:1', 'wrong shape', 'not a whole number of tokens of 26 layers x top-6');
+    expectTraceError(
+      () => importFiles(one('s.jsonl', line.replace(/"routed_experts": "(....)/, '"routed_experts": "$1!')), 'sglang', { layers: 27, topK: 6 }),
+      's.jsonl:1',
+      'bad base64',
+      'character "!"',
+    );
+    expectTraceError(
+      () => importFiles(one('s.jsonl', line), 'sglang', { layers: 26, topK: 6 }),
+      's.jsonl:1',
+      'wrong shape',
+      'not a whole number of tokens of 26 layers x top-6',
+    );
     expectTraceError(() => importFiles(one('s.jsonl', line), 'sglang'), 's.jsonl', '--layers N --top-k K');
     const m = JSON.parse(line);
     const ids = new Int32Array(Uint8Array.from(atob(m.meta_info.routed_experts), (c) => c.charCodeAt(0)).buffer);
     ids[6 * 27 + 3] = 5; // token 1, layer 0 (dense) gets one real id
     m.meta_info.routed_experts = btoa(String.fromCharCode(...new Uint8Array(ids.buffer)));
-    expectTraceError(() => importFiles(one('s.jsonl', JSON.stringify(m)), 'sglang', { layers: 27, topK: 6 }), 's.jsonl:1', 'token 1 layer 0', '-1 (dense layer) in only 5 of 6 slots');
+    expectTraceError(
+      () => importFiles(one('s.jsonl', JSON.stringify(m)), 'sglang', { layers: 27, topK: 6 }),
+      's.jsonl:1',
+      'token 1 layer 0',
+      '-1 (dense layer) in only 5 of 6 slots',
+    );
     const [mx] = raw('sglang/mixtral.jsonl');
     const m2 = JSON.parse(text(mx).split('\n')[1]);
     const ids2 = new Int32Array(Uint8Array.from(atob(m2.choices[0].sgl_ext.routed_experts), (c) => c.charCodeAt(0)).buffer);
     ids2[(2 * 32 + 4) * 2] = 8;
     m2.choices[0].sgl_ext.routed_experts = btoa(String.fromCharCode(...new Uint8Array(ids2.buffer)));
-    expectTraceError(() => importFiles(one('o.jsonl', JSON.stringify(m2)), 'sglang', { layers: 32, topK: 2, numExperts: 8 }), 'o.jsonl:1 choices[0]', 'token 2 layer 4', 'expert id 8 out of range');
+    expectTraceError(
+      () => importFiles(one('o.jsonl', JSON.stringify(m2)), 'sglang', { layers: 32, topK: 2, numExperts: 8 }),
+      'o.jsonl:1 choices[0]',
+      'token 2 layer 4',
+      'expert id 8 out of range',
+    );
   });
 
   it('hf-router-logits: truncated header, mismatched mask, wrong shape, ids out of range', () => {
@@ -198,9 +229,19 @@ describe('malformed inputs: one line naming file and record', () => {
     const n2 = Number(new DataView(ids.buffer).getBigUint64(0, true));
     const maskAt = 8 + n2 + header.attention_mask.data_offsets[0];
     new DataView(ids.buffer).setBigInt64(maskAt + 3 * 8, -7n, true);
-    expectTraceError(() => importFiles(one('p.safetensors', ids), 'hf-router-logits'), 'p.safetensors', 'input_ids: token id -7 out of range', 'batch row 0 position 3');
+    expectTraceError(
+      () => importFiles(one('p.safetensors', ids), 'hf-router-logits'),
+      'p.safetensors',
+      'input_ids: token id -7 out of range',
+      'batch row 0 position 3',
+    );
     // Expert ids beyond a given --experts: named by file, batch row, token and layer.
-    expectTraceError(() => importFiles(one('p.safetensors', b), 'hf-router-logits', { numExperts: 60 }), 'p.safetensors batch row 0', 'layer 1', 'out of range');
+    expectTraceError(
+      () => importFiles(one('p.safetensors', b), 'hf-router-logits', { numExperts: 60 }),
+      'p.safetensors batch row 0',
+      'layer 1',
+      'out of range',
+    );
   });
 
   it('flame-moe: rows misaligned with samples, ids out of range, wrong list length, unreadable Parquet', async () => {
@@ -213,7 +254,9 @@ describe('malformed inputs: one line naming file and record', () => {
     const e2 = await importFilesAsync(files, 'flame-moe', { numExperts: 4 }).catch((e: unknown) => e);
     expect((e2 as TraceError).message).toMatch(/^flame\/mixtral\/actives\/iter_0001\/layer_00\.parquet: row \d+: expert id \d out of range, expected 0\.\.3/);
     const e4 = await importFilesAsync(raw('malformed/flame-k'), 'flame-moe').catch((e: unknown) => e);
-    expect((e4 as TraceError).message).toBe('malformed/flame-k/actives/iter_0001/layer_07.parquet: row 10: wrong shape, 1 indices, expected 2 (top-k set by malformed/flame-k/actives/iter_0001/layer_00.parquet row 0)');
+    expect((e4 as TraceError).message).toBe(
+      'malformed/flame-k/actives/iter_0001/layer_07.parquet: row 10: wrong shape, 1 indices, expected 2 (top-k set by malformed/flame-k/actives/iter_0001/layer_00.parquet row 0)',
+    );
     const junk = files.map((f) => (f.name.endsWith('layer_05.parquet') ? { ...f, data: (f.data as Uint8Array).subarray(0, 40) } : f));
     const e3 = await importFilesAsync(junk, 'flame-moe').catch((e: unknown) => e);
     expect((e3 as TraceError).message).toMatch(/^flame\/mixtral\/actives\/iter_0001\/layer_05\.parquet: unreadable Parquet/);
@@ -227,8 +270,16 @@ describe('folders mixing logs with other files', () => {
       format: null,
       reason: 'JSON without routing fields (none of "layer"+"experts", "routed_experts", meta_info.routed_experts)',
     });
-    expect(classifyFile('mixtral/gsm8k_2_routing.jsonl', new TextEncoder().encode(readReal('mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl').slice(0, 4096)))).toEqual({ format: 'jsonl' });
-    expect(classifyFile('notes/README.md', new TextEncoder().encode('# notes'))).toMatchObject({ format: null, reason: 'not a routing log (unrecognised contents)' });
-    expect(classifyFile('x/other.parquet', raw('flame')[0].data as Uint8Array)).toMatchObject({ format: null, reason: expect.stringContaining('outside a FLAME-MoE') });
+    expect(
+      classifyFile('mixtral/gsm8k_2_routing.jsonl', new TextEncoder().encode(readReal('mixtral-8x7b-instruct-fp8/gsm8k_2_routing.jsonl').slice(0, 4096))),
+    ).toEqual({ format: 'jsonl' });
+    expect(classifyFile('notes/README.md', new TextEncoder().encode('# notes'))).toMatchObject({
+      format: null,
+      reason: 'not a routing log (unrecognised contents)',
+    });
+    expect(classifyFile('x/other.parquet', raw('flame')[0].data as Uint8Array)).toMatchObject({
+      format: null,
+      reason: expect.stringContaining('outside a FLAME-MoE'),
+    });
   });
 });

@@ -62,8 +62,12 @@ export function importSglang(files: InputFile[], opts: ImportOptions = {}): Impo
   const Lall = opts.layers;
   const K = opts.topK;
   if (Lall === undefined || K === undefined)
-    throw new TraceError('SGLang routed_experts are flat: give the shape with --layers N --top-k K (layers counts dense ones too), or open the model config.json with the logs', where0);
-  if (!Number.isInteger(Lall) || Lall < 1 || !Number.isInteger(K) || K < 1) throw new TraceError(`--layers and --top-k must be positive integers (got ${Lall}, ${K})`, where0);
+    throw new TraceError(
+      'SGLang routed_experts are flat: give the shape with --layers N --top-k K (layers counts dense ones too), or open the model config.json with the logs',
+      where0,
+    );
+  if (!Number.isInteger(Lall) || Lall < 1 || !Number.isInteger(K) || K < 1)
+    throw new TraceError(`--layers and --top-k must be positive integers (got ${Lall}, ${K})`, where0);
   let records = 0;
   let moe: number[] | null = null;
   let moeWhere = '';
@@ -79,7 +83,10 @@ export function importSglang(files: InputFile[], opts: ImportOptions = {}): Impo
         const bytes = decodeBase64(p.b64, p.where);
         const per = Lall * K * 4;
         if (bytes.length % per !== 0)
-          throw new TraceError(`wrong shape: ${bytes.length} bytes (${bytes.length / 4} int32) is not a whole number of tokens of ${Lall} layers x top-${K}; check --layers and --top-k`, p.where);
+          throw new TraceError(
+            `wrong shape: ${bytes.length} bytes (${bytes.length / 4} int32) is not a whole number of tokens of ${Lall} layers x top-${K}; check --layers and --top-k`,
+            p.where,
+          );
         const ids = new Int32Array(bytes.length / 4);
         const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         for (let i = 0; i < ids.length; i++) ids[i] = dv.getInt32(i * 4, true);
@@ -97,7 +104,10 @@ export function importSglang(files: InputFile[], opts: ImportOptions = {}): Impo
             moe = layers;
             moeWhere = `${p.where} token ${t}`;
           } else if (layers.join() !== moe.join())
-            throw new TraceError(`token ${t}: MoE layers ${layers.join(',')} differ from ${moe.join(',')} at ${moeWhere} (-1 marks a dense layer in every token)`, p.where);
+            throw new TraceError(
+              `token ${t}: MoE layers ${layers.join(',')} differ from ${moe.join(',')} at ${moeWhere} (-1 marks a dense layer in every token)`,
+              p.where,
+            );
         }
         raw.push({ where: p.where, ids, rows });
       }
@@ -114,5 +124,10 @@ export function importSglang(files: InputFile[], opts: ImportOptions = {}): Impo
       });
     return { where, dataset: opts.dataset ?? 'default', rows, experts };
   });
-  return buildDense(seqs, { importer: 'sglang', files: files.map((f) => f.name), moeLayerIds: moeIds, topK: K, hasWeights: false, hasTokenIds: false, what: 'responses' }, opts, records);
+  return buildDense(
+    seqs,
+    { importer: 'sglang', files: files.map((f) => f.name), moeLayerIds: moeIds, topK: K, hasWeights: false, hasTokenIds: false, what: 'responses' },
+    opts,
+    records,
+  );
 }

@@ -58,11 +58,17 @@ export function importVllmJsonl(files: TextInput[], opts: ImportOptions = {}): I
       for (let t = 0; t < T; t++) {
         const tok = re[t];
         if (!Array.isArray(tok) || tok.length !== L)
-          throw new TraceError(`field "routed_experts" token ${t}: wrong shape, expected ${L} layers (shape set by ${shapeWhere}), got ${describe(tok)}`, where);
+          throw new TraceError(
+            `field "routed_experts" token ${t}: wrong shape, expected ${L} layers (shape set by ${shapeWhere}), got ${describe(tok)}`,
+            where,
+          );
         for (let l = 0; l < L; l++) {
           const ids = tok[l];
           if (!Array.isArray(ids) || ids.length !== K)
-            throw new TraceError(`field "routed_experts" token ${t} layer ${l}: wrong shape, expected ${K} expert ids (top-k set by ${shapeWhere}), got ${describe(ids)}`, where);
+            throw new TraceError(
+              `field "routed_experts" token ${t} layer ${l}: wrong shape, expected ${K} expert ids (top-k set by ${shapeWhere}), got ${describe(ids)}`,
+              where,
+            );
           for (let j = 0; j < K; j++) {
             const id = ids[j];
             if (typeof id !== 'number' || !Number.isInteger(id))
@@ -87,7 +93,20 @@ export function importVllmJsonl(files: TextInput[], opts: ImportOptions = {}): I
   }
   if (records === 0) throw new TraceError('empty input: no JSON records found', files.map((f) => f.name).join(', ') || '(no files)');
   if (L < 0) throw new TraceError('empty input: no request has any routed token', files.map((f) => f.name).join(', '));
-  return buildDense(seqs, { importer: 'vllm', files: files.map((f) => f.name), moeLayerIds: Array.from({ length: L }, (_, i) => i), topK: K, hasWeights: false, hasTokenIds: anyIds, what: 'requests' }, opts, records);
+  return buildDense(
+    seqs,
+    {
+      importer: 'vllm',
+      files: files.map((f) => f.name),
+      moeLayerIds: Array.from({ length: L }, (_, i) => i),
+      topK: K,
+      hasWeights: false,
+      hasTokenIds: anyIds,
+      what: 'requests',
+    },
+    opts,
+    records,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------ NumPy
@@ -138,7 +157,8 @@ export function parseNpy(b: Uint8Array, where: string): NpyArray {
   const kind = kinds[descr];
   if (!kind) throw new TraceError(`dtype ${descr}: expected little-endian integer expert ids (int8..int64)`, where);
   const [size, get] = kind;
-  if (body.length < n * size) throw new TraceError(`truncated .npy data: shape (${shape.join(', ')}) needs ${n * size} bytes, the file has ${body.length}`, where);
+  if (body.length < n * size)
+    throw new TraceError(`truncated .npy data: shape (${shape.join(', ')}) needs ${n * size} bytes, the file has ${body.length}`, where);
   const values = new Float64Array(n);
   const base = start + hlen;
   for (let i = 0; i < n; i++) values[i] = get(base + i * size);
@@ -161,7 +181,9 @@ export function importVllmNumpy(files: BinaryInput[], opts: ImportOptions = {}):
       } catch (e) {
         throw new TraceError(`not a .npy file nor a readable .npz archive (${(e as Error).message})`, f.name);
       }
-      const names = Object.keys(entries).filter((n) => n.endsWith('.npy')).sort(naturalCompare);
+      const names = Object.keys(entries)
+        .filter((n) => n.endsWith('.npy'))
+        .sort(naturalCompare);
       if (names.length === 0) throw new TraceError('.npz archive holds no .npy arrays', f.name);
       for (const n of names) arrays.push({ where: `${f.name}:${n.slice(0, -4)}`, a: parseNpy(entries[n], `${f.name}:${n.slice(0, -4)}`) });
     }
@@ -175,5 +197,18 @@ export function importVllmNumpy(files: BinaryInput[], opts: ImportOptions = {}):
     seqs.push({ where, dataset: opts.dataset ?? 'default', rows: T, experts: a.values });
   }
   if (L < 0) throw new TraceError('empty input: no arrays', files.map((f) => f.name).join(', ') || '(no files)');
-  return buildDense(seqs, { importer: 'vllm', files: files.map((f) => f.name), moeLayerIds: Array.from({ length: L }, (_, i) => i), topK: K, hasWeights: false, hasTokenIds: false, what: 'arrays' }, opts, arrays.length);
+  return buildDense(
+    seqs,
+    {
+      importer: 'vllm',
+      files: files.map((f) => f.name),
+      moeLayerIds: Array.from({ length: L }, (_, i) => i),
+      topK: K,
+      hasWeights: false,
+      hasTokenIds: false,
+      what: 'arrays',
+    },
+    opts,
+    arrays.length,
+  );
 }
