@@ -46,6 +46,32 @@ describe("speclab import of other tools' layouts", () => {
     expect(JSON.parse(sg.stdout)).toMatchObject({ sequences: 4, layers: 26, experts: 64, topK: 6 });
   }, 120_000);
 
+  it("sglang's shape from the model's config.json (--config), equal to --layers/--top-k; a disagreeing option is a usage error", async () => {
+    const cfg = join(tmp, 'config.json');
+    // DeepSeek-V2-Lite's published config: 27 layers (the first dense), 64 routed experts, top-6.
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        architectures: ['DeepseekV2ForCausalLM'],
+        num_hidden_layers: 27,
+        first_k_dense_replace: 1,
+        n_routed_experts: 64,
+        num_experts_per_tok: 6,
+      }),
+    );
+    const [a, b, bad] = await Promise.all([
+      speclab('import', join(FX, 'sglang/deepseek.jsonl'), '--format', 'sglang', '--config', cfg, '-o', join(tmp, 'sg-config'), '--json'),
+      speclab('import', join(FX, 'sglang/deepseek.jsonl'), '--format', 'sglang', '--layers', '27', '--top-k', '6', '-o', join(tmp, 'sg-flags'), '--json'),
+      speclab('import', join(FX, 'sglang/deepseek.jsonl'), '--format', 'sglang', '--config', cfg, '--top-k', '2', '-o', join(tmp, 'sg-bad')),
+    ]);
+    const { out: _a, ...fromConfig } = JSON.parse(a.stdout);
+    const { out: _b, ...fromFlags } = JSON.parse(b.stdout);
+    expect(fromConfig).toMatchObject({ sequences: 4, layers: 26, experts: 64, topK: 6 });
+    expect(fromConfig).toEqual(fromFlags);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`--top-k 2 disagrees with --config ${cfg} (6)`);
+  }, 120_000);
+
   it('bad input: one line naming file and record, exit 1; an unknown --format is a usage error', async () => {
     const bad = join(tmp, 'bad.jsonl');
     writeFileSync(bad, '{"meta_info": {"routed_experts": "AAAA*AAA"}}\n');

@@ -28,6 +28,7 @@ import { filterDatasets } from '../core/experiment/datasets';
 import { describeSplit, splitForRun } from '../core/tasks/split';
 import { checkTask, DEFAULT_TASK, TASK_KINDS, VISIBILITIES, type TaskSpec } from '../core/tasks/task';
 import { modelTaskProblem } from '../core/experiment/modelConfig';
+import { shapeFromModelConfig } from '../core/trace/importers/modelConfig';
 import { parseManifest } from '../core/trace/manifest';
 import { TraceError, type Manifest, type TraceSet } from '../core/trace/types';
 import { dirSource, isDirectory, writeTraceSet } from './fsTrace';
@@ -42,7 +43,7 @@ import { addLookaheadCurve, lookaheadCurveText, selectLookahead } from './evalLo
 const HELP = `speclab <command> [options]        (speclab <command> --help prints this too)
 
   import <file-or-folder>... -o <dir> [--format auto|jsonl|hook-csv|vllm|sglang|hf-router-logits|flame-moe]
-         [--layers N --top-k K (sglang)] [--model NAME]
+         [--layers N --top-k K | --config config.json (sglang)] [--model NAME]
          [--experts E] [--dataset NAME] [--shard-tokens N] [--allow-layer-gaps] [--force] [--json]
       Convert routing logs (JSONL per token and layer, per-layer hook CSV, vLLM routed_experts JSONL/.npy/.npz,
       SGLang base64 routed experts, HF router logits in safetensors, FLAME-MoE Parquet) into a trace set.
@@ -316,13 +317,35 @@ async function main(argv: string[], io: CliIo): Promise<void> {
         force: { type: 'boolean' },
         layers: { type: 'string' },
         'top-k': { type: 'string' },
+        config: { type: 'string' },
       });
       if (!positionals.length) throw new UsageError('import needs at least one file or folder');
       if (!v.out) throw new UsageError('import needs -o <dir>');
       const format = v.format as string;
       if (format !== 'auto' && !IMPORT_FORMATS.includes(format as LogFormat))
         throw new UsageError(`--format must be auto, ${IMPORT_FORMATS.join(', ')} (got "${format}")`);
-      const { numExperts, numLayers, topK } = shapeOptions(v);
+      let { numExperts, numLayers, topK } = shapeOptions(v);
+      // --config: the shape from the model's config.json; options given as well must agree with it.
+      if (typeof v.config === 'string') {
+        const path = v.config;
+        const text = await readFile(path, 'utf8').catch((e: Error) => {
+          throw new UsageError(`--config ${path}: ${e.message}`);
+        });
+        let c: ReturnType<typeof shapeFromModelConfig>;
+        try {
+          c = shapeFromModelConfig(text, path);
+        } catch (e) {
+          throw new UsageError(`--config ${(e as Error).message}`);
+        }
+        const agree = (name: string, given: number | undefined, fromConfig: number | undefined) => {
+          if (given !== undefined && fromConfig !== undefined && given !== fromConfig)
+            throw new UsageError(`--${name} ${given} disagrees with --config ${path} (${fromConfig})`);
+          return given ?? fromConfig;
+        };
+        numLayers = agree('layers', numLayers, c.numLayers);
+        topK = agree('top-k', topK, c.topK);
+        numExperts = agree('experts', numExperts, c.numExperts);
+      }
       if (numExperts !== undefined && numExperts < 2) throw new UsageError(`--experts must be an integer ≥ 2 (got "${numExperts}")`);
       const dataset = v.dataset as string | undefined;
       if (dataset !== undefined && (dataset.trim() === '' || dataset.includes(',')))
