@@ -27,14 +27,7 @@ export interface BlendWeights {
 
 export interface BlendReport {
   /** Per horizon step: the weights chosen and the validation recall@k of the blend and of the model alone. */
-  steps: {
-    weights: BlendWeights;
-    recall: number;
-    modelRecall: number;
-    markovRecall: number;
-    /** Present where the best blend with the model gained less than two standard errors over the baselines alone, which were kept. */
-    heldBack?: { gain: number; standardError: number };
-  }[];
+  steps: { weights: BlendWeights; recall: number; modelRecall: number; markovRecall: number }[];
   /** Validation windows the weights were chosen on. */
   windows: number;
 }
@@ -68,26 +61,6 @@ const GATE_GRID: BlendWeights[] = (() => {
 
 function gridOf(withGate: boolean): BlendWeights[] {
   return withGate ? GATE_GRID : GRID;
-}
-
-/**
- * Mean gain of `a` over `b` (per-entry hits) with its standard error, both over tokens: each token's entries are
- * averaged first, since a token's windows are not independent.
- */
-export function pairedGain(a: Float32Array, b: Float32Array, token: Int32Array): { gain: number; standardError: number } {
-  const sum = new Map<number, { d: number; n: number }>();
-  for (let i = 0; i < a.length; i++) {
-    const t = sum.get(token[i]) ?? { d: 0, n: 0 };
-    t.d += a[i] - b[i];
-    t.n++;
-    sum.set(token[i], t);
-  }
-  const per = [...sum.values()].map((t) => t.d / t.n);
-  const n = per.length;
-  if (n < 2) return { gain: n ? per[0] : 0, standardError: Infinity };
-  const m = per.reduce((x, y) => x + y, 0) / n;
-  const v = per.reduce((x, y) => x + (y - m) * (y - m), 0) / (n - 1);
-  return { gain: m, standardError: Math.sqrt(v / n) };
 }
 
 function logSoftmax(s: ArrayLike<number>, out: Float32Array, off: number, E: number): void {
@@ -237,14 +210,11 @@ export function withBaselines(
     for (let h = 0; h < H; h++) rows.push({ model: new Float32Array(count * E), parts: new Float32Array(count * PARTS * E) });
     const filled = new Int32Array(H);
     const truth = Array.from({ length: H }, () => new Int16Array(count * K));
-    // The token of each (window, target): the unit the choice's uncertainty is measured over (a token's windows move together).
-    const tokenOf = Array.from({ length: H }, () => new Int32Array(count));
     forEachWindow(
       valPart,
       k,
       (ctx, target, h, tr, off) => {
         const i = filled[h]++;
-        tokenOf[h][i] = ctx.row!;
         inner.score(ctx, target, tmp);
         logSoftmax(tmp, rows[h].model, i * E, E);
         baselineParts(parts, ctx, target, tmp, partBuf, E, K);
@@ -258,40 +228,22 @@ export function withBaselines(
     // Evaluate every weight choice per step.
     for (let h = 0; h < H; h++) {
       const tr = truth[h];
-      const hitsOf = (w: BlendWeights): Float32Array => {
-        const a = new Float32Array(count);
+      const recall = (w: BlendWeights) => {
+        let s = 0;
         for (let n = 0; n < count; n++) {
           combine(w, rows[h].model, n * E, rows[h].parts, n * PARTS * E, out, E);
-          a[n] = topKHits(out, tr, n * K, K) / K;
+          s += topKHits(out, tr, n * K, K) / K;
         }
-        return a;
+        return count ? s / count : 0;
       };
-      const mean = (a: Float32Array) => (count ? a.reduce((x, y) => x + y, 0) / count : 0);
-      const recall = (w: BlendWeights) => mean(hitsOf(w));
       const grid = gridOf(withGate);
-      const argmax = (ws: BlendWeights[]) => {
-        let b = ws[0];
-        let br = -1;
-        for (const w of ws) {
-          const r = recall(w);
-          if (r > br + 1e-9) {
-            br = r;
-            b = w;
-          }
-        }
-        return { w: b, r: br };
-      };
-      let { w: best, r: bestRecall } = argmax(grid);
-      // A model's part must earn its place: where the best blend with the model is within two standard errors
-      // (over validation tokens) of the best blend of baselines alone, the baselines alone are kept.
-      let heldBack: { gain: number; standardError: number } | undefined;
-      if (best.model > 0) {
-        const base = argmax(grid.filter((w) => w.model === 0));
-        const { gain, standardError } = pairedGain(hitsOf(best), hitsOf(base.w), tokenOf[h]);
-        if (gain < 2 * standardError) {
-          heldBack = { gain, standardError };
-          best = base.w;
-          bestRecall = base.r;
+      let best = grid[0];
+      let bestRecall = -1;
+      for (const w of grid) {
+        const r = recall(w);
+        if (r > bestRecall + 1e-9) {
+          bestRecall = r;
+          best = w;
         }
       }
       weights[h] = best;
@@ -300,7 +252,6 @@ export function withBaselines(
         recall: bestRecall,
         modelRecall: recall({ model: 1, markov: 0, temporal: 0 }),
         markovRecall: recall({ model: 0, markov: 1, temporal: 0 }),
-        ...(heldBack && { heldBack }),
       });
     }
     report = { steps, windows: count };
@@ -309,7 +260,7 @@ export function withBaselines(
         steps
           .map(
             (s, h) =>
-              `l+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal}${withGate ? `, lookahead gate ${s.weights.gate ?? 0}` : ''} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)}${s.heldBack ? `; the model's part held back: gain ${s.heldBack.gain.toFixed(3)} under two standard errors (${s.heldBack.standardError.toFixed(3)})` : ''})`,
+              `l+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal}${withGate ? `, lookahead gate ${s.weights.gate ?? 0}` : ''} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)})`,
           )
           .join('; ') +
         '\n',
