@@ -52,9 +52,8 @@ const TRACES: TraceRun[] = [
       'Split by sequence with seed 0 at test fraction 0.5: problem 0 trains (its last tenth validates: the trace has one training sequence), problem 1 tests. ' +
       'The trace has neither token ids nor token text, so the token-aware model is left out and the sequence model uses routing only ' +
       "(and prefill adds nothing in the next-tokens task, whose prefill input is the later tokens' identities). " +
-      'In the next-tokens task the model adds less than two standard errors on the 24 validation tokens, so the blend keeps a mix of ' +
-      'Markov and temporal (blend.heldBack in the JSON); chosen on that tail of problem 0, the mix is below Markov alone at t+2 on problem 1: ' +
-      'with one training sequence, validation cannot tell these apart.',
+      'In the next-tokens task the blend chosen on the tail of problem 0 (24 validation tokens) is below Markov alone at t+2 on problem 1: ' +
+      'with one training sequence, validation cannot tell the choices apart.',
     evalArgs: ['--test-fraction', '0.5', '--seed', '0'],
   },
   {
