@@ -199,16 +199,7 @@ export class SequenceNet {
       const o = this.prevRow(x, r, h, tau, j);
       for (let i = 0; i < d; i++) a[i] += inv * p[o + i];
     }
-    const bo = this.blocks.bias.offset + tau * E;
-    for (let e = 0; e < E; e++) out[e] = p[bo + e];
-    const wo = this.blocks.W.offset + h * d * E;
-    for (let i = 0; i < d; i++) {
-      const ai = a[i] > 0 ? a[i] : 0;
-      a[i] = ai;
-      if (ai === 0) continue;
-      const w = wo + i * E;
-      for (let e = 0; e < E; e++) out[e] += ai * p[w + e];
-    }
+    headForward(p, a, this.blocks.W.offset + h * d * E, this.blocks.bias.offset + tau * E, d, out);
   }
 
   /** Logits of every horizon step of window (r, l): out[h*E + e]. */
@@ -244,23 +235,7 @@ export class SequenceNet {
         const tau = l + 1 + h;
         this.head(x, r, l, h, lg);
         loss += softmaxCrossEntropy(lg, ex, (r * L + tau) * K, K, scale, hits, h);
-        const bo = this.blocks.bias.offset + tau * E;
-        for (let e = 0; e < E; e++) g[bo + e] += lg[e];
-        const wo = this.blocks.W.offset + h * d * E;
-        for (let i = 0; i < d; i++) {
-          const ai = a[i];
-          if (ai === 0) {
-            da[i] = 0;
-            continue;
-          }
-          const w = wo + i * E;
-          let s = 0;
-          for (let e = 0; e < E; e++) {
-            g[w + e] += ai * lg[e];
-            s += p[w + e] * lg[e];
-          }
-          da[i] = s;
-        }
+        headBackward(p, g, a, lg, this.blocks.W.offset + h * d * E, this.blocks.bias.offset + tau * E, d, da);
         for (let i = 0; i < d; i++) dz[i] += da[i];
         for (let j = 0; j < K; j++) {
           const o = this.prevRow(x, r, h, tau, j);
@@ -334,6 +309,45 @@ export class SequenceNet {
 
   restore(s: Float32Array): void {
     this.params.set(s);
+  }
+}
+
+/**
+ * The output head both sequence nets share: a ← relu(a) in place, out = W_hᵀ a + bias, with W_h the d×E block at
+ * `wo` and the bias row at `bo` of `p` (out's length is E).
+ */
+export function headForward(p: Float32Array, a: Float32Array, wo: number, bo: number, d: number, out: Float32Array): void {
+  const E = out.length;
+  for (let e = 0; e < E; e++) out[e] = p[bo + e];
+  for (let i = 0; i < d; i++) {
+    const ai = a[i] > 0 ? a[i] : 0;
+    a[i] = ai;
+    if (ai === 0) continue;
+    const w = wo + i * E;
+    for (let e = 0; e < E; e++) out[e] += ai * p[w + e];
+  }
+}
+
+/**
+ * Backward of headForward for the logits' gradient `lg`: adds to the bias and W_h gradients in `g`, and writes into
+ * `da` the gradient of the pre-activation (zero where relu was off; `a` holds the activations).
+ */
+export function headBackward(p: Float32Array, g: Float32Array, a: Float32Array, lg: Float32Array, wo: number, bo: number, d: number, da: Float32Array): void {
+  const E = lg.length;
+  for (let e = 0; e < E; e++) g[bo + e] += lg[e];
+  for (let i = 0; i < d; i++) {
+    const ai = a[i];
+    if (ai === 0) {
+      da[i] = 0;
+      continue;
+    }
+    const w = wo + i * E;
+    let s = 0;
+    for (let e = 0; e < E; e++) {
+      g[w + e] += ai * lg[e];
+      s += p[w + e] * lg[e];
+    }
+    da[i] = s;
   }
 }
 

@@ -17,7 +17,7 @@ import { createRng } from '../../core/experiment/rng';
 import type { TraceShape } from '../../core/trace/types';
 import { layoutBlocks, LazyAdamW, type Block } from './adam';
 import { TOKEN_HISTORY } from './inputs';
-import { softmaxCrossEntropy } from './net';
+import { headBackward, headForward, softmaxCrossEntropy } from './net';
 
 export interface TokensNetShape extends TraceShape {
   context: number;
@@ -168,16 +168,7 @@ export class NextTokensNet {
         const o = this.ctxRow(w, h, c, tau, j);
         for (let i = 0; i < d; i++) a[i] += inv * p[o + i];
       }
-    const bo = this.blocks.bias.offset + tau * E;
-    for (let e = 0; e < E; e++) out[e] = p[bo + e];
-    const wo = this.blocks.W.offset + h * d * E;
-    for (let i = 0; i < d; i++) {
-      const ai = a[i] > 0 ? a[i] : 0;
-      a[i] = ai;
-      if (ai === 0) continue;
-      const row = wo + i * E;
-      for (let e = 0; e < E; e++) out[e] += ai * p[row + e];
-    }
+    headForward(p, a, this.blocks.W.offset + h * d * E, this.blocks.bias.offset + tau * E, d, out);
     const { numLayers: L } = this.shape;
     for (let c = 0; c < C; c++) for (let j = 0; j < K; j++) out[w.context[(c * L + tau) * K + j]] += p[this.copyIndex(h, c, tau, j)];
   }
@@ -213,24 +204,8 @@ export class NextTokensNet {
       for (let tau = 0; tau < L; tau++) {
         this.head(w, h, tau, lg);
         loss += softmaxCrossEntropy(lg, targets, (h * L + tau) * K, K, scale, hits, h);
-        const bo = this.blocks.bias.offset + tau * E;
-        for (let e = 0; e < E; e++) g[bo + e] += lg[e];
         for (let c = 0; c < C; c++) for (let j = 0; j < K; j++) g[this.copyIndex(h, c, tau, j)] += lg[w.context[(c * L + tau) * K + j]];
-        const wo = this.blocks.W.offset + h * d * E;
-        for (let i = 0; i < d; i++) {
-          const ai = a[i];
-          if (ai === 0) {
-            da[i] = 0;
-            continue;
-          }
-          const row = wo + i * E;
-          let s = 0;
-          for (let e = 0; e < E; e++) {
-            g[row + e] += ai * lg[e];
-            s += p[row + e] * lg[e];
-          }
-          da[i] = s;
-        }
+        headBackward(p, g, a, lg, this.blocks.W.offset + h * d * E, this.blocks.bias.offset + tau * E, d, da);
         for (let i = 0; i < d; i++) this.dzh[i] += da[i];
         for (let c = 0; c < C; c++)
           for (let j = 0; j < K; j++) {
