@@ -51,12 +51,20 @@ export function indexTokens(set: TraceSet): TokenIndex {
   return { n, experts, prev, next, tokenId };
 }
 
+/** Rows linked to their neighbours in the same sequence (a TokenIndex, or the sequence model's inputs). */
+export type Neighbours = Pick<TokenIndex, 'prev' | 'next'>;
+
 /** The row `offset` tokens from `row` in the same sequence (negative: earlier), or -1. */
-export function rowAt(ix: TokenIndex, row: number, offset: number): number {
+export function rowAt(ix: Neighbours, row: number, offset: number): number {
   let r = row;
   for (let i = 0; i < offset && r >= 0; i++) r = ix.next[r];
   for (let i = 0; i > offset && r >= 0; i--) r = ix.prev[r];
   return r;
+}
+
+/** Whether `row` is a window of the next-tokens task: C-1 earlier and H later tokens in its sequence. */
+export function hasTokensWindow(ix: Neighbours, row: number, context: number, horizon: number): boolean {
+  return rowAt(ix, row, -(context - 1)) >= 0 && rowAt(ix, row, horizon) >= 0;
 }
 
 /** The view of one window: other tokens of the sequence, as far as the task lets a predictor see them. */
@@ -116,7 +124,7 @@ export function forEachWindow(set: TraceSet, task: TaskSpec, visit: WindowVisito
     ctx.prev = ix.prev[r] >= 0 ? ex.subarray(ix.prev[r] * LK, (ix.prev[r] + 1) * LK) : null;
     if (tokens) {
       // A window needs the full context (C-1 earlier tokens) and horizon (H later tokens) in the same sequence.
-      if (rowAt(ix, r, -(task.context - 1)) < 0 || rowAt(ix, r, H) < 0) continue;
+      if (!hasTokensWindow(ix, r, task.context, H)) continue;
       masked.set(ex.subarray(r * LK, (r + 1) * LK));
       ctx.layer = view.layer = L - 1;
       let target = r;

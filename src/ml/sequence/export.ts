@@ -7,7 +7,8 @@ import { encodeSafetensors, type NamedTensor } from '../../core/export/safetenso
 import type { TraceSet } from '../../core/trace/types';
 import { DEFAULT_CASES, PREDICTOR_FORMAT, vocabularyOf, type ExportCases, type ExportedModel } from '../exportModel';
 import type { Vocabulary } from '../models/vocabulary';
-import { buildTokenInputs, fillTokensWindow, hasTokensWindow, TOKEN_HISTORY } from './inputs';
+import { hasTokensWindow } from '../../core/predictors/window';
+import { buildTokenInputs, fillTokensWindow, TOKEN_HISTORY } from './inputs';
 import type { NextTokensNet } from './tokensNet';
 import type { NetShape, SequenceNet } from './net';
 

@@ -5,6 +5,7 @@
  * Adjacency is by position: the previous token of row r is the row of the same sequence at position p-1. A
  * gap (a dropped token) starts a new history, as in `stats`' consecutive pairs.
  */
+import { indexTokens } from '../../core/predictors/window';
 import type { TraceSet } from '../../core/trace/types';
 import type { Vocabulary } from '../models/vocabulary';
 
@@ -27,35 +28,20 @@ export interface TokenInputs {
 }
 
 export function buildTokenInputs(set: TraceSet, vocabulary: Vocabulary | null): TokenInputs {
-  const { numLayers: L, topK: K } = set.manifest;
-  const LK = L * K;
-  const n = set.chunks.reduce((a, c) => a + c.tokens, 0);
-  const experts = new Int16Array(n * LK);
-  const prev = new Int32Array(n).fill(-1);
-  const next = new Int32Array(n).fill(-1);
+  // Routing and adjacency as the window walk indexes them; identities of t, t-1, t-2 through the vocabulary.
+  const { n, experts, prev, next } = indexTokens(set);
   const Q = 1 + TOKEN_HISTORY;
   const tokens = new Int32Array(vocabulary ? n * Q : 0);
   const chunkStart: number[] = [];
   let r = 0;
-  let lastSeq = NaN;
-  let lastPos = NaN;
   for (const c of set.chunks) {
     chunkStart.push(r);
-    experts.set(c.experts.subarray(0, c.tokens * LK), r * LK);
     for (let t = 0; t < c.tokens; t++, r++) {
-      const adjacent = c.seq[t] === lastSeq && c.pos[t] === lastPos + 1;
-      if (adjacent) {
-        prev[r] = r - 1;
-        next[r - 1] = r;
-      }
-      lastSeq = c.seq[t];
-      lastPos = c.pos[t];
-      if (vocabulary) {
-        tokens[r * Q] = vocabulary.indexOf(c, t);
-        for (let q = 1; q < Q; q++) {
-          const p = q === 1 ? prev[r] : prev[r] >= 0 ? prev[prev[r]] : -1;
-          tokens[r * Q + q] = p >= 0 ? tokens[p * Q] : 0;
-        }
+      if (!vocabulary) continue;
+      tokens[r * Q] = vocabulary.indexOf(c, t);
+      for (let q = 1; q < Q; q++) {
+        const p = q === 1 ? prev[r] : prev[r] >= 0 ? prev[prev[r]] : -1;
+        tokens[r * Q + q] = p >= 0 ? tokens[p * Q] : 0;
       }
     }
   }
@@ -72,18 +58,10 @@ export function keptRows(inputs: TokenInputs, set: TraceSet, keep: ((chunk: numb
   return Int32Array.from(out);
 }
 
-/** The row `offset` tokens from row r in the same sequence (negative: earlier), or -1. */
-export function rowFrom(x: TokenInputs, r: number, offset: number): number {
-  let q = r;
-  for (let i = 0; i < offset && q >= 0; i++) q = x.next[q];
-  for (let i = 0; i > offset && q >= 0; i--) q = x.prev[q];
-  return q;
-}
-
 /**
  * Fills a next-tokens window of row r (context tokens r..r-C+1, identities, the later tokens' identities when
  * `future`) and, when `targets` is given, the experts of tokens r+1..r+H. The row must have the full context and
- * horizon (see `hasTokensWindow`).
+ * horizon (src/core/predictors/window.ts `hasTokensWindow`).
  */
 export function fillTokensWindow(
   x: TokenInputs,
@@ -104,9 +82,4 @@ export function fillTokensWindow(
     win.future[h] = future && x.tokens.length ? x.tokens[q * Q] : 0;
     targets?.set(x.experts.subarray(q * LK, (q + 1) * LK), h * LK);
   }
-}
-
-/** Whether row r has C-1 earlier and H later tokens in its sequence (a window of the next-tokens task). */
-export function hasTokensWindow(x: TokenInputs, r: number, C: number, H: number): boolean {
-  return rowFrom(x, r, -(C - 1)) >= 0 && rowFrom(x, r, H) >= 0;
 }
