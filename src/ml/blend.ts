@@ -10,7 +10,7 @@ import { frequencyPredictor, lastRoutedAtTarget, markovPredictor, temporalPredic
 import { forEachWindow, indexTokens } from '../core/predictors/window';
 import { lookaheadPredictor, lookaheadProblem, type PreparedPredictor } from '../core/predictors/lookahead';
 import type { PredictionContext, Predictor } from '../core/predictors/types';
-import { keptRuns, type TaskSpec } from '../core/tasks/task';
+import { keptRuns, taskKind, type TaskSpec } from '../core/tasks/task';
 import type { TraceChunk, TraceSet, TraceShape } from '../core/trace/types';
 import type { LearnedPredictor } from './interLayerPredictor';
 import type { TrainingHooks } from './trainingSession';
@@ -260,7 +260,7 @@ export function withBaselines(
         steps
           .map(
             (s, h) =>
-              `l+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal}${withGate ? `, lookahead gate ${s.weights.gate ?? 0}` : ''} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)})`,
+              `${taskKind(k) === 'tokens' ? 't' : 'l'}+${h + 1} model ${s.weights.model}, markov ${s.weights.markov}, temporal ${s.weights.temporal}${withGate ? `, lookahead gate ${s.weights.gate ?? 0}` : ''} (recall@k ${s.recall.toFixed(3)}; model alone ${s.modelRecall.toFixed(3)}, markov ${s.markovRecall.toFixed(3)})`,
           )
           .join('; ') +
         '\n',
